@@ -1,0 +1,231 @@
+// The GPU context every kernel wrapper and model receives: device, adapter report, pipeline cache,
+// buffer pool, and the create-once / encode-many `Dispatch`.
+
+import { acquireDevice, type AcquiredDevice, type AdapterReport, type DeviceOptions } from './device';
+import { BufferPool } from './buffers';
+import { GpuError } from './errors';
+import { PipelineCache, type CompiledKernel } from './pipelines';
+
+export const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
+
+/** GPUBufferUsage may be a late global in Node (installed by Dawn), so resolve flags lazily. */
+function GPUBufferUsageFlagsOf(...names: (keyof typeof GPUBufferUsage)[]): () => number {
+  return () => names.reduce((acc, n) => acc | GPUBufferUsage[n], 0);
+}
+
+/** Values of a Params uniform, in WGSL struct order. Every field is a 4-byte scalar. */
+export type ParamField = ['u32' | 'i32' | 'f32', number];
+
+/** Pack 4-byte scalars into a uniform-sized (multiple of 16 bytes) buffer. */
+export function packParams(fields: readonly ParamField[]): ArrayBuffer {
+  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
+  const data = new ArrayBuffer(bytes);
+  const view = new DataView(data);
+  fields.forEach(([type, v], i) => {
+    if (type === 'u32') view.setUint32(i * 4, v >>> 0, true);
+    else if (type === 'i32') view.setInt32(i * 4, v | 0, true);
+    else view.setFloat32(i * 4, v, true);
+  });
+  return data;
+}
+
+/**
+ * One kernel invocation bound to its buffers, built once and encoded for every batch. Shapes change
+ * per batch through `update()` (a Params write + new workgroup counts), never through a new pipeline.
+ * Each Dispatch owns its uniform buffer: queue.writeBuffer lands before the whole submit, so two
+ * dispatches of one submit must not share one.
+ */
+export class Dispatch {
+  readonly params: GPUBuffer;
+  readonly bindGroup: GPUBindGroup;
+  workgroups: [number, number, number] = [0, 1, 1];
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly kernel: CompiledKernel,
+    buffers: readonly (GPUBuffer | GPUBufferBinding)[],
+    paramsBytes: number,
+    readonly label: string,
+  ) {
+    this.params = gpu.device.createBuffer({
+      label: `${label}.params`,
+      size: Math.max(16, Math.ceil(paramsBytes / 16) * 16),
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const n = kernel.spec.bindings.length;
+    if (buffers.length !== n - 1) {
+      throw new GpuError(`${label}: ${kernel.spec.file} takes ${n - 1} buffers, got ${buffers.length}`);
+    }
+    this.bindGroup = gpu.device.createBindGroup({
+      label,
+      layout: kernel.layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.params } },
+        ...buffers.map((b, i) => ({ binding: i + 1, resource: 'buffer' in b ? b : { buffer: b } })),
+      ],
+    });
+  }
+
+  /** Write this dispatch's Params and workgroup grid for the next submit. */
+  update(fields: readonly ParamField[], workgroups: readonly number[]): this {
+    this.gpu.device.queue.writeBuffer(this.params, 0, packParams(fields));
+    const max = this.gpu.device.limits.maxComputeWorkgroupsPerDimension;
+    const [x = 1, y = 1, z = 1] = workgroups.map((w) => Math.max(0, Math.ceil(w)));
+    if (x > max || y > max || z > max) {
+      throw new GpuError(`${this.label}: grid ${x}×${y}×${z} exceeds maxComputeWorkgroupsPerDimension ${max}`);
+    }
+    this.workgroups = [x, y, z];
+    return this;
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    const [x, y, z] = this.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    pass.setPipeline(this.kernel.pipeline);
+    pass.setBindGroup(0, this.bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+  }
+
+  destroy(): void {
+    this.params.destroy();
+  }
+}
+
+/** What a kernel wrapper computes from a typed shape: the Params fields and the workgroup grid. */
+export interface Plan {
+  fields: readonly ParamField[];
+  workgroups: readonly number[];
+}
+
+/**
+ * A Dispatch with a typed shape: wrappers supply `plan(shape)`, callers call `update(shape)` per
+ * batch and `encode(pass)` into the batch's single compute pass.
+ */
+export class Bound<S> {
+  constructor(
+    readonly dispatch: Dispatch,
+    private readonly plan: (shape: S) => Plan,
+  ) {}
+
+  update(shape: S): this {
+    const p = this.plan(shape);
+    this.dispatch.update(p.fields, p.workgroups);
+    return this;
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    this.dispatch.encode(pass);
+  }
+
+  destroy(): void {
+    this.dispatch.destroy();
+  }
+}
+
+/** A copy into a mappable buffer, encoded with the compute work and read after the submit. */
+export class Staged {
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly staging: GPUBuffer,
+    readonly byteLength: number,
+  ) {}
+
+  async read(): Promise<ArrayBuffer> {
+    try {
+      await this.staging.mapAsync(GPUMapMode.READ, 0, this.byteLength);
+      return this.staging.getMappedRange(0, this.byteLength).slice(0);
+    } finally {
+      if (this.staging.mapState === 'mapped') this.staging.unmap();
+      this.gpu.pool.release(this.staging);
+    }
+  }
+}
+
+export class Gpu {
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  private readonly owned: boolean;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterReport,
+    owned: boolean,
+  ) {
+    this.pipelines = new PipelineCache(device);
+    this.pool = new BufferPool(device);
+    this.owned = owned;
+  }
+
+  static async create(opts: DeviceOptions = {}): Promise<Gpu> {
+    const acquired: AcquiredDevice = await acquireDevice(opts);
+    return new Gpu(acquired.device, acquired.report, !opts.device);
+  }
+
+  get hasF16(): boolean {
+    return this.device.features.has('shader-f16');
+  }
+
+  /** A storage buffer (pooled) of at least `bytes`. */
+  storage(bytes: number, label: string): GPUBuffer {
+    return this.pool.acquire(bytes, STORAGE(), label);
+  }
+
+  /** A storage buffer filled from host data (created mapped: no staging copy). */
+  upload(data: ArrayBufferView, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
+    const buf = this.device.createBuffer({ label, size, usage: STORAGE(), mappedAtCreation: true });
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buf.unmap();
+    return buf;
+  }
+
+  /** Write host data into a (pooled) buffer through the queue, ordered before the next submit. */
+  write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    // writeBuffer needs a multiple of 4 bytes.
+    if (data.byteLength % 4 !== 0) {
+      const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+      padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      this.device.queue.writeBuffer(buf, offset, padded);
+    } else {
+      this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+    }
+  }
+
+  dispatch(kernel: CompiledKernel, buffers: readonly (GPUBuffer | GPUBufferBinding)[], paramsBytes: number, label: string): Dispatch {
+    return new Dispatch(this, kernel, buffers, paramsBytes, label);
+  }
+
+  /** Encode a copy of `src[offset, offset+bytes)` for reading after this encoder's submit. */
+  stage(encoder: GPUCommandEncoder, src: GPUBuffer, bytes: number, offset = 0): Staged {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.pool.acquire(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    encoder.copyBufferToBuffer(src, offset, staging, 0, size);
+    return new Staged(this, staging, size);
+  }
+
+  /** Run dispatches in one compute pass, one submit; surfaces validation errors as exceptions. */
+  async run(dispatches: readonly { encode(pass: GPUComputePassEncoder): void }[], label = 'run'): Promise<void> {
+    this.device.pushErrorScope('validation');
+    const encoder = this.device.createCommandEncoder({ label });
+    const pass = encoder.beginComputePass({ label });
+    for (const d of dispatches) d.encode(pass);
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    const err = await this.device.popErrorScope();
+    if (err) throw new GpuError(`${label}: ${err.message}`);
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Read a whole storage buffer (or a prefix) back to the host. */
+  async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+    const encoder = this.device.createCommandEncoder({ label: 'read' });
+    const staged = this.stage(encoder, src, bytes, offset);
+    this.device.queue.submit([encoder.finish()]);
+    return (await staged.read()).slice(0, bytes);
+  }
+
+  destroy(): void {
+    this.pool.destroy();
+    if (this.owned) this.device.destroy();
+  }
+}

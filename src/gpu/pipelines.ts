@@ -1,0 +1,133 @@
+// Compute pipelines, created once and cached by kernel name + overrides (dtype, workgroup size,
+// epilogue). Tensor shapes never enter the key: they travel in each dispatch's Params uniform, so
+// one pipeline serves every batch.
+
+import { GpuError } from './errors';
+
+/** How a kernel's bindings are declared: binding i of group 0 has kind kinds[i]. */
+export type BindingKind = 'uniform' | 'read' | 'storage';
+
+export interface ShaderSpec {
+  /** File name under shaders/, used in labels and compile errors. */
+  file: string;
+  source: string;
+  entryPoint?: string;
+  /** Binding 0..n-1 of group 0, in order. Explicit layouts keep disabled bindings valid. */
+  bindings: readonly BindingKind[];
+}
+
+export type Overrides = Record<string, number | boolean>;
+
+export interface CompiledKernel {
+  spec: ShaderSpec;
+  overrides: Overrides;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  label: string;
+}
+
+function overrideKey(o: Overrides): string {
+  return Object.keys(o)
+    .sort()
+    .map((k) => `${k}=${+o[k]}`)
+    .join(',');
+}
+
+/** Dawn accepts only numbers as pipeline constants; WGSL bool overrides take 0 / 1. */
+function numericOverrides(o: Overrides): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, +v]));
+}
+
+/** Turn compilation messages into `shaders/file.wgsl:line:col: message` lines, like a compiler. */
+export function formatCompilationInfo(file: string, info: GPUCompilationInfo, source: string): string {
+  const lines = source.split('\n');
+  return info.messages
+    .map((m) => {
+      const code = m.lineNum > 0 ? `\n    ${lines[m.lineNum - 1]?.trim() ?? ''}` : '';
+      return `shaders/${file}:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message}${code}`;
+    })
+    .join('\n');
+}
+
+export class PipelineCache {
+  private readonly modules = new Map<string, Promise<GPUShaderModule>>();
+  private readonly pipelines = new Map<string, Promise<CompiledKernel>>();
+  private readonly layouts = new Map<string, GPUBindGroupLayout>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+
+  private module(spec: ShaderSpec): Promise<GPUShaderModule> {
+    let m = this.modules.get(spec.file);
+    if (!m) {
+      m = (async () => {
+        this.device.pushErrorScope('validation');
+        const module = this.device.createShaderModule({ label: `shaders/${spec.file}`, code: spec.source });
+        const info = await module.getCompilationInfo();
+        const err = await this.device.popErrorScope();
+        if (info.messages.some((x) => x.type === 'error') || err) {
+          throw new GpuError(
+            `WGSL compile failed in shaders/${spec.file}:\n${formatCompilationInfo(spec.file, info, spec.source)}` +
+              (err ? `\n${err.message}` : ''),
+          );
+        }
+        return module;
+      })();
+      this.modules.set(spec.file, m);
+      m.catch(() => this.modules.delete(spec.file));
+    }
+    return m;
+  }
+
+  private layout(spec: ShaderSpec): GPUBindGroupLayout {
+    const key = spec.bindings.join(',');
+    let l = this.layouts.get(key);
+    if (!l) {
+      l = this.device.createBindGroupLayout({
+        label: `layout(${key})`,
+        entries: spec.bindings.map((kind, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+        })),
+      });
+      this.layouts.set(key, l);
+    }
+    return l;
+  }
+
+  /** Get (or build, asynchronously) the pipeline for this kernel and override set. */
+  get(spec: ShaderSpec, overrides: Overrides = {}): Promise<CompiledKernel> {
+    const key = `${spec.file}#${spec.entryPoint ?? 'main'}|${overrideKey(overrides)}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      p = (async () => {
+        const module = await this.module(spec);
+        const layout = this.layout(spec);
+        const label = `${spec.file.replace(/\.wgsl$/, '')}[${overrideKey(overrides)}]`;
+        this.device.pushErrorScope('validation');
+        let pipeline: GPUComputePipeline;
+        try {
+          const desc: GPUComputePipelineDescriptor = {
+            label,
+            layout: this.device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
+            compute: { module, entryPoint: spec.entryPoint ?? 'main', constants: numericOverrides(overrides) },
+          };
+          pipeline = await this.device.createComputePipelineAsync(desc);
+        } catch (e) {
+          await this.device.popErrorScope();
+          throw new GpuError(`pipeline ${label} (shaders/${spec.file}) failed: ${(e as Error).message}`);
+        }
+        const err = await this.device.popErrorScope();
+        if (err) throw new GpuError(`pipeline ${label} (shaders/${spec.file}): ${err.message}`);
+        return { spec, overrides, pipeline, layout, label };
+      })();
+      this.pipelines.set(key, p);
+      p.catch(() => this.pipelines.delete(key));
+    }
+    return p;
+  }
+}

@@ -1,0 +1,57 @@
+// Typed wrapper for shaders/layer_norm.wgsl.
+
+import source from '../../shaders/layer_norm.wgsl?raw';
+import { Bound, type Gpu } from '../gpu/context';
+import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+
+export const LAYER_NORM: ShaderSpec = {
+  file: 'layer_norm.wgsl',
+  source,
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'storage'],
+};
+
+export interface LayerNormOptions {
+  /** Threads per row (a power of two). */
+  workgroupSize?: number;
+  /** Add `residual` to `x` before normalizing (BERT's `LayerNorm(hidden + input_tensor)`). */
+  residual?: boolean;
+}
+
+export interface LayerNormBuffers {
+  x: GPUBuffer;
+  /** Required when the kernel was created with `residual: true`. */
+  residual?: GPUBuffer;
+  gamma: GPUBuffer;
+  beta: GPUBuffer;
+  y: GPUBuffer;
+}
+
+export interface LayerNormShape {
+  rows: number;
+  n: number;
+  eps: number;
+}
+
+export class LayerNormKernel {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly kernel: CompiledKernel,
+    readonly residual: boolean,
+  ) {}
+
+  static async create(gpu: Gpu, opts: LayerNormOptions = {}): Promise<LayerNormKernel> {
+    const residual = opts.residual ?? false;
+    const kernel = await gpu.pipelines.get(LAYER_NORM, { WG: opts.workgroupSize ?? 128, HAS_RESIDUAL: residual });
+    return new LayerNormKernel(gpu, kernel, residual);
+  }
+
+  bind(b: LayerNormBuffers, label = 'layer_norm'): Bound<LayerNormShape> {
+    if (this.residual && !b.residual) throw new Error(`${label}: residual buffer required`);
+    // A disabled binding still needs a buffer; x is read-only, so binding it twice is valid.
+    const d = this.gpu.dispatch(this.kernel, [b.x, b.residual ?? b.x, b.gamma, b.beta, b.y], 12, label);
+    return new Bound(d, (s: LayerNormShape) => ({
+      fields: [['u32', s.rows], ['u32', s.n], ['f32', s.eps]],
+      workgroups: [s.rows],
+    }));
+  }
+}
