@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadModelConfig, parseModelConfig, SUPPORTED_ARCHITECTURES, type BertConfig, type Qwen3Config } from './config';
+import { memorySource, resolveSource } from '../loading/source';
+import { ModelLoadError } from '../gpu/errors';
+import { FIXTURES, fixtureDir, type FixtureName } from '../../test/helpers/fixtures';
+
+const raw = (name: FixtureName) => JSON.parse(readFileSync(`${fixtureDir(name)}/config.json`, 'utf8')) as Record<string, unknown>;
+
+function expectLoadError(json: unknown, ...parts: (string | RegExp)[]): void {
+  let err: unknown;
+  try {
+    parseModelConfig(json, 'org/model');
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ModelLoadError);
+  for (const p of parts) expect((err as Error).message).toMatch(p);
+}
+
+describe('fixtures', () => {
+  it('every fixture parses', async () => {
+    for (const name of FIXTURES) {
+      const cfg = await loadModelConfig(await resolveSource(fixtureDir(name)));
+      expect(cfg.hidden_size, name).toBe(64);
+      expect(cfg.raw).toEqual(raw(name));
+    }
+  });
+
+  it('tiny-bert-embed: BertModel, matryoshka', () => {
+    const c = parseModelConfig(raw('tiny-bert-embed'), 'x') as BertConfig;
+    expect(c.family).toBe('bert');
+    expect(c.architecture).toBe('BertModel');
+    expect(c.head).toBe('base');
+    expect(c).toMatchObject({
+      vocab_size: 3499, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 128, hidden_act: 'gelu',
+      max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0, position_embedding_type: 'absolute',
+      roberta_position_ids: false, is_matryoshka: true, matryoshka_dimensions: [16, 32, 64], torch_dtype: 'float32',
+    });
+    expect(c.sentence_transformers.activation_fn).toBeNull();
+  });
+
+  it('tiny-bert-seqcls: labels', () => {
+    const c = parseModelConfig(raw('tiny-bert-seqcls'), 'x');
+    expect(c.architecture).toBe('BertForSequenceClassification');
+    expect(c.head).toBe('sequence-classification');
+    expect(c.id2label).toEqual(['negative', 'neutral', 'positive']);
+    expect(c.label2id).toEqual({ negative: 0, neutral: 1, positive: 2 });
+    expect(c.num_labels).toBe(3);
+    expect(c.problem_type).toBeNull();
+    expect(c.is_matryoshka).toBe(false);
+    expect(c.matryoshka_dimensions).toBeNull();
+  });
+
+  it('tiny-bert-crossenc: one label and the sentence-transformers activation', () => {
+    const c = parseModelConfig(raw('tiny-bert-crossenc'), 'x');
+    expect(c.num_labels).toBe(1);
+    expect(c.id2label).toEqual(['LABEL_0']);
+    expect(c.sentence_transformers.activation_fn).toBe('torch.nn.modules.activation.Sigmoid');
+  });
+
+  it('tiny-bert-tokcls', () => {
+    const c = parseModelConfig(raw('tiny-bert-tokcls'), 'x');
+    expect(c.head).toBe('token-classification');
+    expect(c.id2label).toEqual(['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC']);
+  });
+
+  it('tiny-roberta-embed: xlm-roberta positions and eps', () => {
+    const c = parseModelConfig(raw('tiny-roberta-embed'), 'x') as BertConfig;
+    expect(c).toMatchObject({ family: 'bert', model_type: 'xlm-roberta', architecture: 'XLMRobertaModel', pad_token_id: 1, type_vocab_size: 1, layer_norm_eps: 1e-5, max_position_embeddings: 514, roberta_position_ids: true });
+  });
+
+  it('tiny-qwen3-embed and tiny-qwen3-seqcls', () => {
+    const e = parseModelConfig(raw('tiny-qwen3-embed'), 'x') as Qwen3Config;
+    expect(e).toMatchObject({
+      family: 'qwen3', architecture: 'Qwen3Model', head: 'base', vocab_size: 1959, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
+      num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1e6, rope_scaling: null,
+      max_position_embeddings: 32768, tie_word_embeddings: true, pad_token_id: null,
+    });
+    const s = parseModelConfig(raw('tiny-qwen3-seqcls'), 'x') as Qwen3Config;
+    expect(s).toMatchObject({ architecture: 'Qwen3ForSequenceClassification', head: 'sequence-classification', head_dim: 32, pad_token_id: 1956, id2label: ['no', 'yes'] });
+  });
+});
+
+describe('defaults', () => {
+  const bert = { model_type: 'bert', vocab_size: 100, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 };
+  const qwen = { model_type: 'qwen3', vocab_size: 100, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 };
+
+  it('BERT without architectures: BertModel with HF defaults', () => {
+    const c = parseModelConfig(bert, 'x') as BertConfig;
+    expect(c).toMatchObject({ architecture: 'BertModel', architectures: [], hidden_act: 'gelu', max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0 });
+    expect(c.id2label).toEqual(['LABEL_0', 'LABEL_1']);
+    expect(c.num_labels).toBe(2);
+  });
+
+  it('roberta model_type: RoBERTa positions, pad 1', () => {
+    const c = parseModelConfig({ ...bert, model_type: 'roberta' }, 'x') as BertConfig;
+    expect(c).toMatchObject({ architecture: 'RobertaModel', pad_token_id: 1, roberta_position_ids: true });
+  });
+
+  it('Qwen3: head_dim, kv heads, tie and pad defaults', () => {
+    const c = parseModelConfig(qwen, 'x') as Qwen3Config;
+    expect(c).toMatchObject({ architecture: 'Qwen3Model', head_dim: 4, num_key_value_heads: 2, rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, pad_token_id: null });
+  });
+
+  it('Qwen3ForCausalLM (Qwen3-Embedding) is accepted', () => {
+    expect(parseModelConfig({ ...qwen, architectures: ['Qwen3ForCausalLM'] }, 'x').head).toBe('causal-lm');
+  });
+
+  it('the first supported architecture wins', () => {
+    expect(parseModelConfig({ ...bert, architectures: ['BertForMaskedLM', 'BertModel'] }, 'x').architecture).toBe('BertModel');
+  });
+
+  it('num_labels without id2label; legacy cross-encoder activation key; rope_parameters', () => {
+    const c = parseModelConfig({ ...bert, num_labels: 3, sbert_ce_default_activation_function: 'torch.nn.modules.linear.Identity', problem_type: 'regression' }, 'x');
+    expect(c.id2label).toEqual(['LABEL_0', 'LABEL_1', 'LABEL_2']);
+    expect(c.sentence_transformers.activation_fn).toBe('torch.nn.modules.linear.Identity');
+    expect(c.problem_type).toBe('regression');
+    expect((parseModelConfig({ ...qwen, rope_parameters: { rope_type: 'default', rope_theta: 5e5 } }, 'x') as Qwen3Config).rope_theta).toBe(5e5);
+  });
+});
+
+describe('errors', () => {
+  const bert = raw('tiny-bert-seqcls');
+  const qwen = raw('tiny-qwen3-embed');
+  const without = (o: Record<string, unknown>, key: string) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
+
+  it('malformed config.json through a source', async () => {
+    const err = await loadModelConfig(memorySource('org/model', { 'config.json': '{"model_type": "bert",' })).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect((err as Error).message).toMatch(/^config\.json is not valid JSON: .*org\/model/);
+  });
+
+  it('not an object', () => {
+    expectLoadError([1, 2], 'config.json of model "org/model" is not a JSON object');
+    expectLoadError(null, 'is not a JSON object');
+  });
+
+  it('unknown model_type, by name, with the supported list', () => {
+    expectLoadError({ ...bert, model_type: 'distilbert' }, 'model_type "distilbert" is not supported', 'bert, roberta, xlm-roberta, qwen3', 'org/model');
+    expectLoadError(without(bert, 'model_type'), 'no "model_type"');
+  });
+
+  it('unknown architecture, by name, with the supported list', () => {
+    expectLoadError({ ...bert, architectures: ['BertForMaskedLM'] }, 'architecture "BertForMaskedLM" is not supported', SUPPORTED_ARCHITECTURES.join(', '));
+    expectLoadError({ ...bert, architectures: 'BertModel' }, '"architectures" must be a list of strings');
+    expectLoadError({ ...bert, architectures: ['Qwen3Model'] }, 'architecture "Qwen3Model" does not match model_type "bert"');
+  });
+
+  for (const key of ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size']) {
+    it(`missing or invalid ${key}`, () => {
+      expectLoadError(without(bert, key), `required field "${key}" is missing`);
+      expectLoadError({ ...bert, [key]: '64' }, `"${key}" must be a positive integer, got "64"`);
+      expectLoadError({ ...qwen, [key]: 0 }, `"${key}" must be a positive integer, got 0`);
+    });
+  }
+
+  it('invalid optional fields are named', () => {
+    expectLoadError({ ...bert, layer_norm_eps: -1 }, '"layer_norm_eps" must be a positive number, got -1');
+    expectLoadError({ ...bert, type_vocab_size: 1.5 }, '"type_vocab_size"');
+    expectLoadError({ ...bert, pad_token_id: 5000 }, '"pad_token_id" must be an integer in [0, 3499)');
+    expectLoadError({ ...bert, hidden_act: 'swiglu' }, '"hidden_act" must be one of gelu, gelu_new, gelu_pytorch_tanh, relu, got "swiglu"');
+    expectLoadError({ ...bert, is_matryoshka: 'yes' }, '"is_matryoshka" must be true or false');
+    expectLoadError({ ...bert, matryoshka_dimensions: [16, 0] }, '"matryoshka_dimensions" must be a non-empty list of positive integers');
+    expectLoadError({ ...bert, matryoshka_dimensions: [16, 128] }, 'matryoshka_dimensions entry 128 exceeds hidden_size 64');
+    expectLoadError({ ...bert, problem_type: 'ranking' }, '"problem_type"');
+    expectLoadError({ ...bert, sentence_transformers: { activation_fn: 3 } }, '"sentence_transformers.activation_fn" must be a class name string');
+    expectLoadError({ ...qwen, rms_norm_eps: 0 }, '"rms_norm_eps" must be a positive number');
+    expectLoadError({ ...qwen, tie_word_embeddings: 1 }, '"tie_word_embeddings" must be true or false');
+  });
+
+  it('inconsistent shapes', () => {
+    expectLoadError({ ...bert, num_attention_heads: 5 }, 'hidden_size 64 is not a multiple of num_attention_heads 5');
+    expectLoadError({ ...qwen, num_key_value_heads: 3 }, 'num_attention_heads 4 is not a multiple of num_key_value_heads 3');
+    expectLoadError({ ...qwen, head_dim: 15 }, 'head_dim 15 must be even');
+    expectLoadError({ ...raw('tiny-roberta-embed'), max_position_embeddings: 2 }, 'no positions after the RoBERTa offset');
+  });
+
+  it('labels', () => {
+    expectLoadError({ ...bert, id2label: { 0: 'a', 2: 'b' } }, '"id2label" must be keys "0".."1" with string labels');
+    expectLoadError({ ...bert, id2label: ['a', 'b'] }, '"id2label" must be an object');
+    expectLoadError({ ...bert, num_labels: 2 }, 'num_labels 2 does not match the 3 labels of id2label');
+    expectLoadError({ ...bert, label2id: { negative: 7 } }, '"label2id" must be an object of label → index below 3');
+  });
+
+  it('unsupported variants are refused, not run wrong', () => {
+    expectLoadError({ ...bert, position_embedding_type: 'relative_key' }, 'position_embedding_type "relative_key" is not supported (only "absolute")');
+    expectLoadError({ ...bert, is_decoder: true }, 'is_decoder');
+    expectLoadError({ ...qwen, rope_scaling: { rope_type: 'yarn', factor: 4 } }, 'rope_scaling {"rope_type":"yarn","factor":4} is not supported (only null)');
+    expectLoadError({ ...qwen, rope_parameters: { rope_type: 'llama3' } }, 'rope_parameters', 'only rope_type "default"');
+    expectLoadError({ ...qwen, use_sliding_window: true }, 'use_sliding_window');
+    expectLoadError({ ...qwen, attention_bias: true }, 'attention_bias');
+    expectLoadError({ ...qwen, hidden_act: 'gelu' }, '"hidden_act" must be "silu"');
+  });
+});

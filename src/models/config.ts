@@ -1,0 +1,356 @@
+// config.json → a typed, validated model config. Field names stay those of config.json (and of the
+// HF modeling code the model files mirror). Everything the runtime reads is checked here once, so a
+// bad or unsupported model fails at load with a message naming the field, never as a wrong number
+// later. Defaults are those of the HF config classes (BertConfig, RobertaConfig, Qwen3Config).
+
+import { ModelLoadError } from '../gpu/errors';
+import type { ModelSource } from '../loading/source';
+
+/** Architectures (config.json `architectures`) this runtime can build, with their family and head. */
+const ARCHITECTURES = {
+  BertModel: { family: 'bert', head: 'base' },
+  BertForSequenceClassification: { family: 'bert', head: 'sequence-classification' },
+  BertForTokenClassification: { family: 'bert', head: 'token-classification' },
+  RobertaModel: { family: 'bert', head: 'base' },
+  XLMRobertaModel: { family: 'bert', head: 'base' },
+  RobertaForSequenceClassification: { family: 'bert', head: 'sequence-classification' },
+  XLMRobertaForSequenceClassification: { family: 'bert', head: 'sequence-classification' },
+  Qwen3Model: { family: 'qwen3', head: 'base' },
+  Qwen3ForSequenceClassification: { family: 'qwen3', head: 'sequence-classification' },
+  // Qwen3-Embedding checkpoints name the causal LM; as a pooling model only its base model runs.
+  Qwen3ForCausalLM: { family: 'qwen3', head: 'causal-lm' },
+} as const satisfies Record<string, { family: ModelFamily; head: ModelHead }>;
+
+export type Architecture = keyof typeof ARCHITECTURES;
+export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
+
+const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3' } as const;
+export type ModelType = keyof typeof MODEL_TYPES;
+export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[];
+
+export type ModelFamily = 'bert' | 'qwen3';
+/** What sits on top of the base model: nothing, a sequence/token classifier, or an LM head (unused). */
+export type ModelHead = 'base' | 'sequence-classification' | 'token-classification' | 'causal-lm';
+export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
+export type BertActivation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+const BERT_ACTIVATIONS: readonly BertActivation[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'];
+
+/** What every family has: identity, labels, and the sentence-transformers keys of config.json. */
+export interface CommonConfig {
+  model_type: ModelType;
+  /** `architectures` as written in the file ([] when absent). */
+  architectures: string[];
+  /** The architecture that will be built: the first supported entry of `architectures`, else the family's base model. */
+  architecture: Architecture;
+  head: ModelHead;
+  /** Label names by class index (HF's id2label, whose keys are "0", "1", …). */
+  id2label: string[];
+  label2id: Record<string, number>;
+  num_labels: number;
+  problem_type: ProblemType | null;
+  /** sentence-transformers matryoshka: any output size 1..hidden may be asked for. */
+  is_matryoshka: boolean;
+  /** The only output sizes allowed, when the model lists them. */
+  matryoshka_dimensions: number[] | null;
+  /**
+   * Cross-encoder activation class from sentence-transformers, e.g. "torch.nn.modules.activation.Sigmoid"
+   * (`sentence_transformers.activation_fn`, or the older top-level `sbert_ce_default_activation_function`).
+   */
+  sentence_transformers: { activation_fn: string | null };
+  torch_dtype: string | null;
+  /** The parsed file, for keys this type does not model. */
+  raw: Readonly<Record<string, unknown>>;
+}
+
+export interface BertConfig extends CommonConfig {
+  family: 'bert';
+  model_type: 'bert' | 'roberta' | 'xlm-roberta';
+  architecture: Extract<Architecture, `Bert${string}` | `Roberta${string}` | `XLMRoberta${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: BertActivation;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  layer_norm_eps: number;
+  pad_token_id: number;
+  position_embedding_type: 'absolute';
+  /**
+   * (XLM-)RoBERTa position ids: cumsum(ids != pad) * (ids != pad) + pad_token_id, so real tokens
+   * start at pad_token_id + 1. Follows the architecture (the modeling class), else model_type.
+   */
+  roberta_position_ids: boolean;
+}
+
+export interface Qwen3Config extends CommonConfig {
+  family: 'qwen3';
+  model_type: 'qwen3';
+  architecture: Extract<Architecture, `Qwen3${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  /** Per-head width; may differ from hidden_size / num_attention_heads (Qwen3 q_proj is heads × head_dim wide). */
+  head_dim: number;
+  hidden_act: 'silu';
+  rms_norm_eps: number;
+  rope_theta: number;
+  rope_scaling: null;
+  max_position_embeddings: number;
+  tie_word_embeddings: boolean;
+  pad_token_id: number | null;
+}
+
+export type ModelConfig = BertConfig | Qwen3Config;
+
+/** Read and parse `config.json` of a model. */
+export async function loadModelConfig(source: ModelSource, signal?: AbortSignal): Promise<ModelConfig> {
+  return parseModelConfig(await source.json('config.json', signal), source.id);
+}
+
+/**
+ * Validate a parsed config.json. `sourceId` names the model in messages. Refuses unknown model types
+ * and architectures by name, listing the supported ones, and unsupported variants (relative position
+ * embeddings, RoPE scaling, sliding windows, attention biases) rather than running them wrong.
+ */
+export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
+  const where = `config.json of model "${sourceId}"`;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ModelLoadError(`${where} is not a JSON object`);
+  }
+  const f = new Fields(json as Record<string, unknown>, where);
+
+  const modelType = f.raw.model_type;
+  if (typeof modelType !== 'string' || modelType === '') {
+    throw new ModelLoadError(`${where} has no "model_type" (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  }
+  if (!Object.hasOwn(MODEL_TYPES, modelType)) {
+    throw new ModelLoadError(`Model "${sourceId}": model_type "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  }
+  const family = MODEL_TYPES[modelType as ModelType];
+
+  const architectures = f.optional('architectures', [] as string[], (v) =>
+    Array.isArray(v) && v.every((a) => typeof a === 'string') ? (v as string[]) : undefined, 'a list of strings');
+  const supported = architectures.filter((a): a is Architecture => Object.hasOwn(ARCHITECTURES, a));
+  if (architectures.length > 0 && supported.length === 0) {
+    throw new ModelLoadError(
+      `Model "${sourceId}": architecture ${architectures.map((a) => `"${a}"`).join(', ')} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
+    );
+  }
+  const architecture: Architecture =
+    supported[0] ?? (modelType === 'qwen3' ? 'Qwen3Model' : modelType === 'bert' ? 'BertModel' : modelType === 'roberta' ? 'RobertaModel' : 'XLMRobertaModel');
+  if (ARCHITECTURES[architecture].family !== family) {
+    throw new ModelLoadError(`Model "${sourceId}": architecture "${architecture}" does not match model_type "${modelType}"`);
+  }
+
+  const common = parseCommon(f, modelType as ModelType, architectures, architecture);
+  return family === 'bert' ? parseBert(f, common) : parseQwen3(f, common);
+}
+
+function parseCommon(f: Fields, model_type: ModelType, architectures: string[], architecture: Architecture): CommonConfig {
+  const labels = parseLabels(f);
+  const st = f.optional('sentence_transformers', {} as Record<string, unknown>, (v) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined, 'an object');
+  const activation = st.activation_fn ?? f.raw.sbert_ce_default_activation_function ?? null;
+  if (activation !== null && typeof activation !== 'string') {
+    throw f.invalid('sentence_transformers.activation_fn', activation, 'a class name string');
+  }
+  const matryoshka_dimensions = f.optional('matryoshka_dimensions', null as number[] | null, (v) =>
+    v === null ? null : Array.isArray(v) && v.length > 0 && v.every((d) => Number.isSafeInteger(d) && d > 0) ? (v as number[]) : undefined,
+    'a non-empty list of positive integers');
+  return {
+    model_type,
+    architectures,
+    architecture,
+    head: ARCHITECTURES[architecture].head,
+    ...labels,
+    is_matryoshka: f.optional('is_matryoshka', false, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+    matryoshka_dimensions,
+    sentence_transformers: { activation_fn: activation },
+    torch_dtype: f.optional('torch_dtype', null as string | null, (v) => (typeof v === 'string' || v === null ? v : undefined), 'a string'),
+    raw: f.raw,
+  };
+}
+
+function parseLabels(f: Fields): Pick<CommonConfig, 'id2label' | 'label2id' | 'num_labels' | 'problem_type'> {
+  let id2label: string[] | null = null;
+  const raw = f.raw.id2label;
+  if (raw !== undefined && raw !== null) {
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw f.invalid('id2label', raw, 'an object like {"0": "negative", …}');
+    const entries = Object.entries(raw as Record<string, unknown>);
+    id2label = new Array<string>(entries.length);
+    for (const [k, v] of entries) {
+      const i = Number(k);
+      if (!/^\d+$/.test(k) || i >= entries.length || typeof v !== 'string') {
+        throw f.invalid('id2label', raw, `keys "0".."${entries.length - 1}" with string labels`);
+      }
+      id2label[i] = v;
+    }
+  }
+  const numLabels = f.optional('num_labels', null as number | null, (v) => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined), 'a positive integer');
+  if (id2label && numLabels !== null && numLabels !== id2label.length) {
+    throw new ModelLoadError(`${f.where}: num_labels ${numLabels} does not match the ${id2label.length} labels of id2label`);
+  }
+  // HF's PretrainedConfig default is two labels, LABEL_0 and LABEL_1.
+  const labels = id2label ?? Array.from({ length: numLabels ?? 2 }, (_, i) => `LABEL_${i}`);
+  const label2id = f.optional('label2id', Object.fromEntries(labels.map((l, i) => [l, i])) as Record<string, number>, (v) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((i) => Number.isSafeInteger(i) && i >= 0 && i < labels.length)
+      ? (v as Record<string, number>)
+      : undefined, `an object of label → index below ${labels.length}`);
+  const problem_type = f.optional('problem_type', null as ProblemType | null, (v) =>
+    v === null || v === 'regression' || v === 'single_label_classification' || v === 'multi_label_classification' ? (v as ProblemType | null) : undefined,
+    'null, "regression", "single_label_classification" or "multi_label_classification"');
+  return { id2label: labels, label2id, num_labels: labels.length, problem_type };
+}
+
+function parseBert(f: Fields, common: CommonConfig): BertConfig {
+  const positionType = f.optional('position_embedding_type', 'absolute', (v) => (typeof v === 'string' ? v : undefined), 'a string');
+  if (positionType !== 'absolute') {
+    throw new ModelLoadError(`${f.where}: position_embedding_type "${positionType}" is not supported (only "absolute")`);
+  }
+  if (f.raw.is_decoder === true) throw new ModelLoadError(`${f.where}: is_decoder true (causal BERT) is not supported`);
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  if (hidden_size % num_attention_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: hidden_size ${hidden_size} is not a multiple of num_attention_heads ${num_attention_heads}`);
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  // The architecture defaults to the model_type's base model, so this follows model_type when architectures is absent.
+  const isRoberta = common.architecture.includes('Roberta');
+  const hidden_act = f.optional('hidden_act', 'gelu' as BertActivation, (v) => (BERT_ACTIVATIONS.includes(v as BertActivation) ? (v as BertActivation) : undefined),
+    `one of ${BERT_ACTIVATIONS.join(', ')}`);
+  const pad_token_id = f.optional('pad_token_id', isRoberta ? 1 : 0, (v) =>
+    Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined, `an integer in [0, ${vocab_size})`);
+  const max_position_embeddings = f.optional('max_position_embeddings', 512, positiveInt, 'a positive integer');
+  if (isRoberta && max_position_embeddings <= pad_token_id + 1) {
+    throw new ModelLoadError(`${f.where}: max_position_embeddings ${max_position_embeddings} leaves no positions after the RoBERTa offset pad_token_id + 1 = ${pad_token_id + 1}`);
+  }
+  const cfg: BertConfig = {
+    ...common,
+    family: 'bert',
+    model_type: common.model_type as BertConfig['model_type'],
+    architecture: common.architecture as BertConfig['architecture'],
+    vocab_size,
+    hidden_size,
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    hidden_act,
+    max_position_embeddings,
+    type_vocab_size: f.optional('type_vocab_size', 2, positiveInt, 'a positive integer'),
+    layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
+    pad_token_id,
+    position_embedding_type: 'absolute',
+    roberta_position_ids: isRoberta,
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseQwen3(f: Fields, common: CommonConfig): Qwen3Config {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const num_key_value_heads = f.optional('num_key_value_heads', num_attention_heads, positiveInt, 'a positive integer');
+  if (num_attention_heads % num_key_value_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: num_attention_heads ${num_attention_heads} is not a multiple of num_key_value_heads ${num_key_value_heads}`);
+  }
+  const defaultHeadDim = Math.floor(hidden_size / num_attention_heads);
+  const head_dim = f.optional('head_dim', defaultHeadDim, (v) => (v === null ? defaultHeadDim : positiveInt(v)), 'a positive integer');
+  if (head_dim % 2 !== 0) throw new ModelLoadError(`${f.where}: head_dim ${head_dim} must be even for rotary embeddings`);
+  const hidden_act = f.raw.hidden_act ?? 'silu';
+  if (hidden_act !== 'silu') throw f.invalid('hidden_act', hidden_act, '"silu"');
+  if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
+    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(f.raw.rope_scaling)} is not supported (only null)`);
+  }
+  // transformers ≥ 5 writes rope_theta inside rope_parameters.
+  let rope_theta = f.optional('rope_theta', 10000, positiveNumber, 'a positive number');
+  const ropeParams = f.raw.rope_parameters;
+  if (ropeParams !== undefined && ropeParams !== null) {
+    const p = ropeParams as { rope_type?: unknown; rope_theta?: unknown };
+    if (typeof p !== 'object' || (p.rope_type !== undefined && p.rope_type !== 'default')) {
+      throw new ModelLoadError(`${f.where}: rope_parameters ${JSON.stringify(ropeParams)} is not supported (only rope_type "default")`);
+    }
+    if (p.rope_theta !== undefined) {
+      const t = positiveNumber(p.rope_theta);
+      if (t === undefined) throw f.invalid('rope_parameters.rope_theta', p.rope_theta, 'a positive number');
+      rope_theta = t;
+    }
+  }
+  if (f.raw.use_sliding_window === true) {
+    throw new ModelLoadError(`${f.where}: use_sliding_window true is not supported (sliding-window attention)`);
+  }
+  if (f.raw.attention_bias === true) {
+    throw new ModelLoadError(`${f.where}: attention_bias true is not supported (Qwen3 projections have no biases)`);
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: Qwen3Config = {
+    ...common,
+    family: 'qwen3',
+    model_type: 'qwen3',
+    architecture: common.architecture as Qwen3Config['architecture'],
+    vocab_size,
+    hidden_size,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    num_key_value_heads,
+    head_dim,
+    hidden_act: 'silu',
+    rms_norm_eps: f.optional('rms_norm_eps', 1e-6, positiveNumber, 'a positive number'),
+    rope_theta,
+    rope_scaling: null,
+    max_position_embeddings: f.optional('max_position_embeddings', 32768, positiveInt, 'a positive integer'),
+    tie_word_embeddings: f.optional('tie_word_embeddings', false, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+    pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
+      v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
+      `null or an integer in [0, ${vocab_size})`),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function checkMatryoshka(f: Fields, dims: number[] | null, hidden: number): void {
+  const bad = dims?.find((d) => d > hidden);
+  if (bad !== undefined) throw new ModelLoadError(`${f.where}: matryoshka_dimensions entry ${bad} exceeds hidden_size ${hidden}`);
+}
+
+function positiveInt(v: unknown): number | undefined {
+  return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined;
+}
+
+function positiveNumber(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+/** Field access with messages that name the field, the bad value and what was expected. */
+class Fields {
+  constructor(
+    readonly raw: Record<string, unknown>,
+    readonly where: string,
+  ) {}
+
+  invalid(key: string, value: unknown, expected: string): ModelLoadError {
+    return new ModelLoadError(`${this.where}: "${key}" must be ${expected}, got ${JSON.stringify(value)}`);
+  }
+
+  positiveInt(key: string): number {
+    const v = this.raw[key];
+    if (v === undefined || v === null) throw new ModelLoadError(`${this.where}: required field "${key}" is missing`);
+    const n = positiveInt(v);
+    if (n === undefined) throw this.invalid(key, v, 'a positive integer');
+    return n;
+  }
+
+  /** The field through `check` (undefined = invalid), or `fallback` when absent. */
+  optional<T>(key: string, fallback: T, check: (v: unknown) => T | undefined, expected: string): T {
+    const v = this.raw[key];
+    if (v === undefined) return fallback;
+    const out = check(v);
+    if (out === undefined) throw this.invalid(key, v, expected);
+    return out;
+  }
+}
