@@ -1,5 +1,34 @@
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import type { Connect, Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+// The demo pages load models the way a user's page loads them from the hub: by URL prefix. In dev
+// and preview, /models/<name>/<file> serves the fixtures in test/fixtures/models (tiny random-weight
+// models in Hugging Face layout), so `npm run demo` works offline on a fresh machine.
+const MODELS_DIR = resolve(__dirname, 'test/fixtures/models');
+const TYPES: Record<string, string> = { json: 'application/json', safetensors: 'application/octet-stream', txt: 'text/plain' };
+
+function serveModels(): Plugin {
+  const handler: Connect.NextHandleFunction = (req, res, next) => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    if (!url.startsWith('/models/')) return next();
+    const file = resolve(MODELS_DIR, url.slice('/models/'.length));
+    if (!file.startsWith(MODELS_DIR + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
+    res.setHeader('Content-Type', TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream');
+    res.setHeader('Content-Length', String(statSync(file).size));
+    createReadStream(file).pipe(res);
+  };
+  return {
+    name: 'wgpool-serve-models',
+    configureServer: (server) => void server.middlewares.use(handler),
+    configurePreviewServer: (server) => void server.middlewares.use(handler),
+  };
+}
 
 // Dawn (npm `webgpu`) reads VK_ICD_FILENAMES with getenv() when it loads, so it must be in the real
 // environment of the test processes, not set later through process.env inside a worker. Without a
@@ -11,6 +40,7 @@ if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK
 // WGSL is imported with `?raw`, which vite and vitest both resolve, so shaders/ is the only source.
 export default defineConfig({
   root: '.',
+  plugins: [serveModels()],
   server: { host: '127.0.0.1', port: 5173, strictPort: false },
   preview: { host: '127.0.0.1', port: 4173 },
   build: {

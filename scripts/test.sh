@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command: install what is missing, typecheck, run the Node suites (Dawn + SwiftShader)
+# and the browser suites (Playwright + Debian Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export VK_ICD_FILENAMES="${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json}"
+npx tsc --noEmit
+npx vitest run
+npx playwright test
