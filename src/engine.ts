@@ -1,0 +1,554 @@
+// The engine: one model on one GPU device, serving vLLM's pooling tasks.
+//
+// Loading wires source → config → weights → model body → heads, and builds every pipeline before
+// the first request. A request is tokenized at once, then queued as one item per sequence; the
+// scheduler merges items of many callers into packed token-budget batches, and each batch runs as
+// ONE compute pass (body + head), one submit, and one readback of only the answer.
+
+import { Gpu } from './gpu/context';
+import { BadRequestError, ModelLoadError, abortError } from './gpu/errors';
+import type { MatmulVariant } from './kernels/matmul';
+import type { PoolMode } from './kernels/pool';
+import { QuantizeBitsKernel, binaryFromUbinary, packedRowBytes, quantizedBytes } from './kernels/quantize_bits';
+import { WeightStore } from './loading/safetensors';
+import { resolveSource, type ModelSource, type ResolveOptions } from './loading/source';
+import { loadModelConfig, type ModelConfig } from './models/config';
+import { classifierFromToken, loadClassifier } from './models/heads';
+import type { ModelBody, PreparedForward } from './models/model';
+import { packBatch, type PackedBatch, type Sequence } from './models/packing';
+import { loadModelBody } from './models/registry';
+import { ClassifierHead, type ClassifierActivation } from './pooling/classifier_head';
+import { resolvePoolingConfig, type PoolingConfig } from './pooling/config';
+import { EmbedHead, type EmbedRow } from './pooling/head';
+import { TokenEmbedHead, type TokenRow } from './pooling/token_head';
+import { checkTaskParams, resolveDimensions } from './router/params';
+import { cosine, maxSim, pairUp, toBase64 } from './router/scoring';
+import type {
+  ClassifyOptions,
+  ClassifyResult,
+  CommonOptions,
+  EmbedOptions,
+  EmbedResult,
+  EmbeddingFor,
+  EncodingFormat,
+  EngineApi,
+  EngineInfo,
+  RequestMetadata,
+  RerankOptions,
+  RerankResult,
+  ScoreOptions,
+  ScoreResult,
+  Task,
+  TokenizeResult,
+  TokenOptions,
+  TokenResult,
+  Usage,
+} from './router/types';
+import { Scheduler, type BatchEntry, type SchedulerOptions } from './scheduler/queue';
+import { TextTokenizer, type Encoding } from './tokenizer/tokenizer';
+
+export type * from './router/types';
+
+export interface EngineOptions extends ResolveOptions {
+  /** A folder path (Node), a URL prefix laid out like a hub repo, a hub id ("org/name"), or files (browser). */
+  model: string | ModelSource | File[] | FileList;
+  /** Name reported in info.model and matched by the HTTP `model` field (default: the source id). */
+  servedModelName?: string;
+  /** Run on this device (e.g. shared with a renderer) instead of requesting one. */
+  device?: GPUDevice;
+  /** Override the pooling mode from sentence-transformers files / architecture default. */
+  pooling?: PoolMode;
+  /** Force a matmul kernel variant instead of picking one for the adapter. */
+  matmulVariant?: MatmulVariant;
+  /** Score embedding models by MaxSim over token embeddings (late interaction) instead of cosine. */
+  lateInteraction?: boolean;
+  /** A causal LM reranker's [no, yes] tokens (vLLM classifier_from_token), e.g. Qwen3-Reranker. */
+  classifierFromToken?: [string, string];
+  /** Batching and backpressure bounds. */
+  scheduler?: Partial<SchedulerOptions>;
+  signal?: AbortSignal;
+}
+
+/** One queued sequence and what its head must do with it. */
+interface Item {
+  seq: Sequence;
+  embed?: EmbedRow;
+  token?: TokenRow;
+  activation?: ClassifierActivation;
+}
+
+type Output = Float32Array | Uint8Array | Float32Array[];
+
+/** What a head contributes to a batch: its dispatches and the rows of output to read back. */
+interface HeadRun {
+  encode(pass: GPUComputePassEncoder): void;
+  output: GPUBuffer;
+  bytes: number;
+  split(data: ArrayBuffer): Output[];
+}
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+export class Engine implements EngineApi {
+  private readonly scheduler: Scheduler<Item, Output>;
+  /** GPU submits happen one batch at a time; readbacks of one batch overlap the next batch. */
+  private submitting: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly source: ModelSource,
+    readonly config: ModelConfig,
+    readonly tokenizer: TextTokenizer,
+    readonly poolingConfig: PoolingConfig,
+    private readonly body: ModelBody,
+    private readonly heads: { embed: EmbedHead; token: TokenEmbedHead; classifier: ClassifierHead | null; quantize: QuantizeBitsKernel },
+    readonly info: EngineInfo,
+    private readonly lateInteraction: boolean,
+    schedulerOptions: Partial<SchedulerOptions> | undefined,
+  ) {
+    this.scheduler = new Scheduler<Item, Output>((key, batch) => this.execute(key, batch), schedulerOptions);
+  }
+
+  static async load(opts: EngineOptions): Promise<Engine> {
+    const source = await resolveSource(opts.model, opts);
+    const [config, tokenizer] = await Promise.all([loadModelConfig(source, opts.signal), TextTokenizer.load(source, opts.signal)]);
+    const poolingConfig = await resolvePoolingConfig(source, config, opts.signal);
+    if (poolingConfig.dense.length) {
+      throw new ModelLoadError(
+        `Model "${source.id}" has sentence-transformers Dense modules (${poolingConfig.dense.map((d) => d.path).join(', ')}), which wgpool does not run yet; its embeddings would be wrong without them.`,
+      );
+    }
+    const fromToken = classifierFromToken(config, opts.classifierFromToken);
+    const weights = await WeightStore.load(source, { signal: opts.signal });
+    if (opts.signal?.aborted) throw abortError(opts.signal.reason);
+    const gpu = await Gpu.create({ device: opts.device });
+    try {
+      const body = await loadModelBody(gpu, config, weights, { matmulVariant: opts.matmulVariant });
+      const H = body.hiddenSize;
+      const cls = loadClassifier(gpu, config, weights, tokenizer, fromToken);
+      const [embed, token, classifier, quantize] = await Promise.all([
+        EmbedHead.create(gpu, H),
+        TokenEmbedHead.create(gpu, H),
+        cls ? ClassifierHead.create(gpu, H, cls.weights, opts.matmulVariant) : Promise.resolve(null),
+        QuantizeBitsKernel.create(gpu),
+      ]);
+      const tasks: Task[] = !cls
+        ? ['embed', 'token_embed', 'score']
+        : cls.weights.pooling === 'token'
+          ? ['token_classify']
+          : cls.weights.numLabels === 1
+            ? ['classify', 'score']
+            : ['classify'];
+      const info: EngineInfo = {
+        model: opts.servedModelName ?? source.id,
+        architecture: fromToken ? `${config.architecture} (classifier_from_token)` : config.architecture,
+        modelType: config.model_type,
+        hiddenSize: H,
+        // sentence-transformers truncates at max_seq_length; vLLM takes it as the model's limit too.
+        maxLength: Math.min(tokenizer.modelMaxLength, body.maxPositions, poolingConfig.maxSeqLength ?? Infinity),
+        tasks,
+        pooling: opts.pooling ?? poolingConfig.mode,
+        normalize: poolingConfig.normalize,
+        poolingOrigin: opts.pooling ? 'engine-option' : poolingConfig.origin,
+        isMatryoshka: config.is_matryoshka,
+        matryoshkaDimensions: config.matryoshka_dimensions,
+        prompts: poolingConfig.prompts,
+        defaultPromptName: poolingConfig.defaultPromptName,
+        numLabels: cls ? cls.weights.numLabels : 0,
+        labels: cls ? cls.labels : [],
+        adapter: gpu.adapter,
+      };
+      return new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier, quantize }, info, !!opts.lateInteraction, opts.scheduler);
+    } catch (e) {
+      gpu.destroy();
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tokenization
+
+  /** The prompt to prepend: an explicit `prompt`, a named one, or the model's default prompt. */
+  private resolvePrompt(opts: { prompt?: string; promptName?: string }): string {
+    if (opts.prompt !== undefined && opts.promptName !== undefined) throw new BadRequestError('Pass either prompt or prompt_name, not both.');
+    if (opts.prompt !== undefined) {
+      if (typeof opts.prompt !== 'string') throw new BadRequestError('prompt must be a string.');
+      return opts.prompt;
+    }
+    const name = opts.promptName ?? this.info.defaultPromptName;
+    if (name === null || name === undefined) return '';
+    const p = this.info.prompts[name];
+    if (p === undefined) {
+      const known = Object.keys(this.info.prompts);
+      throw new BadRequestError(`Prompt name '${name}' not found in the model's prompts${known.length ? ` (${known.join(', ')})` : ' (it defines none)'}.`);
+    }
+    return p;
+  }
+
+  /** Tokenize one input (or pair), applying truncate_prompt_tokens or rejecting a too-long input. */
+  private encodeInput(text: string, pair: string | undefined, opts: CommonOptions): Encoding {
+    if (typeof text !== 'string' || (pair !== undefined && typeof pair !== 'string')) throw new BadRequestError('Each input must be a string.');
+    if (this.poolingConfig.doLowerCase) {
+      text = text.toLowerCase();
+      pair = pair?.toLowerCase();
+    }
+    const max = this.info.maxLength;
+    const t = opts.truncatePromptTokens;
+    let limit: number | undefined;
+    if (t !== undefined && t !== null) {
+      if (!Number.isInteger(t) || (t < 1 && t !== -1)) throw new BadRequestError(`truncate_prompt_tokens must be -1 or a positive integer, got ${t}`);
+      if (t > max) {
+        throw new BadRequestError(`truncate_prompt_tokens value (${t}) is greater than max_model_len (${max}). Please, select a smaller truncation size.`);
+      }
+      limit = t === -1 ? max : t;
+    }
+    const side = opts.truncationSide ?? 'right';
+    if (side !== 'left' && side !== 'right') throw new BadRequestError(`truncation_side must be 'left' or 'right', got ${JSON.stringify(side)}`);
+    const enc = this.tokenizer.encode(text, pair, limit === undefined ? {} : { maxTokens: limit, truncationSide: side });
+    if (enc.ids.length > max) {
+      throw new BadRequestError(
+        `This model's maximum context length is ${max} tokens. However, you requested ${enc.ids.length} tokens in the input. Please reduce the length of the input, or set truncate_prompt_tokens.`,
+      );
+    }
+    return enc;
+  }
+
+  private inputs(input: string | string[]): string[] {
+    const texts = typeof input === 'string' ? [input] : input;
+    if (!Array.isArray(texts) || texts.length === 0) throw new BadRequestError('Input must be a non-empty string or list of strings.');
+    return texts;
+  }
+
+  private requireTask(task: Task): void {
+    this.checkOpen();
+    if (!this.info.tasks.includes(task)) {
+      throw new BadRequestError(`Task '${task}' is not supported by model "${this.info.model}" (${this.info.architecture}); it supports ${this.info.tasks.join(', ')}.`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Batches
+
+  /** Queue sequences under a batch key; resolves with one output per item, plus usage and timing. */
+  private async submit(key: string, items: Item[], opts: CommonOptions, tokenizeMs: number): Promise<{ outputs: Output[]; usage: Usage; metadata: RequestMetadata }> {
+    const tokens = items.map((it) => it.seq.ids.length);
+    const { results, metadata } = await this.scheduler.submit({ key, items, tokens }, { priority: opts.priority, signal: opts.signal });
+    const n = tokens.reduce((a, b) => a + b, 0);
+    return {
+      outputs: results,
+      usage: { promptTokens: n, totalTokens: n },
+      metadata: { queueMs: metadata.queueMs, tokenizeMs, inferenceMs: metadata.inferenceMs, batches: metadata.batches, batchSize: metadata.batchSize },
+    };
+  }
+
+  /** The scheduler's executor: run one homogeneous batch (same key) on the GPU. */
+  private async execute(key: string, entries: BatchEntry<Item>[]): Promise<Output[]> {
+    const items = entries.map((e) => e.item);
+    const batch = packBatch(items.map((i) => i.seq));
+    // Encode and submit strictly one batch at a time (they share the body's activation buffers);
+    // the readback of this batch then overlaps the next batch's submit.
+    let read!: () => Promise<Output[]>;
+    const submitted = this.submitting.then(() => {
+      const fwd = this.body.prepare(batch);
+      const head = this.head(key, fwd, batch, items);
+      const encoder = this.gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
+      const pass = encoder.beginComputePass({ label: `wgpool.${key}` });
+      fwd.encode(pass);
+      head.encode(pass);
+      pass.end();
+      const staged = this.gpu.stage(encoder, head.output, head.bytes);
+      this.gpu.device.queue.submit([encoder.finish()]);
+      read = async () => head.split(await staged.read());
+    });
+    this.submitting = submitted.catch(() => undefined);
+    await submitted;
+    return read();
+  }
+
+  private head(key: string, fwd: PreparedForward, batch: PackedBatch, items: Item[]): HeadRun {
+    const kind = key.split('|')[0];
+    if (kind === 'embed') {
+      const rows = items.map((i) => i.embed!);
+      const h = this.heads.embed.prepare(fwd, batch, rows);
+      const bits = key.split('|')[1] === 'bits';
+      if (!bits) {
+        return {
+          encode: h.encode,
+          output: h.output,
+          bytes: batch.batch * h.rowStride * 4,
+          split: (data) => rows.map((r, i) => new Float32Array(data, i * h.rowStride * 4, r.dims).slice()),
+        };
+      }
+      // Sign bits packed on the GPU; every row of a 'bits' batch has the same dims (part of the key).
+      const dims = rows[0].dims;
+      const bytes = quantizedBytes(batch.batch, dims);
+      const out = this.quantizeBuffer(bytes);
+      const q = this.quantizeDispatch(h.output, out).update({ rows: batch.batch, dims, inStride: h.rowStride });
+      const nb = packedRowBytes(dims);
+      return {
+        encode: (pass) => {
+          h.encode(pass);
+          q.encode(pass);
+        },
+        output: out,
+        bytes,
+        split: (data) => rows.map((_, i) => new Uint8Array(data, i * nb, nb).slice()),
+      };
+    }
+    if (kind === 'token_embed') {
+      const seqRows = items.map((i) => i.token!);
+      const h = this.heads.token.prepare(fwd, batch, seqRows);
+      return {
+        encode: h.encode,
+        output: h.output,
+        bytes: batch.tokens * h.rowStride * 4,
+        split: (data) => this.splitTokens(new Float32Array(data), batch, h.rowStride, seqRows.map((r) => r.dims)),
+      };
+    }
+    // classify / token_classify
+    const cls = this.heads.classifier!;
+    const h = cls.prepare(fwd, batch, items.map((i) => i.activation!));
+    const L = h.rowStride;
+    return {
+      encode: h.encode,
+      output: h.output,
+      bytes: h.rows * L * 4,
+      split: (data) => {
+        const all = new Float32Array(data);
+        if (cls.perToken) return this.splitTokens(all, batch, L, items.map(() => L));
+        return items.map((_, i) => all.slice(i * L, (i + 1) * L));
+      },
+    };
+  }
+
+  private splitTokens(all: Float32Array, batch: PackedBatch, stride: number, dims: number[]): Float32Array[][] {
+    return dims.map((d, b) => {
+      const rows: Float32Array[] = [];
+      for (let t = batch.cuSeqLens[b]; t < batch.cuSeqLens[b + 1]; t++) rows.push(all.slice(t * stride, t * stride + d));
+      return rows;
+    });
+  }
+
+  private quantize?: { out: GPUBuffer; bytes: number; input?: GPUBuffer; d?: ReturnType<QuantizeBitsKernel['bind']> };
+
+  private quantizeBuffer(bytes: number): GPUBuffer {
+    if (!this.quantize || this.quantize.bytes < bytes) {
+      if (this.quantize) {
+        this.quantize.d?.destroy();
+        this.gpu.pool.release(this.quantize.out);
+      }
+      this.quantize = { out: this.gpu.storage(bytes, 'embed.bits'), bytes };
+    }
+    return this.quantize.out;
+  }
+
+  private quantizeDispatch(input: GPUBuffer, out: GPUBuffer) {
+    const q = this.quantize!;
+    if (!q.d || q.input !== input) {
+      q.d?.destroy();
+      q.d = this.heads.quantize.bind({ x: input, out }, 'embed.quantize_bits');
+      q.input = input;
+    }
+    return q.d;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Tasks
+
+  /** Sentence embeddings: pool → (matryoshka slice) → L2-normalize, all on the GPU. */
+  async embed<F extends EncodingFormat = 'float'>(input: string | string[], opts: EmbedOptions & { encodingFormat?: F } = {}): Promise<EmbedResult<EmbeddingFor<F>>> {
+    this.requireTask('embed');
+    const t0 = now();
+    const texts = this.inputs(input);
+    if (opts.normalize !== undefined && opts.useActivation !== undefined && opts.normalize !== opts.useActivation) {
+      throw new BadRequestError('normalize and use_activation disagree; pass only one.');
+    }
+    const useActivation = opts.useActivation ?? opts.normalize;
+    checkTaskParams('embed', { dimensions: opts.dimensions, use_activation: useActivation });
+    const dims = this.dimensions(opts.dimensions);
+    const format = opts.encodingFormat ?? 'float';
+    if (!['float', 'base64', 'binary', 'ubinary'].includes(format)) {
+      throw new BadRequestError(`encoding_format must be one of float, base64, binary, ubinary; got ${JSON.stringify(format)}`);
+    }
+    const mode = opts.pooling ?? this.info.pooling;
+    const row: EmbedRow = { mode, dims, normalize: useActivation ?? this.info.normalize };
+    const prompt = this.resolvePrompt(opts);
+    const items = texts.map((t) => ({ seq: this.encodeInput(prompt + t, undefined, opts), embed: row }));
+    const bits = format === 'binary' || format === 'ubinary';
+    const { outputs, usage, metadata } = await this.submit(bits ? `embed|bits|${dims}` : 'embed|float', items, opts, now() - t0);
+    let embeddings: unknown[];
+    if (format === 'ubinary') embeddings = outputs;
+    else if (format === 'binary') embeddings = (outputs as Uint8Array[]).map(binaryFromUbinary);
+    else if (format === 'base64') embeddings = (outputs as Float32Array[]).map(toBase64);
+    else embeddings = outputs;
+    return { embeddings: embeddings as EmbeddingFor<F>[], usage, metadata };
+  }
+
+  private dimensions(dimensions: number | undefined): number {
+    return resolveDimensions(dimensions, {
+      modelName: this.info.model,
+      hiddenSize: this.info.hiddenSize,
+      isMatryoshka: this.info.isMatryoshka,
+      matryoshkaDimensions: this.info.matryoshkaDimensions,
+    });
+  }
+
+  /** Activation a classifier applies: softmax, or sigmoid for one label / multi-label; none for regression or use_activation=false. */
+  private classifierActivation(useActivation: boolean | undefined, forScore: boolean): ClassifierActivation {
+    if (useActivation === false) return 'none';
+    if (forScore || this.info.numLabels === 1) {
+      // sentence-transformers CrossEncoder activation_fn when the model names one; vLLM's default is sigmoid.
+      const fn = this.config.sentence_transformers.activation_fn;
+      if (fn && /Identity$/.test(fn)) return 'none';
+      return 'sigmoid';
+    }
+    if (this.config.problem_type === 'multi_label_classification') return 'sigmoid';
+    if (this.config.problem_type === 'regression') return 'none';
+    return 'softmax';
+  }
+
+  async classify(input: string | string[], opts: ClassifyOptions = {}): Promise<ClassifyResult> {
+    this.requireTask('classify');
+    const t0 = now();
+    const texts = this.inputs(input);
+    checkTaskParams('classify', { use_activation: opts.useActivation });
+    const activation = this.classifierActivation(opts.useActivation, false);
+    const items = texts.map((t) => ({ seq: this.encodeInput(t, undefined, opts), activation }));
+    const { outputs, usage, metadata } = await this.submit('classify', items, opts, now() - t0);
+    const data = (outputs as Float32Array[]).map((probs, index) => {
+      let best = 0;
+      for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
+      return { index, label: this.info.labels[best], probs: Array.from(probs), numClasses: probs.length };
+    });
+    return { data, usage, metadata };
+  }
+
+  /**
+   * Scores for text pairs. Cross-encoders (one-label classifiers) run each pair jointly; embedding
+   * models compare embeddings by cosine (bi-encoder) or, with lateInteraction, by MaxSim over
+   * normalized token embeddings. Pairing: 1→N, N→N zipped, or the full matrix on request.
+   */
+  async score(a: string | string[], b: string | string[], opts: ScoreOptions = {}): Promise<ScoreResult> {
+    this.requireTask('score');
+    const t0 = now();
+    const left = this.inputs(a);
+    const right = this.inputs(b);
+    checkTaskParams('score', { use_activation: opts.useActivation });
+    const pairs = pairUp(left.length, right.length, !!opts.matrix);
+    let scores: number[];
+    let usage: Usage;
+    let metadata: RequestMetadata;
+    const common = { truncatePromptTokens: opts.truncatePromptTokens, truncationSide: opts.truncationSide, priority: opts.priority, signal: opts.signal };
+    if (this.heads.classifier) {
+      // Cross-encoder: the pair runs jointly (token_type_ids 1 on the second text for BERT).
+      const activation = this.classifierActivation(opts.useActivation, true);
+      const items = pairs.map(([i, j]) => ({ seq: this.encodeInput(left[i], right[j], opts), activation }));
+      const r = await this.submit('classify', items, opts, now() - t0);
+      scores = (r.outputs as Float32Array[]).map((o) => o[0]);
+      ({ usage, metadata } = r);
+    } else if (this.lateInteraction) {
+      // Late interaction: each text's normalized token embeddings, compared by MaxSim.
+      const [qa, qb] = await Promise.all([this.encode(left, { task: 'token_embed', ...common }), this.encode(right, { task: 'token_embed', ...common })]);
+      scores = pairs.map(([i, j]) => maxSim(qa.data[i], qb.data[j]));
+      usage = sumUsage(qa.usage, qb.usage);
+      metadata = qa.metadata!;
+    } else {
+      // Bi-encoder: each text embedded once (normalized), compared by cosine.
+      const [ea, eb] = await Promise.all([this.embed(left, common), this.embed(right, common)]);
+      scores = pairs.map(([i, j]) => cosine(ea.embeddings[i], eb.embeddings[j]));
+      usage = sumUsage(ea.usage, eb.usage);
+      metadata = ea.metadata!;
+    }
+    const result: ScoreResult = { scores, usage, metadata };
+    if (opts.matrix) result.matrix = left.map((_, i) => scores.slice(i * right.length, (i + 1) * right.length));
+    return result;
+  }
+
+  /** Score one query against documents and sort by descending relevance (each keeps its index). */
+  async rerank(query: string, documents: string[], opts: RerankOptions = {}): Promise<RerankResult> {
+    if (typeof query !== 'string') throw new BadRequestError('query must be a string.');
+    if (!Array.isArray(documents) || documents.length === 0) throw new BadRequestError('documents must be a non-empty list of strings.');
+    const topN = opts.topN;
+    if (topN !== undefined && topN !== null && (!Number.isInteger(topN) || topN < 0)) throw new BadRequestError(`top_n must be a non-negative integer, got ${topN}`);
+    const { scores, usage, metadata } = await this.score(query, documents, { ...opts, matrix: false });
+    const results = scores
+      .map((relevanceScore, index) => ({ index, relevanceScore, ...(opts.returnDocuments ? { document: documents[index] } : {}) }))
+      .sort((x, y) => y.relevanceScore - x.relevanceScore || x.index - y.index);
+    return { results: topN ? results.slice(0, topN) : results, usage, metadata };
+  }
+
+  /**
+   * Per-token outputs for every real token. token_embed: hidden states truncated to `dimensions`
+   * and L2-normalized (raw last_hidden_state with useActivation: false). token_classify: per-token
+   * class probabilities (logits with useActivation: false).
+   */
+  async encode(input: string | string[], opts: TokenOptions): Promise<TokenResult> {
+    const task = opts?.task;
+    if (task !== 'token_embed' && task !== 'token_classify') throw new BadRequestError(`Unknown task '${String(task)}' for encode: use token_embed or token_classify.`);
+    this.requireTask(task);
+    const t0 = now();
+    const texts = this.inputs(input);
+    checkTaskParams(task, { dimensions: opts.dimensions, use_activation: opts.useActivation });
+    const prompt = this.resolvePrompt(opts);
+    let items: Item[];
+    if (task === 'token_embed') {
+      const token = { dims: this.dimensions(opts.dimensions), normalize: opts.useActivation ?? true };
+      items = texts.map((t) => ({ seq: this.encodeInput(prompt + t, undefined, opts), token }));
+    } else {
+      const activation: ClassifierActivation = opts.useActivation === false ? 'none' : 'softmax';
+      items = texts.map((t) => ({ seq: this.encodeInput(prompt + t, undefined, opts), activation }));
+    }
+    const { outputs, usage, metadata } = await this.submit(task === 'token_embed' ? 'token_embed' : 'classify', items, opts, now() - t0);
+    return { data: outputs as Float32Array[][], usage, metadata };
+  }
+
+  tokenize(text: string, opts: { addSpecialTokens?: boolean; returnTokenStrs?: boolean } = {}): TokenizeResult {
+    this.checkOpen();
+    if (typeof text !== 'string') throw new BadRequestError('prompt must be a string.');
+    const enc = this.tokenizer.encode(text, undefined, { addSpecialTokens: opts.addSpecialTokens ?? true });
+    return { tokens: enc.ids, count: enc.ids.length, maxModelLen: this.info.maxLength, ...(opts.returnTokenStrs ? { tokenStrs: enc.tokens } : {}) };
+  }
+
+  detokenize(ids: number[]): string {
+    this.checkOpen();
+    if (!Array.isArray(ids) || ids.some((i) => !Number.isInteger(i) || i < 0)) throw new BadRequestError('tokens must be a list of non-negative integers.');
+    return this.tokenizer.decode(ids);
+  }
+
+  /** Scheduler statistics: batches run, mean fill, rejected requests, tokens processed. */
+  stats() {
+    return this.scheduler.stats();
+  }
+
+  private checkOpen(): void {
+    if (this.disposed) throw new BadRequestError('This engine was disposed.');
+  }
+
+  /** Free every GPU buffer and the device (unless it was the caller's). */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.scheduler.close(new BadRequestError('This engine was disposed.'));
+    await this.submitting;
+    await this.gpu.device.queue.onSubmittedWorkDone();
+    this.heads.embed.dispose();
+    this.heads.token.dispose();
+    this.heads.classifier?.dispose();
+    if (this.quantize) {
+      this.quantize.d?.destroy();
+      this.gpu.pool.release(this.quantize.out);
+    }
+    this.body.dispose();
+    this.gpu.destroy();
+  }
+}
+
+function sumUsage(a: Usage, b: Usage): Usage {
+  return { promptTokens: a.promptTokens + b.promptTokens, totalTokens: a.totalTokens + b.totalTokens };
+}
+
+/** Load a model and get an engine for it (sentence-transformers / vLLM-style tasks). */
+export function createEngine(opts: EngineOptions): Promise<Engine> {
+  return Engine.load(opts);
+}

@@ -1,0 +1,95 @@
+// Which classifier head an architecture carries, read from its checkpoint by HF state-dict name.
+//
+//   BertForSequenceClassification          pooler.dense (+tanh) on [CLS] → classifier
+//   (XLM)RobertaForSequenceClassification  classifier.dense (+tanh) on <s> → classifier.out_proj
+//   BertForTokenClassification             classifier on every token
+//   Qwen3ForSequenceClassification         score (no bias) on the last token
+//   Qwen3ForCausalLM + classifier_from_token  one row, lm_head[yes] − lm_head[no], on the last token
+//                                          (vLLM's Qwen3-Reranker conversion: sigmoid(yes − no) is
+//                                          the softmax probability of "yes" over {no, yes})
+
+import type { Gpu } from '../gpu/context';
+import { ModelLoadError } from '../gpu/errors';
+import type { WeightStore } from '../loading/safetensors';
+import type { ClassifierWeights } from '../pooling/classifier_head';
+import type { TextTokenizer } from '../tokenizer/tokenizer';
+import type { ModelConfig } from './config';
+import { uploadWeight } from './weights';
+
+export interface ClassifierSpec {
+  weights: ClassifierWeights;
+  /** Label names by index. */
+  labels: string[];
+}
+
+/** `classifier_from_token: [no, yes]` from engine options or config.json (vLLM hf_overrides key). */
+export function classifierFromToken(config: ModelConfig, override?: readonly string[]): readonly string[] | null {
+  const raw = override ?? (config.raw.classifier_from_token as unknown);
+  if (raw === undefined || raw === null) return null;
+  if (!Array.isArray(raw) || raw.length !== 2 || raw.some((t) => typeof t !== 'string')) {
+    throw new ModelLoadError(`classifier_from_token must be two token strings like ["no", "yes"], got ${JSON.stringify(raw)}`);
+  }
+  return raw as string[];
+}
+
+export function loadClassifier(
+  gpu: Gpu,
+  config: ModelConfig,
+  weights: WeightStore,
+  tokenizer: TextTokenizer,
+  fromToken: readonly string[] | null,
+): ClassifierSpec | null {
+  const H = config.hidden_size;
+  const L = config.num_labels;
+  const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+  const labels = config.id2label.length === L ? config.id2label : Array.from({ length: L }, (_, i) => `LABEL_${i}`);
+
+  if (fromToken) {
+    const [no, yes] = fromToken.map((t) => {
+      const id = tokenizer.tokenId(t);
+      if (id === undefined) throw new ModelLoadError(`classifier_from_token: token "${t}" is not in the vocabulary`);
+      return id;
+    });
+    const table = weights.has('lm_head.weight') ? 'lm_head.weight' : 'embed_tokens.weight';
+    const full = weights.get(table);
+    const row = new Float32Array(H);
+    for (let i = 0; i < H; i++) row[i] = full[yes * H + i] - full[no * H + i];
+    return {
+      weights: { pooling: 'last', out: { w: gpu.upload(row, `${table}[yes-no]`) }, numLabels: 1 },
+      labels: ['relevance'],
+    };
+  }
+
+  switch (config.architecture) {
+    case 'BertForSequenceClassification':
+      return {
+        weights: {
+          pooling: 'cls',
+          dense: { w: w('pooler.dense.weight', [H, H]), b: w('pooler.dense.bias', [H]) },
+          out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) },
+          numLabels: L,
+        },
+        labels,
+      };
+    case 'RobertaForSequenceClassification':
+    case 'XLMRobertaForSequenceClassification':
+      return {
+        weights: {
+          pooling: 'cls',
+          dense: { w: w('classifier.dense.weight', [H, H]), b: w('classifier.dense.bias', [H]) },
+          out: { w: w('classifier.out_proj.weight', [L, H]), b: w('classifier.out_proj.bias', [L]) },
+          numLabels: L,
+        },
+        labels,
+      };
+    case 'BertForTokenClassification':
+      return { weights: { pooling: 'token', out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) }, numLabels: L }, labels };
+    case 'Qwen3ForSequenceClassification':
+      // HF scores the last token whose id != pad_token_id; we score each packed sequence's true last
+      // token. They agree unless an input ends in the pad token itself (Qwen3 tokenizers append
+      // <|im_end|> or <|endoftext|>, and the packed batch has no padding to confuse them).
+      return { weights: { pooling: 'last', out: { w: w('score.weight', [L, H]) }, numLabels: L }, labels };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,23 @@
+// Architecture registry: config family → model body. config.ts has already refused architectures
+// and model types we cannot build, by name.
+
+import type { Gpu } from '../gpu/context';
+import type { MatmulVariant } from '../kernels/matmul';
+import type { WeightStore } from '../loading/safetensors';
+import { BertModel } from './bert';
+import type { ModelConfig } from './config';
+import type { ModelBody } from './model';
+import { Qwen3Model } from './qwen3';
+
+export interface BodyOptions {
+  matmulVariant?: MatmulVariant;
+}
+
+export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStore, opts: BodyOptions = {}): Promise<ModelBody> {
+  switch (config.family) {
+    case 'bert':
+      return BertModel.load(gpu, config, weights, opts);
+    case 'qwen3':
+      return Qwen3Model.load(gpu, config, weights, opts);
+  }
+}

@@ -1,0 +1,147 @@
+// Classification heads on the GPU, for sequences and for tokens:
+//
+//   sequence:  pool (CLS or last token) → [dense + tanh] → classifier → softmax | sigmoid | none
+//   token:     classifier on every token                   → softmax | sigmoid | none
+//
+// BertForSequenceClassification is pooler.dense+tanh on [CLS] then classifier; (XLM)Roberta's
+// classification head is classifier.dense+tanh on <s> then classifier.out_proj; Qwen3's score is
+// one bias-free projection of the last token; a Qwen3 yes/no reranker is a one-row classifier
+// (lm_head[yes] − lm_head[no]) of the last token. Only the activated [rows, labels] is read back.
+
+import type { Bound, Gpu } from '../gpu/context';
+import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
+import { MatmulKernel, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
+import { POOL_MODE, PoolKernel, type PoolShape } from '../kernels/pool';
+import { SigmoidKernel, type SigmoidShape } from '../kernels/sigmoid';
+import { SoftmaxKernel, type SoftmaxShape } from '../kernels/softmax';
+import type { PreparedForward } from '../models/model';
+import type { PackedBatch } from '../models/packing';
+import { rowRuns } from './head';
+
+export type ClassifierActivation = 'softmax' | 'sigmoid' | 'none';
+
+export interface ClassifierWeights {
+  /** 'cls' / 'last': one output per sequence; 'token': one per token. */
+  pooling: 'cls' | 'last' | 'token';
+  /** BERT pooler / RoBERTa classifier.dense, followed by tanh: [H, H] + [H]. */
+  dense?: { w: GPUBuffer; b: GPUBuffer };
+  /** [labels, H] (+ [labels]). */
+  out: { w: GPUBuffer; b?: GPUBuffer };
+  numLabels: number;
+}
+
+interface Plan {
+  hidden: GPUBuffer;
+  capacity: number;
+  modes: GPUBuffer;
+  pooled: GPUBuffer;
+  densed: GPUBuffer;
+  logits: GPUBuffer;
+  probs: GPUBuffer;
+  pool?: Bound<PoolShape>;
+  dense?: Bound<MatmulShape>;
+  out: Bound<MatmulShape>;
+  acts: { softmax: Bound<SoftmaxShape>[]; sigmoid: Bound<SigmoidShape>[]; none: Bound<L2NormalizeShape>[] };
+}
+
+export class ClassifierHead {
+  private plan: Plan | undefined;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly hiddenSize: number,
+    readonly weights: ClassifierWeights,
+    private readonly k: { pool: PoolKernel; dense: MatmulKernel; out: MatmulKernel; softmax: SoftmaxKernel; sigmoid: SigmoidKernel; copy: L2NormalizeKernel },
+  ) {}
+
+  static async create(gpu: Gpu, hiddenSize: number, weights: ClassifierWeights, variant?: MatmulVariant): Promise<ClassifierHead> {
+    const [pool, dense, out, softmax, sigmoid, copy] = await Promise.all([
+      PoolKernel.create(gpu),
+      MatmulKernel.create(gpu, { variant, bias: true, activation: 'tanh' }),
+      MatmulKernel.create(gpu, { variant, bias: !!weights.out.b }),
+      SoftmaxKernel.create(gpu),
+      SigmoidKernel.create(gpu),
+      L2NormalizeKernel.create(gpu, { normalize: false, workgroupSize: 32 }),
+    ]);
+    return new ClassifierHead(gpu, hiddenSize, weights, { pool, dense, out, softmax, sigmoid, copy });
+  }
+
+  get perToken(): boolean {
+    return this.weights.pooling === 'token';
+  }
+
+  private planFor(fwd: PreparedForward, rows: number): Plan {
+    const p = this.plan;
+    if (p && p.hidden === fwd.hidden && rows <= p.capacity) return p;
+    if (p) this.release(p);
+    const { gpu, weights: w } = this;
+    const H = this.hiddenSize;
+    const L = w.numLabels;
+    const capacity = Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, rows))));
+    const modes = gpu.storage(capacity * 4, 'classifier.modes');
+    const pooled = gpu.storage(this.perToken ? 16 : capacity * H * 4, 'classifier.pooled');
+    const densed = gpu.storage(w.dense ? capacity * H * 4 : 16, 'classifier.dense');
+    const logits = gpu.storage(capacity * L * 4, 'classifier.logits');
+    const probs = gpu.storage(capacity * L * 4, 'classifier.probs');
+    const features = this.perToken ? fwd.hidden : pooled;
+    const pool = this.perToken ? undefined : this.k.pool.bind({ hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, modes, out: pooled }, 'classifier.pool');
+    const dense = w.dense ? this.k.dense.bind({ x: features, w: w.dense.w, bias: w.dense.b, y: densed }, 'classifier.dense') : undefined;
+    const out = this.k.out.bind({ x: w.dense ? densed : features, w: w.out.w, bias: w.out.b, y: logits }, 'classifier.out_proj');
+    this.plan = { hidden: fwd.hidden, capacity, modes, pooled, densed, logits, probs, pool, dense, out, acts: { softmax: [], sigmoid: [], none: [] } };
+    return this.plan;
+  }
+
+  private release(p: Plan): void {
+    p.pool?.destroy();
+    p.dense?.destroy();
+    p.out.destroy();
+    Object.values(p.acts).flat().forEach((d) => d.destroy());
+    [p.modes, p.pooled, p.densed, p.logits, p.probs].forEach((b) => this.gpu.pool.release(b));
+    this.plan = undefined;
+  }
+
+  /**
+   * `activations[b]` is sequence b's output activation (applied to all its tokens in token mode).
+   * Output: [rows, numLabels] with rows = sequences, or tokens in token mode.
+   */
+  prepare(fwd: PreparedForward, batch: PackedBatch, activations: readonly ClassifierActivation[]): { encode(pass: GPUComputePassEncoder): void; output: GPUBuffer; rows: number; rowStride: number } {
+    const H = this.hiddenSize;
+    const L = this.weights.numLabels;
+    const rows = this.perToken ? batch.tokens : batch.batch;
+    const p = this.planFor(fwd, rows);
+    const steps: { encode(pass: GPUComputePassEncoder): void }[] = [];
+    if (p.pool) {
+      const mode = POOL_MODE[this.weights.pooling as 'cls' | 'last'];
+      this.gpu.write(p.modes, new Uint32Array(batch.batch).fill(mode));
+      steps.push(p.pool.update({ batch: batch.batch, hidden: H }));
+    }
+    if (p.dense) steps.push(p.dense.update({ M: rows, N: H, K: H }));
+    steps.push(p.out.update({ M: rows, N: L, K: H }));
+
+    const used = { softmax: 0, sigmoid: 0, none: 0 };
+    for (const run of rowRuns(activations, (a, b) => a === b)) {
+      // Sequence runs → row ranges (tokens in token mode).
+      const start = this.perToken ? batch.cuSeqLens[run.start] : run.start;
+      const end = this.perToken ? batch.cuSeqLens[run.start + run.count] : run.start + run.count;
+      const list = p.acts[run.row];
+      const i = used[run.row]++;
+      if (run.row === 'softmax') {
+        if (i === list.length) p.acts.softmax.push(this.k.softmax.bind({ x: p.logits, out: p.probs }, 'classifier.softmax'));
+        steps.push(p.acts.softmax[i].update({ rows: end - start, rowOffset: start, n: L }));
+      } else if (run.row === 'sigmoid') {
+        if (i === list.length) p.acts.sigmoid.push(this.k.sigmoid.bind({ x: p.logits, out: p.probs }, 'classifier.sigmoid'));
+        steps.push(p.acts.sigmoid[i].update({ count: (end - start) * L, offset: start * L }));
+      } else {
+        if (i === list.length) p.acts.none.push(this.k.copy.bind({ x: p.logits, out: p.probs }, 'classifier.logits'));
+        steps.push(p.acts.none[i].update({ rows: end - start, rowOffset: start, dims: L, inStride: L, outStride: L }));
+      }
+    }
+    return { output: p.probs, rows, rowStride: L, encode: (pass) => steps.forEach((s) => s.encode(pass)) };
+  }
+
+  dispose(): void {
+    if (this.plan) this.release(this.plan);
+    const w = this.weights;
+    [w.dense?.w, w.dense?.b, w.out.w, w.out.b].forEach((b) => b?.destroy());
+  }
+}

@@ -1,0 +1,117 @@
+// The embedding head on the GPU: pool each packed sequence → keep the first `dims` columns
+// (matryoshka) → L2-normalize (or not). Only the [B, dims] result is copied back.
+//
+// Rows of one batch may come from different requests with different pooling modes, dimensions and
+// normalization: modes go per row in a buffer; dims/normalize are uniform per run of rows, one
+// l2_normalize dispatch per run.
+
+import type { Bound, Gpu } from '../gpu/context';
+import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
+import { POOL_MODE, PoolKernel, poolModes, type PoolMode, type PoolShape } from '../kernels/pool';
+import type { PreparedForward } from '../models/model';
+import type { PackedBatch } from '../models/packing';
+
+export interface EmbedRow {
+  mode: PoolMode;
+  /** Columns kept, ≤ hidden size. */
+  dims: number;
+  normalize: boolean;
+}
+
+/** Split rows into runs of equal (dims, normalize): one normalize dispatch per run. */
+export function rowRuns<T>(rows: readonly T[], same: (a: T, b: T) => boolean): { start: number; count: number; row: T }[] {
+  const runs: { start: number; count: number; row: T }[] = [];
+  rows.forEach((row, i) => {
+    const last = runs[runs.length - 1];
+    if (last && same(last.row, row)) last.count++;
+    else runs.push({ start: i, count: 1, row });
+  });
+  return runs;
+}
+
+interface Plan {
+  hidden: GPUBuffer;
+  cuSeqLens: GPUBuffer;
+  capacity: number;
+  modes: GPUBuffer;
+  pooled: GPUBuffer;
+  out: GPUBuffer;
+  pool: Bound<PoolShape>;
+  /** Normalize dispatches, grown on demand: [normalize=false, normalize=true]. */
+  norm: [Bound<L2NormalizeShape>[], Bound<L2NormalizeShape>[]];
+}
+
+export class EmbedHead {
+  private plan: Plan | undefined;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly hiddenSize: number,
+    private readonly pool: PoolKernel,
+    private readonly normalizers: [L2NormalizeKernel, L2NormalizeKernel],
+  ) {}
+
+  static async create(gpu: Gpu, hiddenSize: number): Promise<EmbedHead> {
+    const wg = hiddenSize >= 256 ? 128 : 64;
+    const [pool, copy, norm] = await Promise.all([
+      PoolKernel.create(gpu, { workgroupSize: wg }),
+      L2NormalizeKernel.create(gpu, { normalize: false, workgroupSize: wg }),
+      L2NormalizeKernel.create(gpu, { normalize: true, workgroupSize: wg }),
+    ]);
+    return new EmbedHead(gpu, hiddenSize, pool, [copy, norm]);
+  }
+
+  private planFor(fwd: PreparedForward, batch: number): Plan {
+    const p = this.plan;
+    if (p && p.hidden === fwd.hidden && p.cuSeqLens === fwd.inputs.cuSeqLens && batch <= p.capacity) return p;
+    if (p) this.release(p);
+    const H = this.hiddenSize;
+    const capacity = Math.max(8, 2 ** Math.ceil(Math.log2(batch)));
+    const modes = this.gpu.storage(capacity * 4, 'embed.modes');
+    const pooled = this.gpu.storage(capacity * H * 4, 'embed.pooled');
+    const out = this.gpu.storage(capacity * H * 4, 'embed.out');
+    const pool = this.pool.bind({ hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, modes, out: pooled }, 'embed.pool');
+    this.plan = { hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, capacity, modes, pooled, out, pool, norm: [[], []] };
+    return this.plan;
+  }
+
+  private release(p: Plan): void {
+    p.pool.destroy();
+    p.norm.flat().forEach((d) => d.destroy());
+    [p.modes, p.pooled, p.out].forEach((b) => this.gpu.pool.release(b));
+    this.plan = undefined;
+  }
+
+  /**
+   * Set up the head for one batch. `encode` records pool + normalize into the batch's pass; `output`
+   * holds row r's vector in its first rows[r].dims floats of a hiddenSize-float row.
+   */
+  prepare(fwd: PreparedForward, batch: PackedBatch, rows: readonly EmbedRow[]): { encode(pass: GPUComputePassEncoder): void; output: GPUBuffer; rowStride: number } {
+    const H = this.hiddenSize;
+    const p = this.planFor(fwd, batch.batch);
+    this.gpu.write(p.modes, poolModes(rows.map((r) => r.mode)));
+    p.pool.update({ batch: batch.batch, hidden: H });
+    const used = [0, 0];
+    const dispatches = rowRuns(rows, (a, b) => a.dims === b.dims && a.normalize === b.normalize).map((run) => {
+      const which = run.row.normalize ? 1 : 0;
+      const list = p.norm[which];
+      if (used[which] === list.length) list.push(this.normalizers[which].bind({ x: p.pooled, out: p.out }, `embed.normalize${which}`));
+      const d = list[used[which]++];
+      return d.update({ rows: run.count, rowOffset: run.start, dims: run.row.dims, inStride: H, outStride: H });
+    });
+    return {
+      output: p.out,
+      rowStride: H,
+      encode: (pass) => {
+        p.pool.encode(pass);
+        dispatches.forEach((d) => d.encode(pass));
+      },
+    };
+  }
+
+  dispose(): void {
+    if (this.plan) this.release(this.plan);
+  }
+}
+
+export { POOL_MODE };
