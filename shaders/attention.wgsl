@@ -1,0 +1,188 @@
+// attention.wgsl — softmax(q·kᵀ·scale)·v over a packed, padding-free batch, one output row per
+// (query token, head):
+//   out[t, h·HEAD_DIM + d] = Σ_j softmax_j(scale · q_t,h · k_j,g) · v_j,g[d],  g = h / (nH / nKV)
+// where j runs over the keys of t's own sequence — [cuSeqLens[s], cuSeqLens[s+1]) with
+// s = seqOf[t] — or, when CAUSAL, over [cuSeqLens[s], t] (key position ≤ query position).
+// Grouped-query attention: query head h reads KV head h / (numHeads / numKvHeads).
+// Q, K and V rows are read at row stride and column offset (f32 elements): head h of token t in q
+// is q[t·qStride + qOffset + h·HEAD_DIM + (0..HEAD_DIM)], same for k and v with the KV head. So the
+// fused QKV projection [T, (nH + 2·nKV)·HEAD_DIM] is read in place: bind it as q, k and v.
+//
+// Bindings: 0 params (uniform), 1 q, 2 k, 3 v (read-only; may be the same buffer), 4 seqOf u32 [T],
+//           5 cuSeqLens u32 [B+1], 6 out [T, numHeads·HEAD_DIM] (must not alias q, k or v).
+// Entry points (same math, two schedules; the wrapper picks one):
+//   main        one thread per (query, head); grid (ceil(T / WG), numHeads). Each thread streams
+//               its sequence's keys from global memory. Best on CPU emulation (SwiftShader).
+//   main_tiled  one workgroup per (block of WG consecutive queries, head); grid (ceil(T / WG),
+//               numHeads). The block's threads stage KV_TILE keys and values at a time in
+//               workgroup memory and each consumes the ones in its own range, so K/V are read
+//               from global memory once per block instead of once per query. A block may span
+//               several sequences; its key range is the union of theirs.
+// Numerics: online softmax in f32 — a running max m and a running sum l, rescaling l and the
+//           accumulator by exp(m_old − m_new) when the max grows — so no T×T score matrix exists
+//           anywhere. WGSL has no -inf literal, so m starts at -FLT_MAX; the first key's
+//           rescale factor exp(-FLT_MAX − s) is then exactly 0. scale is folded into q once.
+// Limits: HEAD_DIM ≤ MAX_HEAD_DIM (256): private arrays need a constant size (override-sized
+//         arrays are only allowed in workgroup memory), HEAD_DIM sets the loop bounds.
+//         main_tiled needs 2 · KV_TILE · HEAD_DIM · 4 (+16) bytes of workgroup memory. On
+//         SwiftShader its pipeline build time grows with KV_TILE · HEAD_DIM (about 1 s per 1000
+//         elements per tile), one more reason the thread schedule is the CPU choice.
+
+override WG: u32 = 64;
+override HEAD_DIM: u32 = 64;
+override CAUSAL: bool = false;
+override KV_TILE: u32 = 16;
+
+const MAX_HEAD_DIM: u32 = 256u;
+// The largest finite f32 as a hex literal: Tint rejects decimal 3.4028235e38 (not exactly an f32).
+const NEG_FLT_MAX: f32 = -0x1.fffffep+127f;
+
+struct Params {
+  tokens: u32,
+  num_heads: u32,
+  num_kv_heads: u32,
+  q_stride: u32,
+  k_stride: u32,
+  v_stride: u32,
+  q_offset: u32,
+  k_offset: u32,
+  v_offset: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> seq_of: array<u32>;
+@group(0) @binding(5) var<storage, read> cu_seq_lens: array<u32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+// One query's state: its scaled q row, the running max and sum, and the unnormalized output.
+var<private> q_row: array<f32, MAX_HEAD_DIM>;
+var<private> acc: array<f32, MAX_HEAD_DIM>;
+var<private> run_max: f32;
+var<private> run_sum: f32;
+
+var<workgroup> k_tile: array<f32, KV_TILE * HEAD_DIM>;
+var<workgroup> v_tile: array<f32, KV_TILE * HEAD_DIM>;
+var<workgroup> block_keys: vec2<u32>;
+
+fn kv_head(h: u32) -> u32 {
+  return h / (params.num_heads / params.num_kv_heads);
+}
+
+// Load q for (t, h), scaled, and reset the softmax state.
+fn begin_query(t: u32, h: u32) {
+  let base = t * params.q_stride + params.q_offset + h * HEAD_DIM;
+  for (var d = 0u; d < HEAD_DIM; d++) {
+    q_row[d] = q[base + d] * params.scale;
+    acc[d] = 0.0;
+  }
+  run_max = NEG_FLT_MAX;
+  run_sum = 0.0;
+}
+
+// Fold score s into the running max and sum; returns the weight exp(s − max) of its value row.
+fn online_softmax_step(s: f32) -> f32 {
+  if (s > run_max) {
+    let correction = exp(run_max - s);
+    run_sum *= correction;
+    for (var d = 0u; d < HEAD_DIM; d++) {
+      acc[d] *= correction;
+    }
+    run_max = s;
+  }
+  let p = exp(s - run_max);
+  run_sum += p;
+  return p;
+}
+
+fn end_query(t: u32, h: u32) {
+  let base = (t * params.num_heads + h) * HEAD_DIM;
+  let inv_sum = 1.0 / run_sum; // ≥ 1: the max key contributes exp(0)
+  for (var d = 0u; d < HEAD_DIM; d++) {
+    out[base + d] = acc[d] * inv_sum;
+  }
+}
+
+// Keys [start, end) of query t: its sequence, cut at t itself when causal.
+fn key_range(t: u32) -> vec2<u32> {
+  let s = seq_of[t];
+  return vec2<u32>(cu_seq_lens[s], select(cu_seq_lens[s + 1u], t + 1u, CAUSAL));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
+  let h = gid.y;
+  if (t >= params.tokens || h >= params.num_heads) {
+    return;
+  }
+  let g = kv_head(h);
+  let keys = key_range(t);
+  begin_query(t, h);
+  for (var j = keys.x; j < keys.y; j++) {
+    let kb = j * params.k_stride + params.k_offset + g * HEAD_DIM;
+    var s = 0.0;
+    for (var d = 0u; d < HEAD_DIM; d++) {
+      s += q_row[d] * k[kb + d];
+    }
+    let p = online_softmax_step(s);
+    let vb = j * params.v_stride + params.v_offset + g * HEAD_DIM;
+    for (var d = 0u; d < HEAD_DIM; d++) {
+      acc[d] += p * v[vb + d];
+    }
+  }
+  end_query(t, h);
+}
+
+@compute @workgroup_size(WG)
+fn main_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t0 = wid.x * WG; // < tokens: the grid is ceil(T / WG) blocks
+  let h = wid.y;
+  let g = kv_head(h);
+  let t = t0 + lid;
+  let in_range = t < params.tokens;
+
+  // The block's key range (union of its queries' ranges), made uniform for the tile loop.
+  if (lid == 0u) {
+    let last = min(t0 + WG, params.tokens) - 1u;
+    block_keys = vec2<u32>(key_range(t0).x, key_range(last).y);
+  }
+  let block = workgroupUniformLoad(&block_keys);
+
+  var keys = vec2<u32>(0u, 0u);
+  if (in_range) {
+    keys = key_range(t);
+    begin_query(t, h);
+  }
+  for (var tile = block.x; tile < block.y; tile += KV_TILE) {
+    // Neighbouring threads load neighbouring elements of a key row (coalesced); the last tile
+    // may be partial.
+    let tile_elems = min(KV_TILE, block.y - tile) * HEAD_DIM;
+    for (var e = lid; e < tile_elems; e += WG) {
+      let j = tile + e / HEAD_DIM;
+      let d = e % HEAD_DIM;
+      k_tile[e] = k[j * params.k_stride + params.k_offset + g * HEAD_DIM + d];
+      v_tile[e] = v[j * params.v_stride + params.v_offset + g * HEAD_DIM + d];
+    }
+    workgroupBarrier();
+    let j_end = min(keys.y, tile + KV_TILE);
+    for (var j = max(keys.x, tile); j < j_end; j++) {
+      let kb = (j - tile) * HEAD_DIM;
+      var s = 0.0;
+      for (var d = 0u; d < HEAD_DIM; d++) {
+        s += q_row[d] * k_tile[kb + d];
+      }
+      let p = online_softmax_step(s);
+      for (var d = 0u; d < HEAD_DIM; d++) {
+        acc[d] += p * v_tile[kb + d];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (in_range) {
+    end_query(t, h);
+  }
+}

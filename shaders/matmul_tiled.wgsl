@@ -1,0 +1,211 @@
+// matmul_tiled.wgsl — y[M, N] = act(x[M, K] · Wᵀ + bias) + residual, shared-memory tiled for GPUs.
+//
+// Each workgroup computes a 64×64 tile of y. Per step of 16 along K it stages a 64×16 slab of x and a
+// 64×16 slab of W in workgroup memory (each of the 256 threads loads 4 + 4 floats, consecutive
+// threads reading consecutive k of a row), then each thread computes a 4×4 register block from
+// vec4 reads of the staged slabs: 2 workgroup-memory loads per 16 multiply-adds. This is the
+// standard GPU shape (tfjs matmul_packed, ORT WebGPU MatMul); on SwiftShader the barriers and
+// workgroup memory make it slower than matmul_regblock, so the host picks per adapter.
+//
+// Bindings: 0 params (uniform {M, N, K}), 1 x [M, K], 2 w [N, K] (row-major (out, in), as stored in
+//           safetensors), 3 bias [N] (read only when HAS_BIAS), 4 residual [M, N] (read only when
+//           HAS_RESIDUAL), 5 y [M, N] (must not alias x, w or residual).
+// Dispatch: (ceil(N / 64), ceil(M / 64), 1) workgroups of 16 × 16 threads; local thread (i, j) owns
+//           rows 4j..4j+3 and columns 4i..4i+3 of the workgroup's tile.
+// Edges:   loads past M, N or K stage zeros, so any M, N, K works; every thread takes part in every
+//           load and barrier (uniform control flow) and only the stores are bounds-checked.
+// Switches: HAS_BIAS, ACT (0 none, 1 exact GELU, 2 SiLU, 3 tanh), HAS_RESIDUAL. The residual is added
+//           after the activation (BERT's dense + residual before LayerNorm, Qwen3's o_proj/down_proj).
+// Numerics: f32 accumulation in k order.
+
+override HAS_BIAS: bool = false;
+override ACT: u32 = 0;
+override HAS_RESIDUAL: bool = false;
+
+const TILE: u32 = 64;  // rows of x and of W per workgroup
+const BK: u32 = 16;    // k per staged slab
+const WG: u32 = 16;    // threads per side; each does TILE / WG = 4 rows × 4 columns
+// Staged slabs are k-major (xs[k][row]) so a thread reads its 4 rows as one vec4. One vec4 of padding
+// per k spreads the transposing stores (consecutive threads: consecutive k) over more banks.
+const STRIDE: u32 = TILE / 4 + 1; // vec4s per k
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> residual: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+
+var<workgroup> xs: array<vec4<f32>, BK * STRIDE>;
+var<workgroup> ws: array<vec4<f32>, BK * STRIDE>;
+
+@compute @workgroup_size(WG, WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) t: u32,
+) {
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  let tile_m = wid.y * TILE;
+  let tile_n = wid.x * TILE;
+
+  var acc0 = vec4<f32>(); // row 4·lid.y + 0, columns 4·lid.x .. +3
+  var acc1 = vec4<f32>();
+  var acc2 = vec4<f32>();
+  var acc3 = vec4<f32>();
+
+  // No early return anywhere: the loop bound is uniform, so every barrier is reached by all threads.
+  for (var k0 = 0u; k0 < K; k0 += BK) {
+    for (var e = t; e < TILE * BK; e += WG * WG) {
+      let r = e / BK;
+      let kk = e % BK;
+      let gk = k0 + kk;
+      var xv = 0.0;
+      if (tile_m + r < M && gk < K) {
+        xv = x[(tile_m + r) * K + gk];
+      }
+      var wv = 0.0;
+      if (tile_n + r < N && gk < K) {
+        wv = w[(tile_n + r) * K + gk];
+      }
+      xs[kk * STRIDE + r / 4u][r % 4u] = xv;
+      ws[kk * STRIDE + r / 4u][r % 4u] = wv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      let a = xs[kk * STRIDE + lid.y];
+      let b = ws[kk * STRIDE + lid.x];
+      acc0 += a.x * b;
+      acc1 += a.y * b;
+      acc2 += a.z * b;
+      acc3 += a.w * b;
+    }
+    workgroupBarrier();
+  }
+
+  let m = tile_m + 4u * lid.y;
+  let n = tile_n + 4u * lid.x;
+  store4(m, n, acc0);
+  store4(m + 1u, n, acc1);
+  store4(m + 2u, n, acc2);
+  store4(m + 3u, n, acc3);
+}
+
+// Columns n..n+3 of row m, dropping what falls outside y.
+fn store4(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= params.M) {
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j < params.N) {
+      y[m * params.N + n + j] = epilogue(m, n + j, v[j]);
+    }
+  }
+}
+
+// ---- Epilogue: y = act(acc + bias[n]) + residual[m, n]. The same text is in matmul_naive.wgsl,
+// matmul_regblock.wgsl and matmul_tiled.wgsl (one kernel per file, no includes); matmul.test.ts holds
+// all three to one float64 reference, including the activation grids below.
+
+const FRAC_1_SQRT2: f32 = 0.7071067811865476;
+
+// erf in f32, |error| ≤ ~1e-7 absolute (about 1.5 ulp near |erf| ≈ 0.8). WGSL has no erf builtin.
+//   |x| < 1:      erf(x) = x + x·P(x²), P a minimax fit of erf(x)/x − 1; adding the small correction
+//                 to x last keeps the Horner rounding errors below an ulp of the result.
+//   1 ≤ |x| < 4:  erf(x) = 1 − exp(−x²)·Q(|x|), Q a minimax fit of erfcx on [1, 4] weighted by
+//                 exp(−x²), i.e. for absolute error in erf. erfc ≤ 0.16 here, so exp's few-ulp error
+//                 costs little, and the exp argument never overflows.
+//   |x| ≥ 4:      ±1 (erfc(4) = 1.5e-8, below half an ulp of 1). NaN passes through.
+fn erf_f32(x: f32) -> f32 {
+  let a = abs(x);
+  var r = x; // NaN stays NaN
+  if (a < 1.0) {
+    let s = a * a;
+    var p = 7.647139864e-05;
+    p = p * s - 7.942364318e-04;
+    p = p * s + 5.179750733e-03;
+    p = p * s - 2.684859186e-02;
+    p = p * s + 1.128343046e-01;
+    p = p * s - 3.761260509e-01;
+    p = p * s + 1.283791512e-01;
+    r = a + a * p;
+  } else if (a < 4.0) {
+    var q = 1.068425481e-04;
+    q = q * a - 1.911791856e-03;
+    q = q * a + 1.530222408e-02;
+    q = q * a - 7.275903225e-02;
+    q = q * a + 2.305705249e-01;
+    q = q * a - 5.188600421e-01;
+    q = q * a + 8.627205491e-01;
+    q = q * a - 1.079844475e+00;
+    q = q * a + 9.922587872e-01;
+    r = 1.0 - exp(-(a * a)) * q;
+  } else if (a >= 4.0) {
+    r = 1.0;
+  }
+  return select(r, -r, x < 0.0);
+}
+
+// tanh without overflow: builtin tanh is sinh/cosh on some backends and returns NaN for large |x|.
+//   |x| < 0.625:  x + x·s·P(s), s = x², P a minimax fit (relative error ~1e-7, no cancellation).
+//   otherwise:    (1 − t)/(1 + t) with t = exp(−2|x|) ∈ (0, 0.29]: never overflows, → 1 as |x| → ∞.
+fn tanh_f32(x: f32) -> f32 {
+  let a = abs(x);
+  var r = x; // NaN stays NaN
+  if (a < 0.625) {
+    let s = a * a;
+    var p = 2.147541149e-03;
+    p = p * s - 8.182679303e-03;
+    p = p * s + 2.170296945e-02;
+    p = p * s - 5.394720659e-02;
+    p = p * s + 1.333321035e-01;
+    p = p * s - 3.333333135e-01;
+    r = a + a * (s * p);
+  } else if (a >= 0.625) {
+    let t = exp(-2.0 * a);
+    r = (1.0 - t) / (1.0 + t);
+  }
+  return select(r, -r, x < 0.0);
+}
+
+// x·sigmoid(x) with exp of −|x| only: exp(−x) for very negative x would overflow to inf (or NaN on
+// backends with loose exp), while exp(−|x|) ∈ (0, 1].
+fn silu_f32(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return x * select(e, 1.0, x >= 0.0) / (1.0 + e);
+}
+
+// Exact (erf) GELU as in BERT's "gelu", not the tanh approximation.
+fn gelu_f32(x: f32) -> f32 {
+  return 0.5 * x * (1.0 + erf_f32(x * FRAC_1_SQRT2));
+}
+
+fn activate(v: f32) -> f32 {
+  switch ACT {
+    case 1u: { return gelu_f32(v); }
+    case 2u: { return silu_f32(v); }
+    case 3u: { return tanh_f32(v); }
+    default: { return v; }
+  }
+}
+
+// Caller guarantees m < M and n < N.
+fn epilogue(m: u32, n: u32, acc: f32) -> f32 {
+  var v = acc;
+  if (HAS_BIAS) {
+    v += bias[n];
+  }
+  v = activate(v);
+  if (HAS_RESIDUAL) {
+    v += residual[m * params.N + n];
+  }
+  return v;
+}

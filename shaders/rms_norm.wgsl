@@ -1,0 +1,59 @@
+// rms_norm.wgsl — y[r] = x[r] * rsqrt(mean(x[r]²) + eps) * w, one row of width N at a time
+// (Qwen3RMSNorm / LlamaRMSNorm: the weight multiplies directly, it is not 1 + w).
+//
+// Bindings: 0 params (uniform), 1 x [rows, N], 2 w [N], 3 y [rows, N] (may not alias x).
+// Dispatch: (rows, 1, 1) workgroups of WG threads (a power of two); each workgroup owns one row.
+// Numerics: the sum of squares is accumulated in f32 (HF upcasts to float32 for this too), first
+//           strided per thread, then by a tree over the workgroup. eps is added to the mean square
+//           inside the rsqrt, as in PyTorch (1e-6 for Qwen3).
+
+override WG: u32 = 128;
+
+struct Params {
+  rows: u32,
+  n: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+var<workgroup> partial: array<f32, WG>;
+
+// Tree reduction over the workgroup; every thread gets the total.
+fn reduce_sum(v: f32, lid: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      partial[lid] += partial[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x;
+  if (row >= params.rows) {
+    return; // uniform per workgroup, so the barriers below stay in uniform control flow
+  }
+  let n = params.n;
+  let base = row * n;
+
+  var q = 0.0;
+  for (var i = lid; i < n; i += WG) {
+    let v = x[base + i];
+    q += v * v;
+  }
+  let inv_rms = inverseSqrt(reduce_sum(q, lid) / f32(n) + params.eps);
+
+  for (var i = lid; i < n; i += WG) {
+    y[base + i] = x[base + i] * inv_rms * w[i];
+  }
+}

@@ -1,0 +1,124 @@
+// Typed wrapper for shaders/attention.wgsl.
+
+import source from '../../shaders/attention.wgsl?raw';
+import { Bound, type Gpu } from '../gpu/context';
+import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+
+const BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage'] as const;
+
+/** One thread per (query, head), keys streamed from global memory. */
+export const ATTENTION: ShaderSpec = { file: 'attention.wgsl', source, bindings: BINDINGS };
+/** One workgroup per (query block, head), K/V staged in workgroup memory tiles. */
+export const ATTENTION_TILED: ShaderSpec = { file: 'attention.wgsl', source, entryPoint: 'main_tiled', bindings: BINDINGS };
+
+/** The shader's private q / accumulator arrays hold this many elements. */
+export const ATTENTION_MAX_HEAD_DIM = 256;
+
+export interface AttentionOptions {
+  /** Keys at positions ≤ the query's (decoders); otherwise the whole sequence (encoders). */
+  causal: boolean;
+  /** head_dim, ≤ ATTENTION_MAX_HEAD_DIM. */
+  headDim: number;
+  /** Threads per workgroup: queries per workgroup in both schedules. */
+  workgroupSize?: number;
+  /** Use the workgroup-per-query-block schedule with K/V tiles in workgroup memory. */
+  tiled?: boolean;
+  /** Keys per tile (tiled only); default `defaultKvTile(headDim)`. */
+  kvTile?: number;
+}
+
+export interface AttentionBuffers {
+  /** Queries, read at qStride / qOffset; q, k and v may be one fused QKV buffer. */
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  /** u32 [T]: sequence index of each token. */
+  seqOf: GPUBuffer;
+  /** u32 [B+1]: sequence b owns tokens [cuSeqLens[b], cuSeqLens[b+1]). */
+  cuSeqLens: GPUBuffer;
+  /** [T, numHeads·headDim]. */
+  out: GPUBuffer;
+}
+
+export interface AttentionShape {
+  tokens: number;
+  numHeads: number;
+  /** Divides numHeads (grouped-query attention; equal for MHA). */
+  numKvHeads: number;
+  /** Row strides and column offsets in f32 elements. */
+  qStride: number;
+  kStride: number;
+  vStride: number;
+  qOffset: number;
+  kOffset: number;
+  vOffset: number;
+  /** Usually 1 / sqrt(headDim). */
+  scale: number;
+}
+
+/** Workgroup memory beside the K/V tiles (the block's key range, padded). */
+const TILED_EXTRA_BYTES = 16;
+
+/**
+ * Default keys per tile: K and V tiles within the 16 KiB every device has (not a raised limit:
+ * smaller tiles leave room for more resident workgroups), at most 32.
+ */
+export function defaultKvTile(headDim: number): number {
+  return Math.max(1, Math.min(32, Math.floor((16384 - TILED_EXTRA_BYTES) / (2 * 4 * headDim))));
+}
+
+export class AttentionKernel {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly kernel: CompiledKernel,
+    readonly headDim: number,
+    readonly workgroupSize: number,
+  ) {}
+
+  static async create(gpu: Gpu, opts: AttentionOptions): Promise<AttentionKernel> {
+    const { headDim, causal } = opts;
+    if (!Number.isInteger(headDim) || headDim < 1 || headDim > ATTENTION_MAX_HEAD_DIM) {
+      throw new Error(`attention: headDim ${headDim} must be an integer in [1, ${ATTENTION_MAX_HEAD_DIM}]`);
+    }
+    const wg = opts.workgroupSize ?? 64;
+    if (!opts.tiled) {
+      const kernel = await gpu.pipelines.get(ATTENTION, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal });
+      return new AttentionKernel(gpu, kernel, headDim, wg);
+    }
+    const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+    const kvTile = opts.kvTile ?? defaultKvTile(headDim);
+    if (!Number.isInteger(kvTile) || kvTile < 1 || 2 * 4 * kvTile * headDim + TILED_EXTRA_BYTES > limit) {
+      throw new Error(`attention: kvTile ${kvTile} must be a positive integer with K and V tiles (2·kvTile·headDim f32) within ${limit} B of workgroup memory`);
+    }
+    const kernel = await gpu.pipelines.get(ATTENTION_TILED, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal, KV_TILE: kvTile });
+    return new AttentionKernel(gpu, kernel, headDim, wg);
+  }
+
+  bind(b: AttentionBuffers, label = 'attention'): Bound<AttentionShape> {
+    const d = this.gpu.dispatch(this.kernel, [b.q, b.k, b.v, b.seqOf, b.cuSeqLens, b.out], 40, label);
+    const hd = this.headDim;
+    return new Bound(d, (s: AttentionShape) => {
+      if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
+        throw new Error(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
+      }
+      for (const [name, offset, heads, stride] of [
+        ['q', s.qOffset, s.numHeads, s.qStride],
+        ['k', s.kOffset, s.numKvHeads, s.kStride],
+        ['v', s.vOffset, s.numKvHeads, s.vStride],
+      ] as const) {
+        if (offset + heads * hd > stride) {
+          throw new Error(`${label}: ${name} heads [${offset}, ${offset + heads * hd}) overrun the row stride ${stride}`);
+        }
+      }
+      return {
+        fields: [
+          ['u32', s.tokens], ['u32', s.numHeads], ['u32', s.numKvHeads],
+          ['u32', s.qStride], ['u32', s.kStride], ['u32', s.vStride],
+          ['u32', s.qOffset], ['u32', s.kOffset], ['u32', s.vOffset],
+          ['f32', s.scale],
+        ],
+        workgroups: [Math.ceil(s.tokens / this.workgroupSize), s.numHeads],
+      };
+    });
+  }
+}

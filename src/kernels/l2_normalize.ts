@@ -1,0 +1,63 @@
+// Typed wrapper for shaders/l2_normalize.wgsl.
+
+import source from '../../shaders/l2_normalize.wgsl?raw';
+import { Bound, type Gpu } from '../gpu/context';
+import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+
+export const L2_NORMALIZE: ShaderSpec = {
+  file: 'l2_normalize.wgsl',
+  source,
+  bindings: ['uniform', 'read', 'storage'],
+};
+
+export interface L2NormalizeOptions {
+  /** false: a plain truncating copy (use_activation = false). */
+  normalize: boolean;
+  /** Threads per row (a power of two). */
+  workgroupSize?: number;
+}
+
+export interface L2NormalizeBuffers {
+  /** [*, inStride]. */
+  x: GPUBuffer;
+  /** [*, outStride]; must not be x. */
+  out: GPUBuffer;
+}
+
+export interface L2NormalizeShape {
+  rows: number;
+  /** First row processed, in both x and out. */
+  rowOffset: number;
+  /** Columns kept (matryoshka `dimensions`); ≤ inStride and ≤ outStride. */
+  dims: number;
+  inStride: number;
+  outStride: number;
+}
+
+export class L2NormalizeKernel {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly kernel: CompiledKernel,
+  ) {}
+
+  static async create(gpu: Gpu, opts: L2NormalizeOptions): Promise<L2NormalizeKernel> {
+    const wg = opts.workgroupSize ?? 128;
+    // The tree reduction halves the workgroup each step.
+    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`l2_normalize: workgroupSize ${wg} is not a power of two`);
+    const kernel = await gpu.pipelines.get(L2_NORMALIZE, { WG: wg, NORMALIZE: opts.normalize });
+    return new L2NormalizeKernel(gpu, kernel);
+  }
+
+  bind(b: L2NormalizeBuffers, label = 'l2_normalize'): Bound<L2NormalizeShape> {
+    const d = this.gpu.dispatch(this.kernel, [b.x, b.out], 20, label);
+    return new Bound(d, (s: L2NormalizeShape) => {
+      if (s.dims > s.inStride || s.dims > s.outStride) {
+        throw new Error(`${label}: dims ${s.dims} exceeds a row stride (in ${s.inStride}, out ${s.outStride})`);
+      }
+      return {
+        fields: [['u32', s.rows], ['u32', s.rowOffset], ['u32', s.dims], ['u32', s.inStride], ['u32', s.outStride]],
+        workgroups: [s.rows],
+      };
+    });
+  }
+}

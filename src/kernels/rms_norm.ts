@@ -1,0 +1,52 @@
+// Typed wrapper for shaders/rms_norm.wgsl.
+
+import source from '../../shaders/rms_norm.wgsl?raw';
+import { Bound, type Gpu } from '../gpu/context';
+import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+
+export const RMS_NORM: ShaderSpec = {
+  file: 'rms_norm.wgsl',
+  source,
+  bindings: ['uniform', 'read', 'read', 'storage'],
+};
+
+export interface RmsNormOptions {
+  /** Threads per row (a power of two). */
+  workgroupSize?: number;
+}
+
+export interface RmsNormBuffers {
+  x: GPUBuffer;
+  w: GPUBuffer;
+  /** Output [rows, n]; must not be x (a buffer cannot be bound read-only and writable at once). */
+  y: GPUBuffer;
+}
+
+export interface RmsNormShape {
+  rows: number;
+  n: number;
+  eps: number;
+}
+
+export class RmsNormKernel {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly kernel: CompiledKernel,
+  ) {}
+
+  static async create(gpu: Gpu, opts: RmsNormOptions = {}): Promise<RmsNormKernel> {
+    const wg = opts.workgroupSize ?? 128;
+    // The tree reduction halves the workgroup each step.
+    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`rms_norm: workgroupSize ${wg} is not a power of two`);
+    const kernel = await gpu.pipelines.get(RMS_NORM, { WG: wg });
+    return new RmsNormKernel(gpu, kernel);
+  }
+
+  bind(b: RmsNormBuffers, label = 'rms_norm'): Bound<RmsNormShape> {
+    const d = this.gpu.dispatch(this.kernel, [b.x, b.w, b.y], 12, label);
+    return new Bound(d, (s: RmsNormShape) => ({
+      fields: [['u32', s.rows], ['u32', s.n], ['f32', s.eps]],
+      workgroups: [s.rows],
+    }));
+  }
+}

@@ -1,0 +1,53 @@
+// Typed wrapper for shaders/softmax.wgsl.
+
+import source from '../../shaders/softmax.wgsl?raw';
+import { Bound, type Gpu } from '../gpu/context';
+import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+
+export const SOFTMAX: ShaderSpec = {
+  file: 'softmax.wgsl',
+  source,
+  bindings: ['uniform', 'read', 'storage'],
+};
+
+export interface SoftmaxOptions {
+  /** Threads per row (a power of two). */
+  workgroupSize?: number;
+}
+
+export interface SoftmaxBuffers {
+  /** [*, n] logits. */
+  x: GPUBuffer;
+  /** [*, n] probabilities; must not be x. */
+  out: GPUBuffer;
+}
+
+export interface SoftmaxShape {
+  rows: number;
+  /** First row processed, in both x and out. */
+  rowOffset: number;
+  n: number;
+}
+
+export class SoftmaxKernel {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly kernel: CompiledKernel,
+  ) {}
+
+  static async create(gpu: Gpu, opts: SoftmaxOptions = {}): Promise<SoftmaxKernel> {
+    const wg = opts.workgroupSize ?? 64;
+    // The tree reductions halve the workgroup each step.
+    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`softmax: workgroupSize ${wg} is not a power of two`);
+    const kernel = await gpu.pipelines.get(SOFTMAX, { WG: wg });
+    return new SoftmaxKernel(gpu, kernel);
+  }
+
+  bind(b: SoftmaxBuffers, label = 'softmax'): Bound<SoftmaxShape> {
+    const d = this.gpu.dispatch(this.kernel, [b.x, b.out], 12, label);
+    return new Bound(d, (s: SoftmaxShape) => ({
+      fields: [['u32', s.rows], ['u32', s.rowOffset], ['u32', s.n]],
+      workgroups: [s.rows],
+    }));
+  }
+}
