@@ -412,7 +412,7 @@ export class Engine implements EngineApi {
     this.requireTask('classify');
     const t0 = now();
     const texts = this.inputs(input);
-    checkTaskParams('classify', { use_activation: opts.useActivation });
+    checkTaskParams('classify', { ...extraParams(opts), use_activation: opts.useActivation });
     const activation = this.classifierActivation(opts.useActivation, false);
     const items = texts.map((t) => ({ seq: this.encodeInput(t, undefined, opts), activation }));
     const { outputs, usage, metadata } = await this.submit('classify', items, opts, now() - t0);
@@ -434,7 +434,7 @@ export class Engine implements EngineApi {
     const t0 = now();
     const left = this.inputs(a);
     const right = this.inputs(b);
-    checkTaskParams('score', { use_activation: opts.useActivation });
+    checkTaskParams('score', { ...extraParams(opts), use_activation: opts.useActivation });
     const pairs = pairUp(left.length, right.length, !!opts.matrix);
     let scores: number[];
     let usage: Usage;
@@ -489,7 +489,7 @@ export class Engine implements EngineApi {
     this.requireTask(task);
     const t0 = now();
     const texts = this.inputs(input);
-    checkTaskParams(task, { dimensions: opts.dimensions, use_activation: opts.useActivation });
+    checkTaskParams(task, { ...extraParams(opts), dimensions: opts.dimensions, use_activation: opts.useActivation });
     const prompt = this.resolvePrompt(opts);
     let items: Item[];
     if (task === 'token_embed') {
@@ -542,6 +542,12 @@ export class Engine implements EngineApi {
     this.body.dispose();
     this.gpu.destroy();
   }
+}
+
+/** Pooling parameters a caller passed that this task's options do not declare (from untyped callers). */
+function extraParams(opts: object): Record<string, unknown> {
+  const o = opts as Record<string, unknown>;
+  return { dimensions: o.dimensions, normalize: o.normalize };
 }
 
 function sumUsage(a: Usage, b: Usage): Usage {

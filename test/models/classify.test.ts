@@ -1,0 +1,177 @@
+// Classifier heads against the float64 oracle through the public API: sequence classification
+// (BERT, Qwen3), cross-encoder score and rerank, token classification — probabilities, logits,
+// labels, and batch invariance across mixed lengths.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../src/index';
+import { fixtureDir, type FixtureName } from '../helpers/fixtures';
+import { flat, loadGoldenOf } from '../helpers/goldens';
+import { maxAbsDiff } from '../helpers/random';
+
+const TOL_LOGITS = 1e-4;
+const TOL_PROBS = 1e-5;
+const TOL_BATCH = 1e-5;
+
+const maxErrors: Record<string, Record<string, number>> = {};
+function record(fixture: string, what: string, err: number) {
+  const m = (maxErrors[fixture] ??= {});
+  m[what] = Math.max(m[what] ?? 0, err);
+}
+
+function useEngine(name: FixtureName): () => Engine {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createEngine({ model: fixtureDir(name) });
+  });
+  afterAll(async () => {
+    await engine?.dispose();
+    console.log(`max errors ${name}: ${JSON.stringify(maxErrors[name])}`);
+  });
+  return () => engine;
+}
+
+for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls'] as FixtureName[]) {
+  describe(`${name}: classify`, () => {
+    const golden = loadGoldenOf(name, 'seqcls');
+    const texts = golden.cases.map((c) => c.text);
+    const engine = useEngine(name);
+
+    it('serves classify only', () => {
+      expect(engine().info.tasks).toEqual(['classify']);
+      expect(engine().info.labels.length).toBe(golden.cases[0].logits.length);
+    });
+
+    it('softmax probabilities and labels match (one packed batch)', async () => {
+      const res = await engine().classify(texts);
+      golden.cases.forEach((c, i) => {
+        const err = maxAbsDiff(res.data[i].probs, c.probs);
+        record(name, 'probs', err);
+        expect(err, c.text).toBeLessThan(TOL_PROBS);
+        expect(res.data[i].label).toBe(c.predicted_label);
+        expect(res.data[i].numClasses).toBe(c.probs.length);
+        expect(res.data[i].index).toBe(i);
+      });
+      expect(res.usage.promptTokens).toBe(golden.cases.reduce((s, c) => s + c.input_ids.length, 0));
+    });
+
+    it('use_activation: false returns the raw logits', async () => {
+      const res = await engine().classify(texts, { useActivation: false });
+      golden.cases.forEach((c, i) => {
+        const err = maxAbsDiff(res.data[i].probs, c.logits);
+        record(name, 'logits', err);
+        expect(err, c.text).toBeLessThan(TOL_LOGITS);
+      });
+    });
+
+    it('batch invariance across mixed lengths', async () => {
+      const together = await engine().classify(texts);
+      for (let i = 0; i < texts.length; i++) {
+        const alone = await engine().classify(texts[i]);
+        const err = maxAbsDiff(alone.data[0].probs, together.data[i].probs);
+        record(name, 'batch_invariance', err);
+        expect(err).toBeLessThan(TOL_BATCH);
+      }
+    });
+
+    it('refuses tasks the model does not serve, naming them', async () => {
+      await expect(engine().embed('x')).rejects.toThrow(/Task 'embed' is not supported/);
+      await expect(engine().classify('x', { dimensions: 8 } as never)).rejects.toThrow(
+        "Task 'classify' only supports ['use_activation'] parameters, does not support ['dimensions'] parameters",
+      );
+    });
+  });
+}
+
+describe('tiny-bert-crossenc: score and rerank', () => {
+  const golden = loadGoldenOf('tiny-bert-crossenc', 'score');
+  const a = golden.cases.map((c) => c.text);
+  const b = golden.cases.map((c) => c.text_pair);
+  const engine = useEngine('tiny-bert-crossenc');
+
+  it('tokenizes pairs with token_type_ids exactly as the golden', () => {
+    for (const c of golden.cases) {
+      const enc = engine().tokenizer.encode(c.text, c.text_pair);
+      expect(enc.ids).toEqual(c.input_ids);
+      expect(enc.typeIds).toEqual(c.token_type_ids);
+    }
+  });
+
+  it('N→N zipped scores are sigmoid(logit) (sentence-transformers activation_fn)', async () => {
+    const res = await engine().score(a, b);
+    golden.cases.forEach((c, i) => {
+      const err = Math.abs(res.scores[i] - c.probs);
+      record('tiny-bert-crossenc', 'score', err);
+      expect(err, `${c.text} / ${c.text_pair}`).toBeLessThan(TOL_PROBS);
+    });
+  });
+
+  it('use_activation: false gives the raw logit', async () => {
+    const res = await engine().score(a, b, { useActivation: false });
+    golden.cases.forEach((c, i) => {
+      const err = Math.abs(res.scores[i] - c.score);
+      record('tiny-bert-crossenc', 'logit', err);
+      expect(err).toBeLessThan(TOL_LOGITS);
+    });
+  });
+
+  it('1→N pairing, the N×M matrix, and mismatched lengths', async () => {
+    // Cases 0 and 1 share their query.
+    expect(golden.cases[0].text).toBe(golden.cases[1].text);
+    const oneToN = await engine().score(a[0], [b[0], b[1]]);
+    expect(Math.abs(oneToN.scores[0] - golden.cases[0].probs)).toBeLessThan(TOL_PROBS);
+    expect(Math.abs(oneToN.scores[1] - golden.cases[1].probs)).toBeLessThan(TOL_PROBS);
+    const m = await engine().score([a[0], a[2]], [b[0], b[2], b[3]], { matrix: true });
+    expect(m.matrix!.length).toBe(2);
+    expect(m.matrix![0].length).toBe(3);
+    expect(Math.abs(m.matrix![0][0] - golden.cases[0].probs)).toBeLessThan(TOL_PROBS);
+    expect(Math.abs(m.matrix![1][1] - golden.cases[2].probs)).toBeLessThan(TOL_PROBS);
+    await expect(engine().score([a[0], a[1]], [b[0], b[1], b[2]])).rejects.toThrow('Input lengths must be either 1:1, 1:N or N:N, got 2:3');
+  });
+
+  it('rerank sorts by descending relevance_score, keeps indices, honours top_n and return_documents', async () => {
+    const docs = [b[1], b[0]];
+    const res = await engine().rerank(a[0], docs, { returnDocuments: true });
+    const want = [
+      { index: 0, score: golden.cases[1].probs },
+      { index: 1, score: golden.cases[0].probs },
+    ].sort((x, y) => y.score - x.score);
+    expect(res.results.map((r) => r.index)).toEqual(want.map((w) => w.index));
+    res.results.forEach((r, k) => {
+      expect(Math.abs(r.relevanceScore - want[k].score)).toBeLessThan(TOL_PROBS);
+      expect(r.document).toBe(docs[r.index]);
+    });
+    const top1 = await engine().rerank(a[0], docs, { topN: 1 });
+    expect(top1.results.length).toBe(1);
+    expect(top1.results[0].index).toBe(want[0].index);
+    expect(top1.results[0].document).toBeUndefined();
+  });
+});
+
+describe('tiny-bert-tokcls: token_classify', () => {
+  const golden = loadGoldenOf('tiny-bert-tokcls', 'tokcls');
+  const texts = golden.cases.map((c) => c.text);
+  const engine = useEngine('tiny-bert-tokcls');
+
+  it('per-token probabilities and logits for every real token', async () => {
+    const probs = await engine().encode(texts, { task: 'token_classify' });
+    const logits = await engine().encode(texts, { task: 'token_classify', useActivation: false });
+    golden.cases.forEach((c, i) => {
+      expect(probs.data[i].length).toBe(c.input_ids.length);
+      const errP = maxAbsDiff(flat(probs.data[i].map((r) => Array.from(r))), flat(c.probs));
+      const errL = maxAbsDiff(flat(logits.data[i].map((r) => Array.from(r))), flat(c.logits));
+      record('tiny-bert-tokcls', 'probs', errP);
+      record('tiny-bert-tokcls', 'logits', errL);
+      expect(errP, c.text).toBeLessThan(TOL_PROBS);
+      expect(errL, c.text).toBeLessThan(TOL_LOGITS);
+    });
+  });
+
+  it('batch invariance across mixed lengths', async () => {
+    const together = await engine().encode(texts, { task: 'token_classify' });
+    for (let i = 0; i < texts.length; i++) {
+      const alone = await engine().encode(texts[i], { task: 'token_classify' });
+      const err = maxAbsDiff(flat(alone.data[0].map((r) => Array.from(r))), flat(together.data[i].map((r) => Array.from(r))));
+      record('tiny-bert-tokcls', 'batch_invariance', err);
+      expect(err).toBeLessThan(TOL_BATCH);
+    }
+  });
+});
