@@ -103,7 +103,7 @@ fn main(
   if (id >= params.tokens * params.num_heads) {
     return;
   }
-  let t = id % params.tokens;
+  let t = id / params.num_heads;
   let j = id % params.num_heads;
   let base = t * params.stride + params.offset + j * HEAD_DIM;
   let half = HEAD_DIM / 2u;
