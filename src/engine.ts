@@ -217,6 +217,8 @@ export class Engine implements EngineApi {
   private inputs(input: string | string[]): string[] {
     const texts = typeof input === 'string' ? [input] : input;
     if (!Array.isArray(texts) || texts.length === 0) throw new BadRequestError('Input must be a non-empty string or list of strings.');
+    const bad = texts.findIndex((t) => typeof t !== 'string');
+    if (bad >= 0) throw new BadRequestError(`Each input must be a string; input[${bad}] is ${texts[bad] === null ? 'null' : typeof texts[bad]}.`);
     return texts;
   }
 
