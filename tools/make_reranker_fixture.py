@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Writes test/fixtures/models/tiny-qwen3-reranker (a Qwen3ForCausalLM checkpoint, BF16, untied
+lm_head) and test/fixtures/goldens/tiny-qwen3-reranker.json: float64 yes/no relevance scores the
+way vLLM scores a Qwen3-Reranker (classifier_from_token = ["no", "yes"]):
+
+    logits = lm_head(norm(h))[last token]      score = sigmoid(logits[yes] - logits[no])
+
+It reuses the independent PyTorch port in ../shared/oracle (oracle.py, pytok.py, make_fixtures.py's
+init) and adds only what that port lacks: the causal-LM head. The tests need no Python; rerun this
+only to regenerate the committed files (byte-identical each run):
+
+    /usr/bin/python3 tools/make_reranker_fixture.py [--oracle ../shared/oracle]
+"""
+import argparse, json, os, shutil, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ap = argparse.ArgumentParser()
+ap.add_argument("--oracle", default=os.path.join(ROOT, "..", "shared", "oracle"))
+args = ap.parse_args()
+sys.path.insert(0, os.path.abspath(args.oracle))
+
+import torch  # noqa: E402
+import oracle as O  # noqa: E402
+import pytok  # noqa: E402
+from make_fixtures import init_weights  # noqa: E402
+
+SRC = os.path.join(args.oracle, "fixtures", "tiny-qwen3-seqcls")  # tokenizer appends <|im_end|>
+OUT = os.path.join(ROOT, "test", "fixtures", "models", "tiny-qwen3-reranker")
+GOLDEN = os.path.join(ROOT, "test", "fixtures", "goldens", "tiny-qwen3-reranker.json")
+
+
+class Qwen3ForCausalLM(torch.nn.Module):
+    """HF Qwen3ForCausalLM: the base model plus an lm_head (no bias), untied here."""
+    prefix = "model"
+
+    def __init__(self, c):
+        super().__init__()
+        self.model = O.Qwen3Model(c)
+        self.lm_head = torch.nn.Linear(c.hidden_size, c.vocab_size, bias=False)
+
+    def forward(self, input_ids, attention_mask):
+        h, _ = self.model(input_ids, attention_mask)
+        return h, self.lm_head(h)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    cfg = json.load(open(os.path.join(SRC, "config.json")))
+    for k in ("id2label", "label2id", "num_labels", "problem_type"):
+        cfg.pop(k, None)
+    cfg["architectures"] = ["Qwen3ForCausalLM"]
+    cfg["tie_word_embeddings"] = False
+    cfg["torch_dtype"] = "bfloat16"
+    with open(os.path.join(OUT, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(SRC, name), os.path.join(OUT, name))
+
+    c = O.Config(cfg)
+    model = init_weights(Qwen3ForCausalLM(c).double(), seed=4242)
+    # BF16 on disk; the reference runs on exactly the stored (rounded) values.
+    tensors = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    path = os.path.join(OUT, "model.safetensors")
+    O.save_safetensors(path, tensors, dtype="BF16")
+    stored, _ = O.load_safetensors(path)
+    sd, unexpected = O.state_dict_from_checkpoint(model, stored)
+    assert not unexpected, unexpected
+    model.load_state_dict(sd)
+    model.eval()
+
+    tok = pytok.Tokenizer.from_file(os.path.join(OUT, "tokenizer.json"))
+    yes, no = tok.vocab["yes"], tok.vocab["no"]
+    pairs = [
+        ("what is the capital of france?", "Paris is the capital of France."),
+        ("what is the capital of france?", "The quick brown fox jumps over the lazy dog."),
+        ("how do vaccines work", "A vaccine trains the immune system to recognise a virus."),
+        ("Hello", "Hello"),
+        ("", "an empty query"),
+        ("Café 東京 🙂", "naïve résumé"),
+        ("who wrote the book?", "The novel was written in the early years of the century by a teacher."),
+        ("short", "?"),
+    ]
+    cases = []
+    with torch.no_grad():
+        for q, d in pairs:
+            enc = tok.encode(q, d)
+            ids = torch.tensor([enc["input_ids"]])
+            _, logits = model(ids, torch.ones_like(ids))
+            last = logits[0, -1]
+            diff = float(last[yes] - last[no])
+            cases.append({
+                "text": q, "text_pair": d, "input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"],
+                "logit_yes": float(last[yes]), "logit_no": float(last[no]), "logit": diff,
+                "score": float(torch.sigmoid(torch.tensor(diff, dtype=torch.float64))),
+            })
+    golden = {"fixture": "tiny-qwen3-reranker", "architecture": "Qwen3ForCausalLM", "model_type": "qwen3",
+              "reference_dtype": "float64", "classifier_from_token": ["no", "yes"], "token_ids": {"no": no, "yes": yes},
+              "cases": cases}
+    with open(GOLDEN, "w") as f:
+        json.dump(golden, f, indent=1)
+    print(f"wrote {OUT} and {GOLDEN}: {len(cases)} pairs")
+
+
+main()
