@@ -1,0 +1,131 @@
+// The page side: the engine API, answered by an Engine living in a Web Worker. Same methods and
+// results as Engine; AbortSignals are forwarded; typed arrays come back transferred, not copied.
+
+import type { EngineOptions } from '../engine';
+import { WgpoolError, abortError, type ErrorType } from '../gpu/errors';
+import type {
+  ClassifyOptions,
+  ClassifyResult,
+  EmbedOptions,
+  EmbedResult,
+  EmbeddingFor,
+  EncodingFormat,
+  EngineApi,
+  EngineInfo,
+  RerankOptions,
+  RerankResult,
+  ScoreOptions,
+  ScoreResult,
+  TokenizeResult,
+  TokenOptions,
+  TokenResult,
+} from '../router/types';
+import type { EngineMethod, FromWorker, LoadResult, ToWorker } from './protocol';
+
+/** Engine options that can cross to a worker (no device, no signal, no File handles beyond cloning). */
+export type WorkerEngineOptions = Omit<EngineOptions, 'device' | 'signal' | 'fetch'>;
+
+export class WorkerEngine implements EngineApi {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  info!: EngineInfo;
+
+  private constructor(private readonly worker: Worker) {
+    worker.addEventListener('message', (e: MessageEvent) => {
+      const msg = e.data as FromWorker;
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else {
+        const { name, message, status, type } = msg.error;
+        const err = status !== undefined ? new WgpoolError(message, status, type as ErrorType) : new Error(message);
+        err.name = name;
+        p.reject(err);
+      }
+    });
+  }
+
+  /** Load a model inside `worker` (a module worker running `startWorkerHost()`). */
+  static async create(worker: Worker, options: WorkerEngineOptions): Promise<WorkerEngine> {
+    const client = new WorkerEngine(worker);
+    const { info } = (await client.request({ op: 'load', options: options as Record<string, unknown> })) as LoadResult;
+    client.info = info;
+    return client;
+  }
+
+  private request(msg: Omit<ToWorker, 'id'> & { op: ToWorker['op'] }, signal?: AbortSignal): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const onAbort = () => {
+        this.worker.postMessage({ id: this.nextId++, op: 'abort', target: id } satisfies ToWorker);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.worker.postMessage({ ...msg, id } as ToWorker);
+    });
+  }
+
+  private call<T>(method: EngineMethod, args: unknown[], signal?: AbortSignal): Promise<T> {
+    return this.request({ op: 'call', method, args } as Omit<ToWorker, 'id'>, signal) as Promise<T>;
+  }
+
+  embed<F extends EncodingFormat = 'float'>(input: string | string[], opts: EmbedOptions & { encodingFormat?: F } = {}): Promise<EmbedResult<EmbeddingFor<F>>> {
+    const { signal, ...rest } = opts;
+    return this.call('embed', [input, rest], signal);
+  }
+
+  classify(input: string | string[], opts: ClassifyOptions = {}): Promise<ClassifyResult> {
+    const { signal, ...rest } = opts;
+    return this.call('classify', [input, rest], signal);
+  }
+
+  score(a: string | string[], b: string | string[], opts: ScoreOptions = {}): Promise<ScoreResult> {
+    const { signal, ...rest } = opts;
+    return this.call('score', [a, b, rest], signal);
+  }
+
+  rerank(query: string, documents: string[], opts: RerankOptions = {}): Promise<RerankResult> {
+    const { signal, ...rest } = opts;
+    return this.call('rerank', [query, documents, rest], signal);
+  }
+
+  encode(input: string | string[], opts: TokenOptions): Promise<TokenResult> {
+    const { signal, ...rest } = opts;
+    return this.call('encode', [input, rest], signal);
+  }
+
+  /** Asynchronous here (the tokenizer lives in the worker). */
+  tokenizeAsync(text: string, opts: { addSpecialTokens?: boolean; returnTokenStrs?: boolean } = {}): Promise<TokenizeResult> {
+    return this.call('tokenize', [text, opts]);
+  }
+
+  tokenize(): TokenizeResult {
+    throw new Error('WorkerEngine.tokenize is asynchronous: use tokenizeAsync().');
+  }
+
+  detokenize(): string {
+    throw new Error('WorkerEngine.detokenize is asynchronous: use detokenizeAsync().');
+  }
+
+  detokenizeAsync(ids: number[]): Promise<string> {
+    return this.call('detokenize', [ids]);
+  }
+
+  stats(): Promise<unknown> {
+    return this.call('stats', []);
+  }
+
+  async dispose(): Promise<void> {
+    await this.request({ op: 'dispose' } as Omit<ToWorker, 'id'>);
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error('The worker engine was disposed.'));
+    this.pending.clear();
+  }
+}
+
+/** Start an engine in a module worker and talk to it with the engine API. */
+export function createWorkerEngine(worker: Worker, options: WorkerEngineOptions): Promise<WorkerEngine> {
+  return WorkerEngine.create(worker, options);
+}

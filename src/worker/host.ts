@@ -1,0 +1,71 @@
+// The worker side: owns one Engine and answers WorkerEngine's messages. Tokenization, packing and
+// GPU submission all happen here, so a page embedding a large corpus keeps its main thread free.
+
+import { createEngine, type Engine } from '../engine';
+import { WgpoolError, abortError } from '../gpu/errors';
+import { transferables, type FromWorker, type ToWorker } from './protocol';
+
+interface Port {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
+}
+
+/** Serve an engine over `port` (the worker's global scope by default). */
+export function startWorkerHost(port: Port = self as unknown as Port): void {
+  let engine: Engine | undefined;
+  const aborts = new Map<number, AbortController>();
+
+  const reply = (msg: FromWorker) => port.postMessage(msg, msg.ok ? transferables(msg.result) : []);
+  const fail = (id: number, e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    reply({
+      id,
+      ok: false,
+      error: { name: err.name, message: err.message, ...(err instanceof WgpoolError ? { status: err.status, type: err.type } : {}) },
+    });
+  };
+
+  port.addEventListener('message', async (event: MessageEvent) => {
+    const msg = event.data as ToWorker;
+    try {
+      switch (msg.op) {
+        case 'load': {
+          if (engine) throw new Error('This worker already holds an engine.');
+          engine = await createEngine(msg.options as never);
+          reply({ id: msg.id, ok: true, result: { info: engine.info } });
+          break;
+        }
+        case 'abort':
+          aborts.get(msg.target)?.abort(abortError());
+          break;
+        case 'dispose':
+          await engine?.dispose();
+          engine = undefined;
+          reply({ id: msg.id, ok: true, result: null });
+          break;
+        case 'call': {
+          if (!engine) throw new Error('No engine loaded in this worker.');
+          const ctl = new AbortController();
+          aborts.set(msg.id, ctl);
+          try {
+            const args = [...msg.args];
+            // The options object (last argument of every task) gets this call's signal.
+            if (['embed', 'classify', 'score', 'rerank', 'encode'].includes(msg.method)) {
+              const last = args.length - 1;
+              const withSignal = { ...((args[last] as object | undefined) ?? {}), signal: ctl.signal };
+              args[last] = withSignal;
+            }
+            const fn = (engine as unknown as Record<string, (...a: unknown[]) => unknown>)[msg.method];
+            const result = await fn.apply(engine, args);
+            reply({ id: msg.id, ok: true, result });
+          } finally {
+            aborts.delete(msg.id);
+          }
+          break;
+        }
+      }
+    } catch (e) {
+      fail(msg.id, e);
+    }
+  });
+}

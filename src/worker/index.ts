@@ -1,0 +1,4 @@
+// wgpool/worker: run the engine in a Web Worker behind the same API.
+export { WorkerEngine, createWorkerEngine } from './client';
+export type { WorkerEngineOptions } from './client';
+export { startWorkerHost } from './host';
