@@ -1,9 +1,9 @@
 // matmul_tiled.wgsl — y[M, N] = act(x[M, K] · Wᵀ + bias) + residual, shared-memory tiled for GPUs.
 //
 // Each workgroup computes a 64×64 tile of y. Per step of 16 along K it stages a 64×16 slab of x and a
-// 64×16 slab of W in workgroup memory (each of the 256 threads loads 4 + 4 floats, consecutive
-// threads reading consecutive k of a row), then each thread computes a 4×4 register block from
-// vec4 reads of the staged slabs: 2 workgroup-memory loads per 16 multiply-adds. This is the
+// 64×16 slab of W in workgroup memory (each of the 256 threads loads 4 + 4 floats: 4 rows at one k),
+// then each thread computes a 4×4 register block from vec4 reads of the staged slabs: 2
+// workgroup-memory loads per 16 multiply-adds. This is the
 // standard GPU shape (tfjs matmul_packed, ORT WebGPU MatMul); on SwiftShader the barriers and
 // workgroup memory make it slower than matmul_regblock, so the host picks per adapter.
 //
@@ -25,9 +25,11 @@ override HAS_RESIDUAL: bool = false;
 const TILE: u32 = 64;  // rows of x and of W per workgroup
 const BK: u32 = 16;    // k per staged slab
 const WG: u32 = 16;    // threads per side; each does TILE / WG = 4 rows × 4 columns
-// Staged slabs are k-major (xs[k][row]) so a thread reads its 4 rows as one vec4. One vec4 of padding
-// per k spreads the transposing stores (consecutive threads: consecutive k) over more banks.
+// Staged slabs are k-major (xs[k][row quad]) so a thread reads its 4 rows as one vec4. One vec4 of
+// padding per k spreads the transposing stores (consecutive threads: consecutive k) over more banks.
 const STRIDE: u32 = TILE / 4 + 1; // vec4s per k
+// Staging gives each thread one (row quad, k) pair of the slab.
+const_assert TILE / 4 * BK == WG * WG;
 
 struct Params {
   M: u32,
@@ -62,23 +64,20 @@ fn main(
   var acc2 = vec4<f32>();
   var acc3 = vec4<f32>();
 
+  // Staging: the slab is 16 row-quads × 16 k, one (quad, k) pair per thread. A thread reads 4 rows at
+  // one k (for each row, 16 consecutive threads read 16 consecutive floats) and stores them as one
+  // whole vec4: threads writing single components of a shared vec4 would race, since WGSL lets a
+  // component store rewrite the whole vector.
+  let quad = t / BK;
+  let kk_load = t % BK;
+  let row_x = tile_m + 4u * quad;
+  let row_w = tile_n + 4u * quad;
+
   // No early return anywhere: the loop bound is uniform, so every barrier is reached by all threads.
   for (var k0 = 0u; k0 < K; k0 += BK) {
-    for (var e = t; e < TILE * BK; e += WG * WG) {
-      let r = e / BK;
-      let kk = e % BK;
-      let gk = k0 + kk;
-      var xv = 0.0;
-      if (tile_m + r < M && gk < K) {
-        xv = x[(tile_m + r) * K + gk];
-      }
-      var wv = 0.0;
-      if (tile_n + r < N && gk < K) {
-        wv = w[(tile_n + r) * K + gk];
-      }
-      xs[kk * STRIDE + r / 4u][r % 4u] = xv;
-      ws[kk * STRIDE + r / 4u][r % 4u] = wv;
-    }
+    let gk = k0 + kk_load;
+    xs[kk_load * STRIDE + quad] = vec4<f32>(load_x(row_x, gk), load_x(row_x + 1u, gk), load_x(row_x + 2u, gk), load_x(row_x + 3u, gk));
+    ws[kk_load * STRIDE + quad] = vec4<f32>(load_w(row_w, gk), load_w(row_w + 1u, gk), load_w(row_w + 2u, gk), load_w(row_w + 3u, gk));
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
       let a = xs[kk * STRIDE + lid.y];
@@ -97,6 +96,22 @@ fn main(
   store4(m + 1u, n, acc1);
   store4(m + 2u, n, acc2);
   store4(m + 3u, n, acc3);
+}
+
+// x[m, k], or 0 outside x.
+fn load_x(m: u32, k: u32) -> f32 {
+  if (m < params.M && k < params.K) {
+    return x[m * params.K + k];
+  }
+  return 0.0;
+}
+
+// W[n, k], or 0 outside W.
+fn load_w(n: u32, k: u32) -> f32 {
+  if (n < params.N && k < params.K) {
+    return w[n * params.K + k];
+  }
+  return 0.0;
 }
 
 // Columns n..n+3 of row m, dropping what falls outside y.

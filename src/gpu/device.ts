@@ -32,7 +32,8 @@ export interface AcquiredDevice {
 
 /** What the encoder kernels need at minimum; the defaults of every WebGPU device satisfy these. */
 const REQUIRED_LIMITS = {
-  maxStorageBuffersPerShaderStage: 6,
+  // embedding.wgsl binds 7 storage buffers (ids, positions, types, three tables, out).
+  maxStorageBuffersPerShaderStage: 7,
   maxComputeWorkgroupStorageSize: 16384,
   maxComputeInvocationsPerWorkgroup: 256,
 } as const;

@@ -1,0 +1,97 @@
+// The demo page: load a model by URL prefix or hub id, semantic search over a small corpus
+// (embed + cosine, or rerank with a cross-encoder), and a playground for every task.
+import { Gpu, createEngine, type Engine } from '../src/index';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let engine: Engine | undefined;
+
+function show(el: HTMLElement, text: string, error = false) {
+  el.textContent = text;
+  el.classList.toggle('error', error);
+}
+
+async function reportAdapter() {
+  try {
+    const gpu = await Gpu.create();
+    const a = gpu.adapter;
+    show($('adapter'), `WebGPU adapter: ${a.vendor || '?'} ${a.architecture || ''} ${a.description || ''}${a.isSoftware ? ' (software / CPU emulation)' : ''}`);
+    gpu.destroy();
+  } catch (e) {
+    show($('adapter'), (e as Error).message, true);
+  }
+}
+
+async function load() {
+  const spec = $<HTMLInputElement>('model').value.trim();
+  const model = spec.startsWith('/') ? new URL(spec, location.href).href : spec;
+  show($('info'), `Loading ${model}…`);
+  try {
+    await engine?.dispose();
+    const t0 = performance.now();
+    engine = await createEngine({ model });
+    const i = engine.info;
+    show(
+      $('info'),
+      `${i.model}\n${i.architecture} (${i.modelType}), hidden ${i.hiddenSize}, max ${i.maxLength} tokens\n` +
+        `tasks: ${i.tasks.join(', ')}; pooling ${i.pooling} (${i.poolingOrigin})${i.normalize ? ' + normalize' : ''}\n` +
+        `loaded in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
+  } catch (e) {
+    engine = undefined;
+    show($('info'), (e as Error).message, true);
+  }
+}
+
+const lines = (id: string) => $<HTMLTextAreaElement>(id).value.split('\n').map((s) => s.trim()).filter(Boolean);
+
+async function search() {
+  if (!engine) await load();
+  if (!engine) return;
+  const docs = lines('corpus');
+  const query = $<HTMLInputElement>('query').value;
+  const list = $('results');
+  list.innerHTML = '';
+  try {
+    const t0 = performance.now();
+    const ranked = (await engine.rerank(query, docs)).results;
+    const ms = performance.now() - t0;
+    for (const r of ranked) {
+      const li = document.createElement('li');
+      li.innerHTML = `<span class="score">${r.relevanceScore.toFixed(4)}</span>`;
+      li.append(docs[r.index]);
+      list.append(li);
+    }
+    const note = document.createElement('p');
+    note.className = 'muted';
+    note.textContent = `${docs.length} documents scored in ${ms.toFixed(0)} ms (${engine.info.tasks.includes('classify') ? 'cross-encoder' : 'bi-encoder cosine'}).`;
+    list.append(note);
+  } catch (e) {
+    show(list, (e as Error).message, true);
+  }
+}
+
+async function run() {
+  if (!engine) await load();
+  if (!engine) return;
+  const task = $<HTMLSelectElement>('task').value;
+  const input = lines('input');
+  const out = $('output');
+  try {
+    let result: unknown;
+    if (task === 'embed') result = await engine.embed(input);
+    else if (task === 'classify') result = await engine.classify(input);
+    else if (task === 'score') result = await engine.score(input[0], input.slice(1));
+    else if (task === 'rerank') result = await engine.rerank(input[0], input.slice(1), { returnDocuments: true });
+    else result = await engine.encode(input, { task: task as 'token_embed' | 'token_classify' });
+    const json = JSON.stringify(result, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array, (x) => +x.toFixed(5)) : v), 2);
+    // One line per vector instead of one line per number.
+    show(out, json.replace(/\[\s+([-\d.e+,\s]+?)\s+\]/g, (_, inner: string) => `[${inner.replace(/\s+/g, ' ')}]`));
+  } catch (e) {
+    show(out, (e as Error).message, true);
+  }
+}
+
+$('load').addEventListener('click', load);
+$('search').addEventListener('click', search);
+$('run').addEventListener('click', run);
+void reportAdapter();
