@@ -25,6 +25,9 @@ import type { EngineMethod, FromWorker, LoadResult, ToWorker } from './protocol'
 /** Engine options that can cross to a worker (no device, no signal, no File handles beyond cloning). */
 export type WorkerEngineOptions = Omit<EngineOptions, 'device' | 'signal' | 'fetch'>;
 
+/** A message to the worker before its id is assigned. */
+type Outgoing = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
+
 export class WorkerEngine implements EngineApi {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -54,7 +57,7 @@ export class WorkerEngine implements EngineApi {
     return client;
   }
 
-  private request(msg: Omit<ToWorker, 'id'> & { op: ToWorker['op'] }, signal?: AbortSignal): Promise<unknown> {
+  private request(msg: Outgoing, signal?: AbortSignal): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -68,7 +71,7 @@ export class WorkerEngine implements EngineApi {
   }
 
   private call<T>(method: EngineMethod, args: unknown[], signal?: AbortSignal): Promise<T> {
-    return this.request({ op: 'call', method, args } as Omit<ToWorker, 'id'>, signal) as Promise<T>;
+    return this.request({ op: 'call', method, args }, signal) as Promise<T>;
   }
 
   embed<F extends EncodingFormat = 'float'>(input: string | string[], opts: EmbedOptions & { encodingFormat?: F } = {}): Promise<EmbedResult<EmbeddingFor<F>>> {
@@ -118,7 +121,7 @@ export class WorkerEngine implements EngineApi {
   }
 
   async dispose(): Promise<void> {
-    await this.request({ op: 'dispose' } as Omit<ToWorker, 'id'>);
+    await this.request({ op: 'dispose' });
     this.worker.terminate();
     for (const p of this.pending.values()) p.reject(new Error('The worker engine was disposed.'));
     this.pending.clear();
