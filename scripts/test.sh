@@ -7,4 +7,6 @@ bash scripts/setup.sh
 export VK_ICD_FILENAMES="${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json}"
 npx tsc --noEmit
 npx vitest run
+# The kernel suites once more inside Chromium (navigator.gpu), then the page/worker end-to-end suites.
+npx vitest run --config vitest.browser.config.ts
 npx playwright test
