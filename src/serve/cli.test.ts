@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_BODY_BYTES } from './handler';
+import { FakeEngine } from './fake_engine';
+import { main, parseServeArgs, startupLine, UsageError } from './cli';
+import type { EngineOptions } from '../engine';
+import type { EngineApi } from '../router/types';
+
+describe('parseServeArgs', () => {
+  it('reads models, names and options, with vLLM-like defaults', () => {
+    expect(parseServeArgs(['serve', '--model', 'org/a'])).toStrictEqual({
+      models: ['org/a'],
+      servedModelNames: [],
+      host: '127.0.0.1',
+      port: 8000,
+      maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+      basePath: undefined,
+      quiet: false,
+    });
+    expect(
+      parseServeArgs(['serve', './models/x', '-m', 'org/b', '--served-model-name', 'x', '--served-model-name', 'b', '--host', '0.0.0.0', '--port', '0', '--max-body-bytes', '1024', '--base-path', '/wgpool', '-q']),
+    ).toStrictEqual({ models: ['./models/x', 'org/b'], servedModelNames: ['x', 'b'], host: '0.0.0.0', port: 0, maxBodyBytes: 1024, basePath: '/wgpool', quiet: true });
+    expect(parseServeArgs(['--help'])).toBeNull();
+    expect(parseServeArgs(['serve', '-h'])).toBeNull();
+  });
+
+  it.each([
+    [[], /Missing the command/],
+    [['run', '-m', 'x'], /Unknown command 'run'/],
+    [['serve'], /at least one model/],
+    [['serve', '-m', 'a', '-m', 'b', '--served-model-name', 'x'], /one --served-model-name per model: 2 model\(s\), 1 name\(s\)/],
+    [['serve', '-m', 'a', '-m', 'a'], /'a' is used twice/],
+    [['serve', '-m', 'a', '--port', '80000'], /--port must be an integer from 0 to 65535, got '80000'/],
+    [['serve', '-m', 'a', '--port', 'http'], /--port must be an integer/],
+    [['serve', '-m', 'a', '--max-body-bytes', '0'], /--max-body-bytes must be an integer from 1/],
+    [['serve', '-m', 'a', '--base-path', 'wgpool'], /--base-path must start with '\/'/],
+    [['serve', '-m', 'a', '--gpu-memory-utilization', '0.9'], /Unknown option '--gpu-memory-utilization'/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseServeArgs(argv)).toThrow(UsageError);
+    expect(() => parseServeArgs(argv)).toThrow(message);
+  });
+});
+
+describe('main', () => {
+  function harness(fail?: (opts: EngineOptions) => Error | undefined) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const made: FakeEngine[] = [];
+    const createEngine = async (opts: EngineOptions): Promise<EngineApi> => {
+      const e = fail?.(opts);
+      if (e) throw e;
+      const engine = new FakeEngine({ model: String(opts.model) });
+      made.push(engine);
+      return engine;
+    };
+    return { out, err, made, io: { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l), createEngine, signals: false } };
+  }
+
+  it('serves until shutdown, prints one startup line, then disposes every engine and returns 0', async () => {
+    const h = harness();
+    const shutdown = new AbortController();
+    const done = main(['serve', '-m', 'org/a', '-m', 'dir/b', '--served-model-name', 'a', '--served-model-name', 'b', '--port', '0', '--base-path', '/wgpool'], {
+      ...h.io,
+      shutdown: shutdown.signal,
+    });
+    let ended = false;
+    void done.finally(() => (ended = true));
+    while (h.out.length === 0 && !ended) await new Promise((r) => setTimeout(r, 5));
+    expect(h.err).toStrictEqual([]);
+    expect(h.out).toHaveLength(1);
+    const line = h.out[0];
+    expect(line).toMatch(/^wgpool serving http:\/\/127\.0\.0\.1:\d+\/wgpool \| models: a from org\/a \(FakeModel, 32 tokens, embed\/classify\/score\/token_embed\/token_classify\), b from dir\/b \(FakeModel/);
+    expect(line).toMatch(/\| GPU: fake none \(deterministic test engine\), software renderer$/);
+
+    const url = /(http:\/\/\S+)/.exec(line)![1];
+    const models = await (await fetch(`${url}/v1/models`)).json();
+    expect(models.data.map((m: { id: string }) => m.id)).toStrictEqual(['a', 'b']);
+    const r = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"b","input":"hi"}' });
+    expect(r.status).toBe(200);
+    expect(h.err.some((l) => /^POST \/wgpool\/v1\/embeddings 200 /.test(l))).toBe(true);
+
+    shutdown.abort();
+    expect(await done).toBe(0);
+    expect(h.made.map((e) => e.disposed)).toStrictEqual([true, true]);
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+
+  it('passes HF_TOKEN / HF_ENDPOINT to createEngine', async () => {
+    const seen: EngineOptions[] = [];
+    const shutdown = new AbortController();
+    shutdown.abort();
+    const code = await main(['serve', 'org/a', '--served-model-name', 'alias', '--port', '0'], {
+      out: () => undefined,
+      err: () => undefined,
+      signals: false,
+      shutdown: shutdown.signal,
+      env: { HF_TOKEN: 'hf_secret', HF_ENDPOINT: 'http://mirror.test' },
+      createEngine: async (opts) => {
+        seen.push(opts);
+        return new FakeEngine();
+      },
+    });
+    expect(code).toBe(0);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ model: 'org/a', token: 'hf_secret', endpoint: 'http://mirror.test' });
+  });
+
+  it('returns 1 and disposes the models already loaded when one fails to load', async () => {
+    const h = harness((o) => (o.model === 'bad/model' ? new Error('Model "bad/model" has no config.json') : undefined));
+    const code = await main(['serve', '-m', 'good/model', '-m', 'bad/model', '--port', '0'], h.io);
+    expect(code).toBe(1);
+    expect(h.out).toStrictEqual([]);
+    expect(h.err).toStrictEqual(['wgpool: Model "bad/model" has no config.json']);
+    expect(h.made).toHaveLength(1);
+    expect(h.made[0].disposed).toBe(true);
+  });
+
+  it('returns 2 with the usage for bad arguments, and 0 with the usage for --help', async () => {
+    const h = harness();
+    expect(await main(['serve', '--port', 'x', '-m', 'a'], h.io)).toBe(2);
+    expect(h.err[0]).toMatch(/^wgpool: --port must be an integer[\s\S]*Usage: wgpool serve/);
+    expect(await main(['--help'], h.io)).toBe(0);
+    expect(h.out[0]).toMatch(/^Usage: wgpool serve/);
+    expect(h.made).toHaveLength(0);
+  });
+
+  it('names a renamed model with its source in the startup line', () => {
+    const e = new FakeEngine({ model: 'org/source' });
+    expect(startupLine('http://x', new Map([['alias', e]]))).toMatch(/models: alias from org\/source \(/);
+  });
+});

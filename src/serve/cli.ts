@@ -1,0 +1,217 @@
+// `wgpool serve`: load one or more models and serve the vLLM-compatible HTTP API on loopback.
+// Plain node cannot run TypeScript or `?raw` WGSL imports, so this file runs from the bundle that
+// scripts/build-cli.mjs makes (dist/cli/cli.mjs), started by bin/wgpool.mjs. Importing it has no
+// side effects; main() does the work and resolves with the exit code.
+
+import { parseArgs } from 'node:util';
+import { createEngine, type EngineOptions } from '../engine';
+import type { AdapterReport } from '../gpu/device';
+import type { EngineApi } from '../router/types';
+import { DEFAULT_MAX_BODY_BYTES } from './handler';
+import { serve } from './node';
+
+export const USAGE = `Usage: wgpool serve --model <id|url|dir> [--model …] [options]
+       wgpool serve <id|url|dir> [options]
+
+Serves Hugging Face pooling models (embedders, rerankers, classifiers) on WebGPU behind
+vLLM's OpenAI-compatible HTTP API: /v1/embeddings, /classify, /score, /rerank, /pooling,
+/tokenize, /detokenize, /v1/models, /health.
+
+Options:
+  -m, --model <id|url|dir>     a hub id (org/name), a URL prefix or a local folder; repeatable
+  --served-model-name <name>   the name clients send as "model"; one per --model, in order
+  --host <host>                address to listen on (default 127.0.0.1)
+  --port <port>                port (default 8000; 0 picks a free one)
+  --max-body-bytes <n>         largest request body accepted (default ${DEFAULT_MAX_BODY_BYTES})
+  --base-path <path>           serve every route under this prefix, e.g. /wgpool
+  -q, --quiet                  no per-request log lines
+  -h, --help                   this text
+
+Environment: HF_TOKEN (gated or private hub models), HF_ENDPOINT (hub mirror),
+VK_ICD_FILENAMES (Vulkan driver for Dawn; without a GPU point it at SwiftShader).`;
+
+export interface ServeArgs {
+  models: string[];
+  servedModelNames: string[];
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  basePath?: string;
+  quiet: boolean;
+}
+
+/** An argument error: main() prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Parse `serve …` arguments (the command word included). Returns null for --help. */
+export function parseServeArgs(argv: string[]): ServeArgs | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        model: { type: 'string', short: 'm', multiple: true },
+        'served-model-name': { type: 'string', multiple: true },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+        'base-path': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return null;
+  const [command, ...rest] = positionals;
+  if (command !== 'serve') throw new UsageError(command === undefined ? 'Missing the command (serve).' : `Unknown command '${command}'.`);
+  const models = [...rest, ...(values.model ?? [])];
+  if (models.length === 0) throw new UsageError('Give at least one model: --model <hub id | URL | folder>.');
+  const servedModelNames = values['served-model-name'] ?? [];
+  if (servedModelNames.length > 0 && servedModelNames.length !== models.length) {
+    throw new UsageError(`Give one --served-model-name per model: ${models.length} model(s), ${servedModelNames.length} name(s).`);
+  }
+  const names = servedModelNames.length ? servedModelNames : models;
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UsageError(`The model name '${dup}' is used twice; give distinct --served-model-name values.`);
+  const basePath = values['base-path'];
+  if (basePath !== undefined && !basePath.startsWith('/')) throw new UsageError(`--base-path must start with '/', got '${basePath}'.`);
+  return {
+    models,
+    servedModelNames,
+    host: values.host ?? '127.0.0.1',
+    port: intOption('--port', values.port, 8000, 0, 65535),
+    maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER),
+    basePath,
+    quiet: values.quiet ?? false,
+  };
+}
+
+function intOption(name: string, v: string | undefined, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got '${v}'.`);
+  return n;
+}
+
+export interface CliIo {
+  /** The startup line (default: stdout). */
+  out?: (line: string) => void;
+  /** Errors and request logs (default: stderr). */
+  err?: (line: string) => void;
+  /** How engines are made (default: createEngine from src/engine.ts). */
+  createEngine?: (opts: EngineOptions) => Promise<EngineApi>;
+  /** Shut down when this aborts, as SIGINT / SIGTERM do. */
+  shutdown?: AbortSignal;
+  /** Listen for SIGINT / SIGTERM (default true). */
+  signals?: boolean;
+  /** Environment for HF_TOKEN / HF_ENDPOINT (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Run the CLI; resolves with the process exit code once the server has shut down. */
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
+  const out = io.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const err = io.err ?? ((l: string) => process.stderr.write(l + '\n'));
+  let args: ServeArgs | null;
+  try {
+    args = parseServeArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`wgpool: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!args) {
+    out(USAGE);
+    return 0;
+  }
+
+  // Shutdown is requested before or while loading, or while serving; either way it ends here.
+  const stop = new AbortController();
+  io.shutdown?.addEventListener('abort', () => stop.abort(), { once: true });
+  if (io.shutdown?.aborted) stop.abort();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      err(`wgpool: ${signal} again, exiting now.`);
+      process.exit(1);
+    }
+    err(`wgpool: ${signal}, shutting down…`);
+    stop.abort();
+  };
+  const useSignals = io.signals ?? true;
+  if (useSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  const env = io.env ?? process.env;
+  const make = io.createEngine ?? createEngine;
+  const engines = new Map<string, EngineApi>();
+  try {
+    for (let i = 0; i < args.models.length; i++) {
+      const name = args.servedModelNames[i];
+      // The served name only keys the map: info.model keeps the source, which /v1/models reports
+      // as `root` (vLLM's ModelCard does the same).
+      const engine = await make({
+        model: args.models[i],
+        token: env.HF_TOKEN || undefined,
+        endpoint: env.HF_ENDPOINT || undefined,
+        signal: stop.signal,
+      });
+      engines.set(name ?? engine.info.model, engine);
+      if (stop.signal.aborted) break;
+    }
+    if (stop.signal.aborted) return 0;
+
+    const server = await serve({
+      engines,
+      host: args.host,
+      port: args.port,
+      maxBodyBytes: args.maxBodyBytes,
+      basePath: args.basePath,
+      log: args.quiet ? (l) => (l.startsWith('error') ? err(l) : undefined) : err,
+    });
+    out(startupLine(server.url + (args.basePath ?? ''), engines));
+    await new Promise<void>((resolve) => {
+      if (stop.signal.aborted) resolve();
+      stop.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await server.close();
+    return 0;
+  } catch (e) {
+    if (stop.signal.aborted && e instanceof Error && e.name === 'AbortError') return 0;
+    err(`wgpool: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  } finally {
+    if (useSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    await Promise.allSettled([...engines.values()].map((e) => e.dispose()));
+  }
+}
+
+/** The one line printed at startup: where, what, and on which GPU. */
+export function startupLine(url: string, engines: Map<string, EngineApi>): string {
+  const models = [...engines].map(([name, e]) => {
+    const from = e.info.model !== name ? ` from ${e.info.model}` : '';
+    return `${name}${from} (${e.info.architecture}, ${e.info.maxLength} tokens, ${e.info.tasks.join('/')})`;
+  });
+  const adapters = [...new Set([...engines.values()].map((e) => describeAdapter(e.info.adapter)))];
+  return `wgpool serving ${url} | models: ${models.join(', ')} | GPU: ${adapters.join('; ')}`;
+}
+
+export function describeAdapter(a: AdapterReport): string {
+  const name = [a.vendor, a.architecture].filter(Boolean).join(' ') || 'unknown adapter';
+  const detail = a.description || a.device;
+  return `${name}${detail ? ` (${detail})` : ''}${a.isSoftware ? ', software renderer' : ''}`;
+}
