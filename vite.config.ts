@@ -12,6 +12,8 @@ const TYPES: Record<string, string> = { json: 'application/json', safetensors: '
 function serveModels(): Plugin {
   const handler: Connect.NextHandleFunction = (req, res, next) => {
     const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    // The Service Worker script lives under /src/serve/ but serves the whole origin.
+    if (url.endsWith('/sw_entry.ts') || url.endsWith('/sw.js')) res.setHeader('Service-Worker-Allowed', '/');
     if (!url.startsWith('/models/')) return next();
     const file = resolve(MODELS_DIR, url.slice('/models/'.length));
     if (!file.startsWith(MODELS_DIR + sep) || !existsSync(file) || !statSync(file).isFile()) {
