@@ -1,12 +1,13 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Connect, Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // The demo pages load models the way a user's page loads them from the hub: by URL prefix. In dev
 // and preview, /models/<name>/<file> serves the fixtures in test/fixtures/models (tiny random-weight
 // models in Hugging Face layout), so `npm run demo` works offline on a fresh machine.
-const MODELS_DIR = resolve(__dirname, 'test/fixtures/models');
+const MODELS_DIR = fileURLToPath(new URL('./test/fixtures/models', import.meta.url));
 const TYPES: Record<string, string> = { json: 'application/json', safetensors: 'application/octet-stream', txt: 'text/plain' };
 
 function serveModels(): Plugin {
