@@ -91,7 +91,32 @@ async function run() {
   }
 }
 
+async function serviceWorker() {
+  const out = $('sw-output');
+  try {
+    const spec = $<HTMLInputElement>('model').value.trim();
+    const query = new URLSearchParams({ model: `model=${spec}`, base: '/wgpool' });
+    // Built demo: /sw.js; dev server: the TypeScript entry (served with Service-Worker-Allowed: /).
+    const script = import.meta.env.DEV ? '/src/serve/sw_entry.ts' : '/sw.js';
+    await navigator.serviceWorker.register(`${script}?${query}`, { type: 'module', scope: '/' });
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+    }
+    const res = await fetch('/wgpool/v1/embeddings', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'model', input: lines('input').slice(0, 2) }),
+    });
+    const body = await res.json();
+    show(out, `${res.status} ${res.statusText}\n${JSON.stringify(body, null, 1).replace(/\[\s+([-\d.e+,\s]+?)\s+\]/g, (_, x: string) => `[${x.replace(/\s+/g, ' ')}]`)}`);
+  } catch (e) {
+    show(out, (e as Error).message, true);
+  }
+}
+
 $('load').addEventListener('click', load);
+$('sw').addEventListener('click', serviceWorker);
 $('search').addEventListener('click', search);
 $('run').addEventListener('click', run);
 void reportAdapter();
