@@ -2,7 +2,10 @@
 // (Qwen3RMSNorm / LlamaRMSNorm: the weight multiplies directly, it is not 1 + w).
 //
 // Bindings: 0 params (uniform), 1 x [rows, N], 2 w [N], 3 y [rows, N] (may not alias x).
-// Dispatch: (rows, 1, 1) workgroups of WG threads (a power of two); each workgroup owns one row.
+// Dispatch: `main`: (rows, 1, 1) workgroups of WG threads (a power of two); each workgroup owns one
+//           row (tree reduction in workgroup memory, for GPUs).
+//           `main_row`: (ceil(rows / WG), 1, 1) workgroups, one thread per row and no barriers (CPU
+//           implementations such as SwiftShader, where barriers are expensive fiber switches).
 // Numerics: the sum of squares is accumulated in f32 (HF upcasts to float32 for this too), first
 //           strided per thread, then by a tree over the workgroup. eps is added to the mean square
 //           inside the rsqrt, as in PyTorch (1e-6 for Qwen3).
@@ -54,6 +57,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let inv_rms = inverseSqrt(reduce_sum(q, lid) / f32(n) + params.eps);
 
   for (var i = lid; i < n; i += WG) {
+    y[base + i] = x[base + i] * inv_rms * w[i];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main_row(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x;
+  if (row >= params.rows) {
+    return;
+  }
+  let n = params.n;
+  let base = row * n;
+  var q = 0.0;
+  for (var i = 0u; i < n; i++) {
+    let v = x[base + i];
+    q += v * v;
+  }
+  let inv_rms = inverseSqrt(q / f32(n) + params.eps);
+  for (var i = 0u; i < n; i++) {
     y[base + i] = x[base + i] * inv_rms * w[i];
   }
 }

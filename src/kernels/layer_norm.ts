@@ -3,6 +3,7 @@
 import source from '../../shaders/layer_norm.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule';
 
 export const LAYER_NORM: ShaderSpec = {
   file: 'layer_norm.wgsl',
@@ -11,8 +12,10 @@ export const LAYER_NORM: ShaderSpec = {
 };
 
 export interface LayerNormOptions {
-  /** Threads per row (a power of two). */
+  /** Threads per workgroup (a power of two). */
   workgroupSize?: number;
+  /** Workgroup per row (GPUs) or thread per row (CPU adapters); default picked from the adapter. */
+  schedule?: RowSchedule;
   /** Add `residual` to `x` before normalizing (BERT's `LayerNorm(hidden + input_tensor)`). */
   residual?: boolean;
 }
@@ -37,12 +40,17 @@ export class LayerNormKernel {
     private readonly gpu: Gpu,
     private readonly kernel: CompiledKernel,
     readonly residual: boolean,
+    readonly schedule: RowSchedule,
+    private readonly workgroupSize: number,
   ) {}
 
   static async create(gpu: Gpu, opts: LayerNormOptions = {}): Promise<LayerNormKernel> {
     const residual = opts.residual ?? false;
-    const kernel = await gpu.pipelines.get(LAYER_NORM, { WG: opts.workgroupSize ?? 128, HAS_RESIDUAL: residual });
-    return new LayerNormKernel(gpu, kernel, residual);
+    const schedule = opts.schedule ?? pickRowSchedule(gpu.adapter);
+    const wg = opts.workgroupSize ?? (schedule === 'thread' ? 64 : 128);
+    const spec = { ...LAYER_NORM, entryPoint: rowEntry(schedule) };
+    const kernel = await gpu.pipelines.get(spec, { WG: wg, HAS_RESIDUAL: residual });
+    return new LayerNormKernel(gpu, kernel, residual, schedule, wg);
   }
 
   bind(b: LayerNormBuffers, label = 'layer_norm'): Bound<LayerNormShape> {
@@ -51,7 +59,7 @@ export class LayerNormKernel {
     const d = this.gpu.dispatch(this.kernel, [b.x, b.residual ?? b.x, b.gamma, b.beta, b.y], 12, label);
     return new Bound(d, (s: LayerNormShape) => ({
       fields: [['u32', s.rows], ['u32', s.n], ['f32', s.eps]],
-      workgroups: [s.rows],
+      workgroups: rowGrid(this.schedule, s.rows, this.workgroupSize),
     }));
   }
 }

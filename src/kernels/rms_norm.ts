@@ -3,6 +3,7 @@
 import source from '../../shaders/rms_norm.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule';
 
 export const RMS_NORM: ShaderSpec = {
   file: 'rms_norm.wgsl',
@@ -11,8 +12,10 @@ export const RMS_NORM: ShaderSpec = {
 };
 
 export interface RmsNormOptions {
-  /** Threads per row (a power of two). */
+  /** Threads per workgroup (a power of two). */
   workgroupSize?: number;
+  /** Workgroup per row (GPUs) or thread per row (CPU adapters); default picked from the adapter. */
+  schedule?: RowSchedule;
 }
 
 export interface RmsNormBuffers {
@@ -32,21 +35,24 @@ export class RmsNormKernel {
   private constructor(
     private readonly gpu: Gpu,
     private readonly kernel: CompiledKernel,
+    readonly schedule: RowSchedule,
+    private readonly workgroupSize: number,
   ) {}
 
   static async create(gpu: Gpu, opts: RmsNormOptions = {}): Promise<RmsNormKernel> {
-    const wg = opts.workgroupSize ?? 128;
+    const schedule = opts.schedule ?? pickRowSchedule(gpu.adapter);
+    const wg = opts.workgroupSize ?? (schedule === 'thread' ? 64 : 128);
     // The tree reduction halves the workgroup each step.
     if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`rms_norm: workgroupSize ${wg} is not a power of two`);
-    const kernel = await gpu.pipelines.get(RMS_NORM, { WG: wg });
-    return new RmsNormKernel(gpu, kernel);
+    const kernel = await gpu.pipelines.get({ ...RMS_NORM, entryPoint: rowEntry(schedule) }, { WG: wg });
+    return new RmsNormKernel(gpu, kernel, schedule, wg);
   }
 
   bind(b: RmsNormBuffers, label = 'rms_norm'): Bound<RmsNormShape> {
     const d = this.gpu.dispatch(this.kernel, [b.x, b.w, b.y], 12, label);
     return new Bound(d, (s: RmsNormShape) => ({
       fields: [['u32', s.rows], ['u32', s.n], ['f32', s.eps]],
-      workgroups: [s.rows],
+      workgroups: rowGrid(this.schedule, s.rows, this.workgroupSize),
     }));
   }
 }
