@@ -13,6 +13,9 @@
 // Entry points (same math, two schedules; the wrapper picks one):
 //   main        one thread per (query, head); grid (ceil(T / WG), numHeads). Each thread streams
 //               its sequence's keys from global memory. Best on CPU emulation (SwiftShader).
+//   main_vec4   main with vec4 loads and vec4 private state (HEAD_DIM, strides and offsets
+//               multiples of 4): a quarter of the private-array traffic, which dominates on CPU
+//               emulation, where a dynamically indexed private array lives in memory.
 //   main_tiled  one workgroup per (block of WG consecutive queries, head); grid (ceil(T / WG),
 //               numHeads). The block's threads stage KV_TILE keys and values at a time in
 //               workgroup memory and each consumes the ones in its own range, so K/V are read
@@ -54,6 +57,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
+// vec4 views of the same bindings, used only by main_vec4 (an entry point may use one of the two).
+@group(0) @binding(1) var<storage, read> q4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> seq_of: array<u32>;
 @group(0) @binding(5) var<storage, read> cu_seq_lens: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
@@ -184,5 +191,63 @@ fn main_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   }
   if (in_range) {
     end_query(t, h);
+  }
+}
+
+var<private> q_row4: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
+var<private> acc4: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
+
+// q_row4 · k[j, head g] for main_vec4.
+fn score4(j: u32, g: u32) -> f32 {
+  let kb = (j * params.k_stride + params.k_offset + g * HEAD_DIM) / 4u;
+  var s4 = vec4<f32>(0.0);
+  for (var d = 0u; d < HEAD_DIM / 4u; d++) {
+    s4 += q_row4[d] * k4[kb + d];
+  }
+  return s4.x + s4.y + s4.z + s4.w;
+}
+
+@compute @workgroup_size(WG)
+fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
+  let h = gid.y;
+  if (t >= params.tokens || h >= params.num_heads) {
+    return;
+  }
+  let n4 = HEAD_DIM / 4u;
+  let g = kv_head(h);
+  let keys = key_range(t);
+  let qb = (t * params.q_stride + params.q_offset + h * HEAD_DIM) / 4u;
+  for (var d = 0u; d < n4; d++) {
+    q_row4[d] = q4[qb + d] * params.scale;
+    acc4[d] = vec4<f32>(0.0);
+  }
+  var m = NEG_FLT_MAX;
+  var l = 0.0;
+  for (var j = keys.x; j < keys.y; j++) {
+    let s = score4(j, g);
+    if (s > m) {
+      let correction = exp(m - s);
+      l *= correction;
+      for (var d = 0u; d < n4; d++) {
+        acc4[d] *= correction;
+      }
+      m = s;
+    }
+    let p = exp(s - m);
+    l += p;
+    let vb = (j * params.v_stride + params.v_offset + g * HEAD_DIM) / 4u;
+    for (var d = 0u; d < n4; d++) {
+      acc4[d] += p * v4[vb + d];
+    }
+  }
+  let ob = (t * params.num_heads + h) * HEAD_DIM;
+  let inv_l = 1.0 / l;
+  for (var d = 0u; d < n4; d++) {
+    let a = acc4[d] * inv_l;
+    out[ob + 4u * d] = a.x;
+    out[ob + 4u * d + 1u] = a.y;
+    out[ob + 4u * d + 2u] = a.z;
+    out[ob + 4u * d + 3u] = a.w;
   }
 }

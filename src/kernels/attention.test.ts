@@ -122,8 +122,10 @@ describe('attention', async () => {
   ];
   // Tiled variants use small tiles: SwiftShader's pipeline build time grows with kvTile · headDim.
   const variants: Variant[] = [
-    { label: 'thread wg=1', workgroupSize: 1 },
-    { label: 'thread wg=64', workgroupSize: 64 },
+    { label: 'thread wg=1', workgroupSize: 1, vec4: false },
+    { label: 'thread wg=64', workgroupSize: 64, vec4: false },
+    { label: 'thread vec4 wg=1', workgroupSize: 1, vec4: true },
+    { label: 'thread vec4 wg=64', workgroupSize: 64, vec4: true },
     { label: 'tiled wg=8 kvTile=3', tiled: true, workgroupSize: 8, kvTile: 3 },
     { label: 'tiled wg=32 kvTile=5', tiled: true, workgroupSize: 32, kvTile: 5 },
   ];
@@ -135,6 +137,12 @@ describe('attention', async () => {
           const { label: _, ...opts } = variant;
           const kernel = await AttentionKernel.create(gpu, { ...opts, causal, headDim: c.hd });
           const d = makeData(c, c.hd * 13 + c.lens.length);
+          const sh = d.shape;
+          if (variant.vec4 && [sh.qStride, sh.kStride, sh.vStride, sh.qOffset, sh.kOffset, sh.vOffset].some((x) => x % 4 !== 0)) {
+            // Misaligned rows cannot be read as vec4: a clear error, never a wrong answer.
+            await expect(runAttention(kernel, d, c.fused)).rejects.toThrow(/multiples of 4/);
+            return;
+          }
           const got = await runAttention(kernel, d, c.fused);
           const want = attentionRef(d.q, d.k, d.v, d.packed, d.shape, c.hd, causal);
           expect(maxAbsDiff(got, want)).toBeLessThan(1e-4);
@@ -143,15 +151,19 @@ describe('attention', async () => {
 
       it(`${variant.label} causal=${causal} no leakage across sequences`, async () => {
         const { label: _, ...opts } = variant;
-        const c: Case = { name: 'leak', lens: [7, 5, 9], heads: 2, kvHeads: 1, hd: 16, fused: false };
+        // vec4 reads need aligned rows: the fused layout has them.
+        const fused = !!variant.vec4;
+        const c: Case = { name: 'leak', lens: [7, 5, 9], heads: 2, kvHeads: 1, hd: 16, fused };
         const kernel = await AttentionKernel.create(gpu, { ...opts, causal, headDim: c.hd });
         const d = makeData(c, 5);
-        const before = await runAttention(kernel, d, false);
+        const before = await runAttention(kernel, d, fused);
         // Change sequence 0's keys and values (tokens 0..6): only its own outputs may change.
-        const changed = { ...d, k: d.k.slice(), v: d.v.slice() };
+        // (Fused: q, k and v of a token share its row of d.q.)
+        const changed = { ...d, q: d.q.slice(), k: d.k.slice(), v: d.v.slice() };
+        if (fused) for (let i = 0; i < 7 * d.shape.qStride; i++) changed.q[i] = changed.q[i] * 3 + 1;
         for (let i = 0; i < 7 * d.shape.kStride; i++) changed.k[i] = changed.k[i] * 3 + 1;
         for (let i = 0; i < 7 * d.shape.vStride; i++) changed.v[i] = -changed.v[i];
-        const after = await runAttention(kernel, changed, false);
+        const after = await runAttention(kernel, changed, fused);
         const row = d.shape.numHeads * c.hd;
         expect(Array.from(after.subarray(7 * row))).toEqual(Array.from(before.subarray(7 * row)));
         expect(maxAbsDiff(after.subarray(0, 7 * row), before.subarray(0, 7 * row))).toBeGreaterThan(0.1);
@@ -170,11 +182,11 @@ describe('attention', async () => {
   });
 
   it('large scores do not overflow (running max subtracted)', async () => {
-    const c: Case = { name: 'big', lens: [4, 9], heads: 1, kvHeads: 1, hd: 16, fused: false, qScale: 200 };
-    for (const tiled of [false, true]) {
-      const kernel = await AttentionKernel.create(gpu, { causal: false, headDim: 16, tiled, workgroupSize: 8 });
+    for (const [tiled, vec4] of [[false, false], [false, true], [true, false]]) {
+      const c: Case = { name: 'big', lens: [4, 9], heads: 1, kvHeads: 1, hd: 16, fused: vec4, qScale: 200 };
+      const kernel = await AttentionKernel.create(gpu, { causal: false, headDim: 16, tiled, vec4, workgroupSize: 8 });
       const d = makeData(c, 77);
-      const got = await runAttention(kernel, d, false);
+      const got = await runAttention(kernel, d, vec4);
       expect(maxAbsDiff(got, attentionRef(d.q, d.k, d.v, d.packed, d.shape, 16, false))).toBeLessThan(1e-4);
     }
   });

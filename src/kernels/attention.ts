@@ -10,6 +10,7 @@ const BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage'] 
 export const ATTENTION: ShaderSpec = { file: 'attention.wgsl', source, bindings: BINDINGS };
 /** One workgroup per (query block, head), K/V staged in workgroup memory tiles. */
 export const ATTENTION_TILED: ShaderSpec = { file: 'attention.wgsl', source, entryPoint: 'main_tiled', bindings: BINDINGS };
+export const ATTENTION_VEC4: ShaderSpec = { file: 'attention.wgsl', source, entryPoint: 'main_vec4', bindings: BINDINGS };
 
 /** The shader's private q / accumulator arrays hold this many elements. */
 export const ATTENTION_MAX_HEAD_DIM = 256;
@@ -23,6 +24,11 @@ export interface AttentionOptions {
   workgroupSize?: number;
   /** Use the workgroup-per-query-block schedule with K/V tiles in workgroup memory. */
   tiled?: boolean;
+  /**
+   * vec4 loads and state (main_vec4); needs headDim, strides and offsets that are multiples of 4.
+   * Default: on whenever headDim % 4 == 0 and not tiled.
+   */
+  vec4?: boolean;
   /** Keys per tile (tiled only); default `defaultKvTile(headDim)`. */
   kvTile?: number;
 }
@@ -73,6 +79,7 @@ export class AttentionKernel {
     private readonly kernel: CompiledKernel,
     readonly headDim: number,
     readonly workgroupSize: number,
+    readonly vec4 = false,
   ) {}
 
   static async create(gpu: Gpu, opts: AttentionOptions): Promise<AttentionKernel> {
@@ -82,8 +89,10 @@ export class AttentionKernel {
     }
     const wg = opts.workgroupSize ?? 64;
     if (!opts.tiled) {
-      const kernel = await gpu.pipelines.get(ATTENTION, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal });
-      return new AttentionKernel(gpu, kernel, headDim, wg);
+      const vec4 = opts.vec4 ?? headDim % 4 === 0;
+      if (vec4 && headDim % 4 !== 0) throw new Error(`attention: vec4 needs headDim % 4 == 0, got ${headDim}`);
+      const kernel = await gpu.pipelines.get(vec4 ? ATTENTION_VEC4 : ATTENTION, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal });
+      return new AttentionKernel(gpu, kernel, headDim, wg, vec4);
     }
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const kvTile = opts.kvTile ?? defaultKvTile(headDim);
@@ -108,6 +117,9 @@ export class AttentionKernel {
       ] as const) {
         if (offset + heads * hd > stride) {
           throw new Error(`${label}: ${name} heads [${offset}, ${offset + heads * hd}) overrun the row stride ${stride}`);
+        }
+        if (this.vec4 && (offset % 4 !== 0 || stride % 4 !== 0)) {
+          throw new Error(`${label}: the vec4 schedule needs ${name} offset ${offset} and stride ${stride} to be multiples of 4`);
         }
       }
       return {
