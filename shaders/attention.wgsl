@@ -16,6 +16,11 @@
 //   main_vec4   main with vec4 loads and vec4 private state (HEAD_DIM, strides and offsets
 //               multiples of 4): a quarter of the private-array traffic, which dominates on CPU
 //               emulation, where a dynamically indexed private array lives in memory.
+//   main_qblock main_vec4 with QB = 4 consecutive queries (same head) per thread: each key and value
+//               row is loaded once for four queries, four times the arithmetic per load, which is
+//               what a CPU emulation is bound by. The four queries may straddle sequences: each keeps
+//               its own key range, and the thread walks their union. Needs HEAD_DIM ≤ 128.
+//               Grid (ceil(T / (4·WG)), numHeads).
 //   main_tiled  one workgroup per (block of WG consecutive queries, head); grid (ceil(T / WG),
 //               numHeads). The block's threads stage KV_TILE keys and values at a time in
 //               workgroup memory and each consumes the ones in its own range, so K/V are read
@@ -249,5 +254,97 @@ fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     out[ob + 4u * d + 1u] = a.y;
     out[ob + 4u * d + 2u] = a.z;
     out[ob + 4u * d + 3u] = a.w;
+  }
+}
+
+// main_qblock's state: four queries' scaled q rows and accumulators (HEAD_DIM ≤ 128 → 32 vec4 each),
+// and their key ranges, running maxima and sums.
+const QB: u32 = 4u;
+const QB_HD4: u32 = 32u;
+var<private> qb_q: array<vec4<f32>, 128>;
+var<private> qb_acc: array<vec4<f32>, 128>;
+var<private> qb_lo: array<u32, 4>;
+var<private> qb_hi: array<u32, 4>;
+var<private> qb_m: array<f32, 4>;
+var<private> qb_l: array<f32, 4>;
+
+// Fold score s of key j into query i's running state; returns the weight of v_j (0 outside its range).
+fn qblock_step(i: u32, j: u32, s: f32) -> f32 {
+  if (j < qb_lo[i] || j >= qb_hi[i]) {
+    return 0.0;
+  }
+  if (s > qb_m[i]) {
+    let correction = exp(qb_m[i] - s);
+    qb_l[i] *= correction;
+    for (var d = 0u; d < HEAD_DIM / 4u; d++) {
+      qb_acc[i * QB_HD4 + d] *= correction;
+    }
+    qb_m[i] = s;
+  }
+  let p = exp(s - qb_m[i]);
+  qb_l[i] += p;
+  return p;
+}
+
+@compute @workgroup_size(WG)
+fn main_qblock(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t0 = gid.x * QB;
+  let h = gid.y;
+  if (t0 >= params.tokens || h >= params.num_heads) {
+    return;
+  }
+  let n4 = HEAD_DIM / 4u;
+  let g = kv_head(h);
+  var first = 0xffffffffu;
+  var last = 0u;
+  for (var i = 0u; i < QB; i++) {
+    let t = t0 + i;
+    qb_m[i] = NEG_FLT_MAX;
+    qb_l[i] = 0.0;
+    qb_lo[i] = 0u;
+    qb_hi[i] = 0u;
+    if (t < params.tokens) {
+      let r = key_range(t);
+      qb_lo[i] = r.x;
+      qb_hi[i] = r.y;
+      first = min(first, r.x);
+      last = max(last, r.y);
+    }
+    let qb = (min(t, params.tokens - 1u) * params.q_stride + params.q_offset + h * HEAD_DIM) / 4u;
+    for (var d = 0u; d < n4; d++) {
+      qb_q[i * QB_HD4 + d] = q4[qb + d] * params.scale;
+      qb_acc[i * QB_HD4 + d] = vec4<f32>(0.0);
+    }
+  }
+  for (var j = first; j < last; j++) {
+    let kb = (j * params.k_stride + params.k_offset + g * HEAD_DIM) / 4u;
+    var s = vec4<f32>(0.0);
+    for (var d = 0u; d < n4; d++) {
+      let kr = k4[kb + d];
+      s += vec4<f32>(dot(qb_q[d], kr), dot(qb_q[QB_HD4 + d], kr), dot(qb_q[2u * QB_HD4 + d], kr), dot(qb_q[3u * QB_HD4 + d], kr));
+    }
+    let p = vec4<f32>(qblock_step(0u, j, s.x), qblock_step(1u, j, s.y), qblock_step(2u, j, s.z), qblock_step(3u, j, s.w));
+    let vb = (j * params.v_stride + params.v_offset + g * HEAD_DIM) / 4u;
+    for (var d = 0u; d < n4; d++) {
+      let vr = v4[vb + d];
+      qb_acc[d] += p.x * vr;
+      qb_acc[QB_HD4 + d] += p.y * vr;
+      qb_acc[2u * QB_HD4 + d] += p.z * vr;
+      qb_acc[3u * QB_HD4 + d] += p.w * vr;
+    }
+  }
+  for (var i = 0u; i < QB; i++) {
+    let t = t0 + i;
+    if (t < params.tokens) {
+      let ob = (t * params.num_heads + h) * HEAD_DIM;
+      let inv_l = 1.0 / qb_l[i];
+      for (var d = 0u; d < n4; d++) {
+        let a = qb_acc[i * QB_HD4 + d] * inv_l;
+        out[ob + 4u * d] = a.x;
+        out[ob + 4u * d + 1u] = a.y;
+        out[ob + 4u * d + 2u] = a.z;
+        out[ob + 4u * d + 3u] = a.w;
+      }
+    }
   }
 }

@@ -124,8 +124,10 @@ describe('attention', async () => {
   const variants: Variant[] = [
     { label: 'thread wg=1', workgroupSize: 1, vec4: false },
     { label: 'thread wg=64', workgroupSize: 64, vec4: false },
-    { label: 'thread vec4 wg=1', workgroupSize: 1, vec4: true },
-    { label: 'thread vec4 wg=64', workgroupSize: 64, vec4: true },
+    { label: 'thread vec4 wg=1', workgroupSize: 1, vec4: true, queryBlock: false },
+    { label: 'thread vec4 wg=64', workgroupSize: 64, vec4: true, queryBlock: false },
+    { label: 'qblock wg=1', workgroupSize: 1, vec4: true, queryBlock: true },
+    { label: 'qblock wg=16', workgroupSize: 16, vec4: true, queryBlock: true },
     { label: 'tiled wg=8 kvTile=3', tiled: true, workgroupSize: 8, kvTile: 3 },
     { label: 'tiled wg=32 kvTile=5', tiled: true, workgroupSize: 32, kvTile: 5 },
   ];

@@ -11,6 +11,10 @@ export const ATTENTION: ShaderSpec = { file: 'attention.wgsl', source, bindings:
 /** One workgroup per (query block, head), K/V staged in workgroup memory tiles. */
 export const ATTENTION_TILED: ShaderSpec = { file: 'attention.wgsl', source, entryPoint: 'main_tiled', bindings: BINDINGS };
 export const ATTENTION_VEC4: ShaderSpec = { file: 'attention.wgsl', source, entryPoint: 'main_vec4', bindings: BINDINGS };
+export const ATTENTION_QBLOCK: ShaderSpec = { file: 'attention.wgsl', source, entryPoint: 'main_qblock', bindings: BINDINGS };
+/** Queries per thread in main_qblock, and its largest head dim. */
+const QBLOCK = 4;
+const QBLOCK_MAX_HEAD_DIM = 128;
 
 /** The shader's private q / accumulator arrays hold this many elements. */
 export const ATTENTION_MAX_HEAD_DIM = 256;
@@ -29,6 +33,11 @@ export interface AttentionOptions {
    * Default: on whenever headDim % 4 == 0 and not tiled.
    */
   vec4?: boolean;
+  /**
+   * With vec4: four queries per thread (main_qblock), so each K/V row load serves four queries.
+   * Default: on with vec4 when headDim ≤ 128.
+   */
+  queryBlock?: boolean;
   /** Keys per tile (tiled only); default `defaultKvTile(headDim)`. */
   kvTile?: number;
 }
@@ -80,6 +89,7 @@ export class AttentionKernel {
     readonly headDim: number,
     readonly workgroupSize: number,
     readonly vec4 = false,
+    readonly queryBlock = false,
   ) {}
 
   static async create(gpu: Gpu, opts: AttentionOptions): Promise<AttentionKernel> {
@@ -91,8 +101,11 @@ export class AttentionKernel {
     if (!opts.tiled) {
       const vec4 = opts.vec4 ?? headDim % 4 === 0;
       if (vec4 && headDim % 4 !== 0) throw new Error(`attention: vec4 needs headDim % 4 == 0, got ${headDim}`);
-      const kernel = await gpu.pipelines.get(vec4 ? ATTENTION_VEC4 : ATTENTION, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal });
-      return new AttentionKernel(gpu, kernel, headDim, wg, vec4);
+      const queryBlock = vec4 && (opts.queryBlock ?? headDim <= QBLOCK_MAX_HEAD_DIM);
+      if (queryBlock && headDim > QBLOCK_MAX_HEAD_DIM) throw new Error(`attention: queryBlock needs headDim ≤ ${QBLOCK_MAX_HEAD_DIM}, got ${headDim}`);
+      const spec = queryBlock ? ATTENTION_QBLOCK : vec4 ? ATTENTION_VEC4 : ATTENTION;
+      const kernel = await gpu.pipelines.get(spec, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal });
+      return new AttentionKernel(gpu, kernel, headDim, wg, vec4, queryBlock);
     }
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const kvTile = opts.kvTile ?? defaultKvTile(headDim);
@@ -129,7 +142,7 @@ export class AttentionKernel {
           ['u32', s.qOffset], ['u32', s.kOffset], ['u32', s.vOffset],
           ['f32', s.scale],
         ],
-        workgroups: [Math.ceil(s.tokens / this.workgroupSize), s.numHeads],
+        workgroups: [Math.ceil(s.tokens / ((this.queryBlock ? QBLOCK : 1) * this.workgroupSize)), s.numHeads],
       };
     });
   }
