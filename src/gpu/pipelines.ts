@@ -14,6 +14,28 @@ export interface ShaderSpec {
   entryPoint?: string;
   /** Binding 0..n-1 of group 0, in order. Explicit layouts keep disabled bindings valid. */
   bindings: readonly BindingKind[];
+  /**
+   * Shared WGSL appended after `source` (WGSL has no includes; declarations may come after use).
+   * Compile errors in them are reported against their own file and line.
+   */
+  includes?: readonly { file: string; source: string }[];
+}
+
+/** The full WGSL of a spec: its source, then its includes. */
+export function fullSource(spec: ShaderSpec): string {
+  return [spec.source, ...(spec.includes ?? []).map((i) => i.source)].join('\n');
+}
+
+/** Map a line of fullSource(spec) back to the file it came from. */
+export function sourceLine(spec: ShaderSpec, line: number): { file: string; line: number } {
+  const parts = [{ file: spec.file, source: spec.source }, ...(spec.includes ?? [])];
+  let first = 1;
+  for (const part of parts) {
+    const lines = part.source.split('\n').length;
+    if (line < first + lines) return { file: part.file, line: line - first + 1 };
+    first += lines;
+  }
+  return { file: spec.file, line };
 }
 
 export type Overrides = Record<string, number | boolean>;
@@ -39,12 +61,13 @@ function numericOverrides(o: Overrides): Record<string, number> {
 }
 
 /** Turn compilation messages into `shaders/file.wgsl:line:col: message` lines, like a compiler. */
-export function formatCompilationInfo(file: string, info: GPUCompilationInfo, source: string): string {
-  const lines = source.split('\n');
+export function formatCompilationInfo(spec: ShaderSpec, info: GPUCompilationInfo): string {
+  const lines = fullSource(spec).split('\n');
   return info.messages
     .map((m) => {
       const code = m.lineNum > 0 ? `\n    ${lines[m.lineNum - 1]?.trim() ?? ''}` : '';
-      return `shaders/${file}:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message}${code}`;
+      const at = m.lineNum > 0 ? sourceLine(spec, m.lineNum) : { file: spec.file, line: 0 };
+      return `shaders/${at.file}:${at.line}:${m.linePos}: ${m.type}: ${m.message}${code}`;
     })
     .join('\n');
 }
@@ -65,12 +88,12 @@ export class PipelineCache {
     if (!m) {
       m = (async () => {
         this.device.pushErrorScope('validation');
-        const module = this.device.createShaderModule({ label: `shaders/${spec.file}`, code: spec.source });
+        const module = this.device.createShaderModule({ label: `shaders/${spec.file}`, code: fullSource(spec) });
         const info = await module.getCompilationInfo();
         const err = await this.device.popErrorScope();
         if (info.messages.some((x) => x.type === 'error') || err) {
           throw new GpuError(
-            `WGSL compile failed in shaders/${spec.file}:\n${formatCompilationInfo(spec.file, info, spec.source)}` +
+            `WGSL compile failed in shaders/${spec.file}:\n${formatCompilationInfo(spec, info)}` +
               (err ? `\n${err.message}` : ''),
           );
         }

@@ -6,6 +6,7 @@
 import naiveSource from '../../shaders/matmul_naive.wgsl?raw';
 import regblockSource from '../../shaders/matmul_regblock.wgsl?raw';
 import tiledSource from '../../shaders/matmul_tiled.wgsl?raw';
+import epilogueSource from '../../shaders/matmul_epilogue.wgsl?raw';
 import { Bound, type Dispatch, type Gpu, type Plan } from '../gpu/context';
 import type { AdapterReport } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
@@ -18,10 +19,13 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'regblock', '
 
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'storage'] as const;
 
+/** The bias / activation / residual epilogue shared by every variant (appended to each source). */
+const EPILOGUE = { file: 'matmul_epilogue.wgsl', source: epilogueSource };
+
 export const MATMUL_SHADERS: Record<MatmulVariant, ShaderSpec> = {
-  naive: { file: 'matmul_naive.wgsl', source: naiveSource, bindings: BINDINGS },
-  regblock: { file: 'matmul_regblock.wgsl', source: regblockSource, bindings: BINDINGS },
-  tiled: { file: 'matmul_tiled.wgsl', source: tiledSource, bindings: BINDINGS },
+  naive: { file: 'matmul_naive.wgsl', source: naiveSource, bindings: BINDINGS, includes: [EPILOGUE] },
+  regblock: { file: 'matmul_regblock.wgsl', source: regblockSource, bindings: BINDINGS, includes: [EPILOGUE] },
+  tiled: { file: 'matmul_tiled.wgsl', source: tiledSource, bindings: BINDINGS, includes: [EPILOGUE] },
 };
 
 /** ACT override values, as the shaders' `activate()` switch reads them. */

@@ -19,16 +19,7 @@ import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import type { WeightStore } from '../loading/safetensors';
 import type { BertConfig } from './config';
-import {
-  CapacityPlan,
-  StepList,
-  allocBatchBuffers,
-  releaseBatchBuffers,
-  writeBatchBuffers,
-  type BatchBuffers,
-  type ModelBody,
-  type PreparedForward,
-} from './model';
+import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
 import type { PackedBatch } from './packing';
 import { uploadWeight, concatRows } from './weights';
 
@@ -56,18 +47,12 @@ interface Kernels {
   intermediate: MatmulKernel;
 }
 
-interface Plan {
-  inputs: BatchBuffers;
-  acts: GPUBuffer[];
-  hidden: GPUBuffer;
-  steps: StepList;
-}
 
 export interface BertOptions {
   matmulVariant?: MatmulVariant;
 }
 
-export class BertModel extends CapacityPlan<Plan> implements ModelBody {
+export class BertModel extends PlannedBody {
   readonly hiddenSize: number;
   readonly maxPositions: number;
   /** RoBERTa counts positions from padding_idx + 1; BERT from 0. */
@@ -137,7 +122,7 @@ export class BertModel extends CapacityPlan<Plan> implements ModelBody {
     return new BertModel(gpu, config, { embed, layerNorm, qkv, attention, denseResidual, intermediate }, emb, layers);
   }
 
-  protected build(T: number, B: number): Plan {
+  protected build(T: number, B: number): BodyPlan {
     const { gpu, config: c, k } = this;
     const H = c.hidden_size;
     const I = c.intermediate_size;
@@ -181,20 +166,8 @@ export class BertModel extends CapacityPlan<Plan> implements ModelBody {
     return { inputs, acts: [x, qkv, ctx, tmp, h, u], hidden: x, steps };
   }
 
-  protected release(plan: Plan): void {
-    plan.steps.destroy();
-    plan.acts.forEach((b) => this.gpu.pool.release(b));
-    releaseBatchBuffers(this.gpu, plan.inputs);
-  }
-
-  prepare(batch: PackedBatch): PreparedForward {
-    const plan = this.planFor(batch.tokens, batch.batch);
-    const positions = this.positionOffset
-      ? batch.positions.map((p) => p + this.positionOffset)
-      : batch.positions;
-    writeBatchBuffers(this.gpu, plan.inputs, batch, positions);
-    plan.steps.update(batch.tokens);
-    return { hidden: plan.hidden, inputs: plan.inputs, encode: (pass) => plan.steps.encode(pass) };
+  protected override positions(batch: PackedBatch): Uint32Array {
+    return this.positionOffset ? batch.positions.map((p) => p + this.positionOffset) : batch.positions;
   }
 
   dispose(): void {

@@ -61,6 +61,40 @@ export abstract class CapacityPlan<T> {
   }
 }
 
+/** A model body's activation plan: index buffers, activations, and the steps of one forward pass. */
+export interface BodyPlan {
+  inputs: BatchBuffers;
+  acts: GPUBuffer[];
+  hidden: GPUBuffer;
+  steps: StepList;
+}
+
+/** A model body whose forward pass is a StepList over capacity-sized buffers (BERT, Qwen3). */
+export abstract class PlannedBody extends CapacityPlan<BodyPlan> implements ModelBody {
+  abstract readonly hiddenSize: number;
+  abstract readonly maxPositions: number;
+
+  /** Position ids the model wants for a packed batch (RoBERTa offsets them). */
+  protected positions(batch: PackedBatch): Uint32Array {
+    return batch.positions;
+  }
+
+  protected release(plan: BodyPlan): void {
+    plan.steps.destroy();
+    plan.acts.forEach((b) => this.gpu.pool.release(b));
+    releaseBatchBuffers(this.gpu, plan.inputs);
+  }
+
+  prepare(batch: PackedBatch): PreparedForward {
+    const plan = this.planFor(batch.tokens, batch.batch);
+    writeBatchBuffers(this.gpu, plan.inputs, batch, this.positions(batch));
+    plan.steps.update(batch.tokens);
+    return { hidden: plan.hidden, inputs: plan.inputs, encode: (pass) => plan.steps.encode(pass) };
+  }
+
+  abstract dispose(): void;
+}
+
 /** Allocate the per-batch index buffers for a capacity. */
 export function allocBatchBuffers(gpu: Gpu, tokens: number, batch: number): BatchBuffers {
   return {

@@ -25,8 +25,7 @@ import { RopeKernel } from '../kernels/rope';
 import { SiluMulKernel } from '../kernels/silu_mul';
 import type { WeightStore } from '../loading/safetensors';
 import type { Qwen3Config } from './config';
-import { CapacityPlan, StepList, allocBatchBuffers, releaseBatchBuffers, writeBatchBuffers, type BatchBuffers, type ModelBody, type PreparedForward } from './model';
-import type { PackedBatch } from './packing';
+import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
 import { concatRows, uploadWeight } from './weights';
 
 interface LayerWeights {
@@ -52,18 +51,12 @@ interface Kernels {
   siluMul: SiluMulKernel;
 }
 
-interface Plan {
-  inputs: BatchBuffers;
-  acts: GPUBuffer[];
-  hidden: GPUBuffer;
-  steps: StepList;
-}
 
 export interface Qwen3Options {
   matmulVariant?: MatmulVariant;
 }
 
-export class Qwen3Model extends CapacityPlan<Plan> implements ModelBody {
+export class Qwen3Model extends PlannedBody {
   readonly hiddenSize: number;
   readonly maxPositions: number;
 
@@ -121,7 +114,7 @@ export class Qwen3Model extends CapacityPlan<Plan> implements ModelBody {
     return new Qwen3Model(gpu, c, { embed, rmsNorm, qkv, rope, attention, projResidual, gateUp, siluMul }, embedTokens, finalNorm, layers);
   }
 
-  protected build(T: number, B: number): Plan {
+  protected build(T: number, B: number): BodyPlan {
     const { gpu, config: c, k } = this;
     const H = c.hidden_size;
     const hd = c.head_dim;
@@ -165,19 +158,6 @@ export class Qwen3Model extends CapacityPlan<Plan> implements ModelBody {
     });
     add(k.rmsNorm.bind({ x, w: this.finalNorm, y: n }, 'qwen3.norm'), (t) => ({ rows: t, n: H, eps }));
     return { inputs, acts: [x, h, n, qkv, ctx, gu, act], hidden: n, steps };
-  }
-
-  protected release(plan: Plan): void {
-    plan.steps.destroy();
-    plan.acts.forEach((b) => this.gpu.pool.release(b));
-    releaseBatchBuffers(this.gpu, plan.inputs);
-  }
-
-  prepare(batch: PackedBatch): PreparedForward {
-    const plan = this.planFor(batch.tokens, batch.batch);
-    writeBatchBuffers(this.gpu, plan.inputs, batch);
-    plan.steps.update(batch.tokens);
-    return { hidden: plan.hidden, inputs: plan.inputs, encode: (pass) => plan.steps.encode(pass) };
   }
 
   dispose(): void {
