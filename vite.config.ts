@@ -45,10 +45,20 @@ export default defineConfig({
   root: '.',
   plugins: [serveModels()],
   server: { host: '127.0.0.1', port: 5173, strictPort: false },
-  preview: { host: '127.0.0.1', port: 4173 },
+  // Cross-origin isolation lets the benchmark page's WASM baseline use threads (SharedArrayBuffer).
+  preview: {
+    host: '127.0.0.1',
+    port: 4173,
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
   build: {
     outDir: 'dist/demo',
-    rollupOptions: { input: { index: 'index.html' } },
+    rollupOptions: {
+      // sw.js: the Service Worker that serves the HTTP API (src/serve/sw_entry.ts), at the root so
+      // its default scope is the whole demo.
+      input: { index: 'index.html', bench: 'demo/bench/index.html', sw: 'src/serve/sw_entry.ts' },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+    },
   },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,0 +1,62 @@
+// Napkin math for "useful" work: the FLOPs an ideal padding-free implementation spends on the real
+// tokens, so that a padded system is not credited for computing pads.
+//
+//   flops = Σ over texts of  2 · P · n  +  4 · L · n² · A
+//
+//   n  real tokens of the text (special tokens included)
+//   P  non-embedding parameters of the encoder layers (every weight does one multiply-add per token;
+//      biases and norms are counted too, though negligible); embeddings are lookups, and the pooler
+//      or classifier head is ignored (one row per text, not per token)
+//   L  layers;  A = heads × head_dim (= hidden_size for BERT)
+//   4·n²·A per layer: q·kᵀ and p·v are 2·n²·head_dim each per head (softmax and masking ignored)
+//
+// MiniLM-L6 (H 384, I 1536, L 6): P = 6 · (4·384² + 2·384·1536 + 9·384 + 1536) = 10.65 M, so
+// 21.3 MFLOP per token plus attention.
+
+export const FLOPS_FORMULA =
+  'sum over texts of 2*P*n + 4*L*n^2*A; n = real tokens of the text, P = non-embedding parameters of the encoder layers, L = layers, A = heads*head_dim';
+
+export interface FlopsModel {
+  /** Non-embedding parameters of the encoder layers (P). */
+  params: number;
+  layers: number;
+  /** heads × head_dim. */
+  attnWidth: number;
+}
+
+type Config = Record<string, unknown>;
+
+const num = (c: Config, k: string): number => {
+  const v = c[k];
+  if (typeof v !== 'number') throw new Error(`config.json has no numeric ${k}`);
+  return v;
+};
+
+/** P, L and A from a config.json (BERT / RoBERTa / XLM-R and Qwen3); null for other families. */
+export function flopsModel(config: Config): FlopsModel | null {
+  const type = String(config.model_type ?? '');
+  const L = num(config, 'num_hidden_layers');
+  const H = num(config, 'hidden_size');
+  const I = num(config, 'intermediate_size');
+  const heads = num(config, 'num_attention_heads');
+  if (['bert', 'roberta', 'xlm-roberta'].includes(type)) {
+    // q, k, v, o (+ biases); intermediate and output dense (+ biases); two LayerNorms.
+    const perLayer = 4 * H * H + 4 * H + 2 * H * I + I + H + 4 * H;
+    return { params: L * perLayer, layers: L, attnWidth: H };
+  }
+  if (type === 'qwen3') {
+    const headDim = typeof config.head_dim === 'number' ? config.head_dim : H / heads;
+    const kv = typeof config.num_key_value_heads === 'number' ? config.num_key_value_heads : heads;
+    const attn = H * heads * headDim + 2 * H * kv * headDim + heads * headDim * H;
+    const perLayer = attn + 3 * H * I + 2 * H + 2 * headDim;
+    return { params: L * perLayer + H, layers: L, attnWidth: heads * headDim };
+  }
+  return null;
+}
+
+/** Useful FLOPs of one pass over texts with these real token counts. */
+export function usefulFlops(m: FlopsModel, lengths: readonly number[]): number {
+  let f = 0;
+  for (const n of lengths) f += 2 * m.params * n + 4 * m.layers * n * n * m.attnWidth;
+  return f;
+}

@@ -1,0 +1,282 @@
+// The systems under test, behind one interface so the harness (bench.ts) times them all the same
+// way: wgpool (browser WebGPU or Node/Dawn) and Transformers.js (WebGPU, WASM, or onnxruntime-node
+// CPU in Node) on the ONNX export of the same weights.
+
+import { createEngine, type Engine } from '../../src/engine';
+import { acquireDevice, type AdapterReport } from '../../src/gpu/device';
+import { pickMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul';
+import type { ModelSource } from '../../src/loading/source';
+import type { SchedulerOptions, SchedulerStats } from '../../src/scheduler/queue';
+
+export const SYSTEM_NAMES = ['wgpool', 'transformersjs_webgpu', 'transformersjs_wasm', 'wgpool_node', 'transformersjs_node'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+export interface LoadTiming {
+  /** From nothing to ready for the first request: device, files, weights, pipelines / sessions. */
+  loadMs: number;
+  /** Wall time spent reading model files (wgpool only: its ModelSource reads are timed). */
+  fetchMs: number | null;
+  /** Wall time during which shader modules / compute pipelines were being created (wgpool only). */
+  compileMs: number | null;
+}
+
+export interface BenchSystem {
+  readonly name: SystemName;
+  readonly runtime: 'chromium' | 'node';
+  load(): Promise<LoadTiming>;
+  /** Pooled (and, per the model, normalized) embeddings, one per text. */
+  embed(texts: string[]): Promise<Float32Array[]>;
+  /** Wall time of tokenizing the texts the way embed() does, without running the model. */
+  tokenize(texts: string[]): number;
+  /** Relevance of each document to the query, in document order. */
+  rerank(query: string, docs: string[]): Promise<number[]>;
+  /** What it ran on: backend, adapter, threads. */
+  describe(): Record<string, unknown>;
+  /** Batching statistics, where the system batches across callers. */
+  stats?(): SchedulerStats;
+  dispose(): Promise<void>;
+}
+
+const now = (): number => performance.now();
+
+/** Wall time covered by at least one open interval (overlapping work counts once). */
+class BusyClock {
+  private open = 0;
+  private since = 0;
+  total = 0;
+
+  begin(): void {
+    if (this.open++ === 0) this.since = now();
+  }
+
+  end(): void {
+    if (--this.open === 0) this.total += now() - this.since;
+  }
+
+  track<T>(p: Promise<T>): Promise<T> {
+    this.begin();
+    return p.finally(() => this.end());
+  }
+
+  sync<T>(f: () => T): T {
+    this.begin();
+    try {
+      return f();
+    } finally {
+      this.end();
+    }
+  }
+}
+
+/** A ModelSource whose reads are timed on `clock`. */
+function timedSource(src: ModelSource, clock: BusyClock): ModelSource {
+  return {
+    id: src.id,
+    exists: (p) => clock.track(src.exists(p)),
+    bytes: (p, s) => clock.track(src.bytes(p, s)),
+    text: (p, s) => clock.track(src.text(p, s)),
+    json: <T>(p: string, s?: AbortSignal) => clock.track(src.json<T>(p, s)),
+  };
+}
+
+export interface WgpoolSystemOptions {
+  name: 'wgpool' | 'wgpool_node';
+  source: ModelSource;
+  matmulVariant?: MatmulVariant;
+  scheduler?: Partial<SchedulerOptions>;
+  /** wgpool rejects inputs over the model's length; the other systems truncate, so wgpool does too. */
+  truncate?: boolean;
+}
+
+export class WgpoolSystem implements BenchSystem {
+  readonly name: 'wgpool' | 'wgpool_node';
+  readonly runtime: 'chromium' | 'node';
+  private engine: Engine | null = null;
+  private device: GPUDevice | null = null;
+  private adapter: AdapterReport | null = null;
+  private variant: MatmulVariant | null = null;
+
+  constructor(private readonly opts: WgpoolSystemOptions) {
+    this.name = opts.name;
+    this.runtime = opts.name === 'wgpool' ? 'chromium' : 'node';
+  }
+
+  async load(): Promise<LoadTiming> {
+    const t0 = now();
+    // The device is requested here (as createEngine would) so that its pipeline creation can be
+    // timed; the engine gets the matmul variant it would pick for this adapter on its own.
+    const { device, report } = await acquireDevice();
+    const compile = new BusyClock();
+    const files = new BusyClock();
+    const createPipeline = device.createComputePipelineAsync.bind(device);
+    const createModule = device.createShaderModule.bind(device);
+    device.createComputePipelineAsync = (d) => compile.track(createPipeline(d));
+    device.createShaderModule = (d) => compile.sync(() => createModule(d));
+    this.device = device;
+    this.adapter = report;
+    this.variant = this.opts.matmulVariant ?? pickMatmulVariant(report);
+    this.engine = await createEngine({
+      model: timedSource(this.opts.source, files),
+      device,
+      matmulVariant: this.variant,
+      scheduler: this.opts.scheduler,
+    });
+    return { loadMs: now() - t0, fetchMs: files.total, compileMs: compile.total };
+  }
+
+  private get e(): Engine {
+    if (!this.engine) throw new Error(`${this.name} is not loaded`);
+    return this.engine;
+  }
+
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    const r = await this.e.embed(texts, this.opts.truncate === false ? {} : { truncatePromptTokens: -1 });
+    return r.embeddings;
+  }
+
+  tokenize(texts: string[]): number {
+    const t0 = now();
+    for (const t of texts) this.e.tokenize(t);
+    return now() - t0;
+  }
+
+  async rerank(query: string, docs: string[]): Promise<number[]> {
+    const r = await this.e.rerank(query, docs, this.opts.truncate === false ? {} : { truncatePromptTokens: -1 });
+    const scores = new Array<number>(docs.length);
+    for (const x of r.results) scores[x.index] = x.relevanceScore;
+    return scores;
+  }
+
+  stats(): SchedulerStats {
+    return this.e.stats();
+  }
+
+  describe(): Record<string, unknown> {
+    const a = this.adapter;
+    return {
+      backend: 'webgpu',
+      adapter: a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || a.device : null,
+      software_adapter: a?.isSoftware ?? null,
+      matmul_variant: this.variant,
+      pooling: this.engine?.info.pooling ?? null,
+      normalize: this.engine?.info.normalize ?? null,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.engine?.dispose();
+    this.device?.destroy();
+    this.engine = null;
+    this.device = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transformers.js
+
+/** The part of @huggingface/transformers this bench uses (kept structural: the module is loaded dynamically). */
+export interface TjsTensor {
+  dims: number[];
+  data: Float32Array;
+}
+export type TjsExtractor = ((texts: string[], opts: { pooling: string; normalize: boolean }) => Promise<TjsTensor>) & {
+  tokenizer: (texts: string[], opts: { padding: boolean; truncation: boolean }) => unknown;
+  dispose(): Promise<void>;
+};
+export interface TjsModule {
+  env: {
+    allowRemoteModels: boolean;
+    allowLocalModels: boolean;
+    localModelPath: string;
+    useBrowserCache: boolean;
+    useFSCache?: boolean;
+    useWasmCache?: boolean;
+    backends: { onnx: { wasm?: { numThreads?: number; wasmPaths?: unknown; proxy?: boolean } } };
+  };
+  pipeline(task: 'feature-extraction', model: string, opts: Record<string, unknown>): Promise<TjsExtractor>;
+}
+
+/** wgpool's pooling mode → the feature-extraction pipeline's, where Transformers.js has it. */
+export function tjsPooling(mode: string): string | null {
+  // Transformers.js 'last_token' takes the last column, which is a pad under right padding.
+  return ({ mean: 'mean', cls: 'cls' } as Record<string, string>)[mode] ?? null;
+}
+
+export interface TjsSystemOptions {
+  name: 'transformersjs_webgpu' | 'transformersjs_wasm' | 'transformersjs_node';
+  tjs: TjsModule;
+  /** Model id under env.localModelPath (the folder name). */
+  modelId: string;
+  pooling: string;
+  normalize: boolean;
+  /** Reported: the WASM thread count in effect. */
+  threads?: number;
+}
+
+export class TransformersJsSystem implements BenchSystem {
+  readonly name: TjsSystemOptions['name'];
+  readonly runtime: 'chromium' | 'node';
+  private pipe: TjsExtractor | null = null;
+
+  constructor(private readonly opts: TjsSystemOptions) {
+    this.name = opts.name;
+    this.runtime = opts.name === 'transformersjs_node' ? 'node' : 'chromium';
+  }
+
+  private get device(): string {
+    return { transformersjs_webgpu: 'webgpu', transformersjs_wasm: 'wasm', transformersjs_node: 'cpu' }[this.name];
+  }
+
+  async load(): Promise<LoadTiming> {
+    const t0 = now();
+    this.pipe = await this.opts.tjs.pipeline('feature-extraction', this.opts.modelId, { device: this.device, dtype: 'fp32' });
+    return { loadMs: now() - t0, fetchMs: null, compileMs: null };
+  }
+
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    if (!this.pipe) throw new Error(`${this.name} is not loaded`);
+    const out = await this.pipe(texts, { pooling: this.opts.pooling, normalize: this.opts.normalize });
+    const [b, h] = out.dims;
+    return Array.from({ length: b }, (_, i) => out.data.slice(i * h, (i + 1) * h));
+  }
+
+  tokenize(texts: string[]): number {
+    if (!this.pipe) throw new Error(`${this.name} is not loaded`);
+    // What the feature-extraction pipeline calls before the model.
+    const t0 = now();
+    this.pipe.tokenizer(texts, { padding: true, truncation: true });
+    return now() - t0;
+  }
+
+  async rerank(query: string, docs: string[]): Promise<number[]> {
+    // A bi-encoder rerank: embed query and documents in one call, then cosine.
+    const [q, ...d] = await this.embed([query, ...docs]);
+    return d.map((v) => cosine(q, v));
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      backend: this.device,
+      pooling: this.opts.pooling,
+      normalize: this.opts.normalize,
+      ...(this.opts.threads !== undefined ? { num_threads: this.opts.threads } : {}),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.pipe?.dispose();
+    this.pipe = null;
+  }
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb || 1);
+}
