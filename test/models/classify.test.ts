@@ -1,6 +1,8 @@
 // Classifier heads against the float64 oracle through the public API: sequence classification
-// (BERT, Qwen3), cross-encoder score and rerank, token classification — probabilities, logits,
+// (BERT, XLM-R, Qwen3), cross-encoder score and rerank, token classification — probabilities, logits,
 // labels, and batch invariance across mixed lengths.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
 import { fixtureDir, type FixtureName } from '../helpers/fixtures';
@@ -172,6 +174,39 @@ describe('tiny-bert-tokcls: token_classify', () => {
       const err = maxAbsDiff(flat(alone.data[0].map((r) => Array.from(r))), flat(together.data[i].map((r) => Array.from(r))));
       record('tiny-bert-tokcls', 'batch_invariance', err);
       expect(err).toBeLessThan(TOL_BATCH);
+    }
+  });
+});
+
+describe('tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (classifier.dense + tanh on <s>, out_proj)', () => {
+  interface XlmrCase { text: string; input_ids: number[]; logits: number[]; probs: number[]; predicted_label: string }
+  const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/goldens/tiny-xlmr-seqcls.json', import.meta.url)), 'utf8')) as { cases: XlmrCase[] };
+  const texts = golden.cases.map((c) => c.text);
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createEngine({ model: fileURLToPath(new URL('../fixtures/models/tiny-xlmr-seqcls', import.meta.url)) });
+  });
+  afterAll(async () => {
+    await engine?.dispose();
+    console.log(`max errors tiny-xlmr-seqcls: ${JSON.stringify(maxErrors['tiny-xlmr-seqcls'])}`);
+  });
+
+  it('tokenizes, classifies and labels as the golden; logits with use_activation false; batch invariance', async () => {
+    golden.cases.forEach((c) => expect(engine.tokenizer.encode(c.text).ids).toEqual(c.input_ids));
+    const probs = await engine.classify(texts);
+    const logits = await engine.classify(texts, { useActivation: false });
+    golden.cases.forEach((c, i) => {
+      const ep = maxAbsDiff(probs.data[i].probs, c.probs);
+      const el = maxAbsDiff(logits.data[i].probs, c.logits);
+      record('tiny-xlmr-seqcls', 'probs', ep);
+      record('tiny-xlmr-seqcls', 'logits', el);
+      expect(ep, c.text).toBeLessThan(TOL_PROBS);
+      expect(el, c.text).toBeLessThan(TOL_LOGITS);
+      expect(probs.data[i].label).toBe(c.predicted_label);
+    });
+    for (let i = 0; i < texts.length; i++) {
+      const alone = await engine.classify(texts[i]);
+      expect(maxAbsDiff(alone.data[0].probs, probs.data[i].probs)).toBeLessThan(TOL_BATCH);
     }
   });
 });

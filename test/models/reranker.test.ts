@@ -1,5 +1,5 @@
 // A causal-LM reranker scored the vLLM way (classifier_from_token ["no", "yes"]: sigmoid of the
-// yes − no logits at the last token), against float64 scores from tools/make_reranker_fixture.py.
+// yes − no logits at the last token), against float64 scores from tools/make_extra_fixtures.py.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

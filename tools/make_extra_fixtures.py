@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Writes test/fixtures/models/tiny-qwen3-reranker (a Qwen3ForCausalLM checkpoint, BF16, untied
-lm_head) and test/fixtures/goldens/tiny-qwen3-reranker.json: float64 yes/no relevance scores the
-way vLLM scores a Qwen3-Reranker (classifier_from_token = ["no", "yes"]):
+"""Writes the fixtures the oracle in ../shared/oracle does not ship, with float64 goldens from its
+independent PyTorch port (oracle.py, pytok.py, make_fixtures.py's seeded init):
 
-    logits = lm_head(norm(h))[last token]      score = sigmoid(logits[yes] - logits[no])
+- tiny-qwen3-reranker: a Qwen3ForCausalLM checkpoint (BF16, untied lm_head), scored the way vLLM
+  scores a Qwen3-Reranker (classifier_from_token = ["no", "yes"]):
+      logits = lm_head(norm(h))[last token]      score = sigmoid(logits[yes] - logits[no])
+  The port lacks the causal-LM head; it is added here.
+- tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (3 labels; classifier.dense + tanh on <s>,
+  then classifier.out_proj), on the tiny-roberta-embed tokenizer.
 
-It reuses the independent PyTorch port in ../shared/oracle (oracle.py, pytok.py, make_fixtures.py's
-init) and adds only what that port lacks: the causal-LM head. The tests need no Python; rerun this
-only to regenerate the committed files (byte-identical each run):
+The tests need no Python; rerun this only to regenerate the committed files (byte-identical each run):
 
-    /usr/bin/python3 tools/make_reranker_fixture.py [--oracle ../shared/oracle]
+    /usr/bin/python3 tools/make_extra_fixtures.py [--oracle ../shared/oracle]
 """
 import argparse, json, os, shutil, sys
 
@@ -27,6 +29,12 @@ from make_fixtures import init_weights  # noqa: E402
 SRC = os.path.join(args.oracle, "fixtures", "tiny-qwen3-seqcls")  # tokenizer appends <|im_end|>
 OUT = os.path.join(ROOT, "test", "fixtures", "models", "tiny-qwen3-reranker")
 GOLDEN = os.path.join(ROOT, "test", "fixtures", "goldens", "tiny-qwen3-reranker.json")
+XLMR_SRC = os.path.join(args.oracle, "fixtures", "tiny-roberta-embed")
+XLMR_OUT = os.path.join(ROOT, "test", "fixtures", "models", "tiny-xlmr-seqcls")
+XLMR_GOLDEN = os.path.join(ROOT, "test", "fixtures", "goldens", "tiny-xlmr-seqcls.json")
+TEXTS = ["", "Hello", "The quick brown fox jumps over the lazy dog.", "what is the capital of france?",
+         "Café naïve résumé — 東京 🙂 Ünïcödé!", "I can't believe it's already 2024... isn't it?",
+         "Embeddings map sentences to vectors; similar meanings end up close together in the space."]
 
 
 class Qwen3ForCausalLM(torch.nn.Module):
@@ -41,6 +49,44 @@ class Qwen3ForCausalLM(torch.nn.Module):
     def forward(self, input_ids, attention_mask):
         h, _ = self.model(input_ids, attention_mask)
         return h, self.lm_head(h)
+
+
+def xlmr_seqcls():
+    os.makedirs(XLMR_OUT, exist_ok=True)
+    cfg = json.load(open(os.path.join(XLMR_SRC, "config.json")))
+    cfg["architectures"] = ["XLMRobertaForSequenceClassification"]
+    cfg["torch_dtype"] = "float32"
+    labels = ["negative", "neutral", "positive"]
+    cfg["id2label"] = {str(i): n for i, n in enumerate(labels)}
+    cfg["label2id"] = {n: i for i, n in enumerate(labels)}
+    with open(os.path.join(XLMR_OUT, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(XLMR_SRC, name), os.path.join(XLMR_OUT, name))
+    c = O.Config(cfg)
+    c.num_labels = len(labels)
+    model = init_weights(O.RobertaForSequenceClassification(c).double(), seed=5151)
+    path = os.path.join(XLMR_OUT, "model.safetensors")
+    O.save_safetensors(path, {k: v.detach().numpy() for k, v in model.state_dict().items()}, dtype="F32")
+    stored, _ = O.load_safetensors(path)
+    sd, unexpected = O.state_dict_from_checkpoint(model, stored)
+    assert not unexpected, unexpected
+    model.load_state_dict(sd)
+    model.eval()
+    tok = pytok.Tokenizer.from_file(os.path.join(XLMR_OUT, "tokenizer.json"))
+    cases = []
+    with torch.no_grad():
+        for text in TEXTS:
+            enc = tok.encode(text)
+            ids = torch.tensor([enc["input_ids"]])
+            _, logits = model(ids, torch.ones_like(ids))
+            probs = torch.softmax(logits[0], -1)
+            cases.append({"text": text, "input_ids": enc["input_ids"], "logits": logits[0].tolist(), "probs": probs.tolist(),
+                          "predicted_label": labels[int(probs.argmax())]})
+    with open(XLMR_GOLDEN, "w") as f:
+        json.dump({"fixture": "tiny-xlmr-seqcls", "architecture": "XLMRobertaForSequenceClassification", "model_type": "xlm-roberta",
+                   "reference_dtype": "float64", "cases": cases}, f, indent=1)
+    print(f"wrote {XLMR_OUT} and {XLMR_GOLDEN}: {len(cases)} texts")
 
 
 def main():
@@ -102,3 +148,4 @@ def main():
 
 
 main()
+xlmr_seqcls()
