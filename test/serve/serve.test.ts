@@ -2,6 +2,7 @@
 // models, called with the official `openai` client and plain fetch; answers checked against the
 // float64 goldens; a table of bad requests; then SIGTERM and a clean exit.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,4 +163,20 @@ describe('wgpool serve (real engines, loopback)', () => {
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
   });
+});
+
+describe('wgpool serve without a GPU driver', () => {
+  it('fails with a message that says how to get WebGPU in Node', () => {
+    const env = { ...process.env };
+    delete env.VK_ICD_FILENAMES;
+    const run = spawnSync(process.execPath, ['bin/wgpool.mjs', 'serve', '--model', fixtureDir('tiny-bert-embed'), '--port', '0'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    if (run.status === 0 || /http:\/\/127\.0\.0\.1/.test(run.stdout)) {
+      // A machine with a real Vulkan driver finds an adapter without help; nothing to check there.
+      expect(existsSync('/usr/share/vulkan/icd.d') || existsSync('/etc/vulkan/icd.d')).toBe(true);
+      return;
+    }
+    expect(run.status).not.toBe(0);
+    expect(run.stderr + run.stdout).toMatch(/VK_ICD_FILENAMES is unset/);
+    expect(run.stderr + run.stdout).toMatch(/vk_swiftshader_icd\.json/);
+  }, 90_000);
 });
