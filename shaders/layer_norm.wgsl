@@ -11,6 +11,7 @@
 //           E[x²] − E[x]² form loses digits when |mean| ≫ std, which hidden states often have.
 //           eps comes from config (1e-12 BERT, 1e-5 XLM-R) and is added to the variance as in PyTorch.
 
+// reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
 override WG: u32 = 128;
 override HAS_RESIDUAL: bool = false;
 
@@ -27,28 +28,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read> beta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
-var<workgroup> partial: array<f32, WG>;
-
 fn load(i: u32) -> f32 {
   if (HAS_RESIDUAL) {
     return x[i] + residual[i];
   }
   return x[i];
-}
-
-// Tree reduction over the workgroup; every thread gets the total.
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      partial[lid] += partial[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
 }
 
 @compute @workgroup_size(WG)

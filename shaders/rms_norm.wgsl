@@ -10,6 +10,7 @@
 //           strided per thread, then by a tree over the workgroup. eps is added to the mean square
 //           inside the rsqrt, as in PyTorch (1e-6 for Qwen3).
 
+// reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
 override WG: u32 = 128;
 
 struct Params {
@@ -22,23 +23,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-
-var<workgroup> partial: array<f32, WG>;
-
-// Tree reduction over the workgroup; every thread gets the total.
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      partial[lid] += partial[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -7,6 +7,7 @@
 //           -inf literal, so the max starts at -FLT_MAX. exp and the sum are f32, as torch's
 //           float32 softmax.
 
+// reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
 override WG: u32 = 64;
 
 // The largest finite f32 as a hex literal: Tint rejects decimal 3.4028235e38 (not exactly an f32).
@@ -21,37 +22,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-
-var<workgroup> partial: array<f32, WG>;
-
-// Tree reductions over the workgroup; every thread gets the result.
-fn reduce_max(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      partial[lid] = max(partial[lid], partial[lid + s]);
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) {
-      partial[lid] += partial[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -1,12 +1,14 @@
 // Typed wrapper for shaders/l2_normalize.wgsl.
 
 import source from '../../shaders/l2_normalize.wgsl?raw';
+import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 
 export const L2_NORMALIZE: ShaderSpec = {
   file: 'l2_normalize.wgsl',
   source,
+  includes: [{ file: 'workgroup_reduce.wgsl', source: reduceSource }],
   bindings: ['uniform', 'read', 'storage'],
 };
 

@@ -1,6 +1,7 @@
 // Typed wrapper for shaders/layer_norm.wgsl.
 
 import source from '../../shaders/layer_norm.wgsl?raw';
+import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule';
@@ -8,6 +9,7 @@ import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule
 export const LAYER_NORM: ShaderSpec = {
   file: 'layer_norm.wgsl',
   source,
+  includes: [{ file: 'workgroup_reduce.wgsl', source: reduceSource }],
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'storage'],
 };
 

@@ -1,12 +1,14 @@
 // Typed wrapper for shaders/softmax.wgsl.
 
 import source from '../../shaders/softmax.wgsl?raw';
+import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 
 export const SOFTMAX: ShaderSpec = {
   file: 'softmax.wgsl',
   source,
+  includes: [{ file: 'workgroup_reduce.wgsl', source: reduceSource }],
   bindings: ['uniform', 'read', 'storage'],
 };
 

@@ -1,0 +1,34 @@
+// workgroup_reduce.wgsl — tree reductions over one workgroup: every thread passes a value and gets
+// the sum (or max) of all WG values back. Not a kernel of its own: the wrappers of layer_norm,
+// rms_norm, l2_normalize and softmax append this text to their shader (WGSL has no includes); it uses
+// their `override WG` (a power of two) and must be called in uniform control flow (it has barriers).
+
+var<workgroup> partial: array<f32, WG>;
+
+fn reduce_sum(v: f32, lid: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      partial[lid] += partial[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier(); // the next reduction may overwrite partial only after everyone has read it
+  return total;
+}
+
+fn reduce_max(v: f32, lid: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      partial[lid] = max(partial[lid], partial[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
