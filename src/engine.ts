@@ -19,6 +19,7 @@ import { packBatch, type PackedBatch, type Sequence } from './models/packing';
 import { loadModelBody } from './models/registry';
 import { ClassifierHead, type ClassifierActivation } from './pooling/classifier_head';
 import { resolvePoolingConfig, type PoolingConfig } from './pooling/config';
+import { loadDenseLayers } from './pooling/dense';
 import { EmbedHead, type EmbedRow } from './pooling/head';
 import { TokenEmbedHead, type TokenRow } from './pooling/token_head';
 import { checkTaskParams, resolveDimensions } from './router/params';
@@ -114,11 +115,6 @@ export class Engine implements EngineApi {
     const source = await resolveSource(opts.model, opts);
     const [config, tokenizer] = await Promise.all([loadModelConfig(source, opts.signal), TextTokenizer.load(source, opts.signal)]);
     const poolingConfig = await resolvePoolingConfig(source, config, opts.signal);
-    if (poolingConfig.dense.length) {
-      throw new ModelLoadError(
-        `Model "${source.id}" has sentence-transformers Dense modules (${poolingConfig.dense.map((d) => d.path).join(', ')}), which wgpool does not run yet; its embeddings would be wrong without them.`,
-      );
-    }
     const fromToken = classifierFromToken(config, opts.classifierFromToken);
     const weights = await WeightStore.load(source, { signal: opts.signal });
     if (opts.signal?.aborted) throw abortError(opts.signal.reason);
@@ -127,8 +123,9 @@ export class Engine implements EngineApi {
       const body = await loadModelBody(gpu, config, weights, { matmulVariant: opts.matmulVariant });
       const H = body.hiddenSize;
       const cls = loadClassifier(gpu, config, weights, tokenizer, fromToken);
+      const dense = await loadDenseLayers(gpu, source, poolingConfig.dense, opts.signal);
       const [embed, token, classifier, quantize] = await Promise.all([
-        EmbedHead.create(gpu, H),
+        EmbedHead.create(gpu, H, dense, opts.matmulVariant),
         TokenEmbedHead.create(gpu, H),
         cls ? ClassifierHead.create(gpu, H, cls.weights, opts.matmulVariant) : Promise.resolve(null),
         QuantizeBitsKernel.create(gpu),
@@ -145,6 +142,7 @@ export class Engine implements EngineApi {
         architecture: fromToken ? `${config.architecture} (classifier_from_token)` : config.architecture,
         modelType: config.model_type,
         hiddenSize: H,
+        embeddingSize: embed.embeddingSize,
         // sentence-transformers truncates at max_seq_length; vLLM takes it as the model's limit too.
         maxLength: Math.min(tokenizer.modelMaxLength, body.maxPositions, poolingConfig.maxSeqLength ?? Infinity),
         tasks,
@@ -368,7 +366,7 @@ export class Engine implements EngineApi {
     }
     const useActivation = opts.useActivation ?? opts.normalize;
     checkTaskParams('embed', { dimensions: opts.dimensions, use_activation: useActivation });
-    const dims = this.dimensions(opts.dimensions);
+    const dims = this.dimensions(opts.dimensions, this.info.embeddingSize);
     const format = opts.encodingFormat ?? 'float';
     if (!['float', 'base64', 'binary', 'ubinary'].includes(format)) {
       throw new BadRequestError(`encoding_format must be one of float, base64, binary, ubinary; got ${JSON.stringify(format)}`);
@@ -387,10 +385,11 @@ export class Engine implements EngineApi {
     return { embeddings: embeddings as EmbeddingFor<F>[], usage, metadata };
   }
 
-  private dimensions(dimensions: number | undefined): number {
+  /** Columns to keep: `dimensions` checked against the model's matryoshka support and `width`. */
+  private dimensions(dimensions: number | undefined, width: number): number {
     return resolveDimensions(dimensions, {
       modelName: this.info.model,
-      hiddenSize: this.info.hiddenSize,
+      hiddenSize: width,
       isMatryoshka: this.info.isMatryoshka,
       matryoshkaDimensions: this.info.matryoshkaDimensions,
     });
@@ -495,7 +494,7 @@ export class Engine implements EngineApi {
     const prompt = this.resolvePrompt(opts);
     let items: Item[];
     if (task === 'token_embed') {
-      const token = { dims: this.dimensions(opts.dimensions), normalize: opts.useActivation ?? true };
+      const token = { dims: this.dimensions(opts.dimensions, this.info.hiddenSize), normalize: opts.useActivation ?? true };
       items = texts.map((t) => ({ seq: this.encodeInput(prompt + t, undefined, opts), token }));
     } else {
       const activation: ClassifierActivation = opts.useActivation === false ? 'none' : 'softmax';

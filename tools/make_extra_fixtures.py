@@ -8,6 +8,9 @@ independent PyTorch port (oracle.py, pytok.py, make_fixtures.py's seeded init):
   The port lacks the causal-LM head; it is added here.
 - tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (3 labels; classifier.dense + tanh on <s>,
   then classifier.out_proj), on the tiny-roberta-embed tokenizer.
+- tiny-bert-dense-embed: tiny-bert-embed's weights with a sentence-transformers pipeline of
+  mean Pooling → Dense (64 → 32, Tanh, models/Dense.py: tanh(W·x + b)) → Normalize, and
+  matryoshka_dimensions [16, 32] (truncation happens after Dense).
 
 The tests need no Python; rerun this only to regenerate the committed files (byte-identical each run):
 
@@ -89,6 +92,59 @@ def xlmr_seqcls():
     print(f"wrote {XLMR_OUT} and {XLMR_GOLDEN}: {len(cases)} texts")
 
 
+def bert_dense_embed():
+    src = os.path.join(args.oracle, "fixtures", "tiny-bert-embed")
+    out = os.path.join(ROOT, "test", "fixtures", "models", "tiny-bert-dense-embed")
+    golden_path = os.path.join(ROOT, "test", "fixtures", "goldens", "tiny-bert-dense-embed.json")
+    os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
+    os.makedirs(os.path.join(out, "2_Dense"), exist_ok=True)
+    for name in ("model.safetensors", "tokenizer.json", "tokenizer_config.json", "config_sentence_transformers.json",
+                 "sentence_bert_config.json", "1_Pooling/config.json"):
+        shutil.copy(os.path.join(src, name), os.path.join(out, name))
+    cfg = json.load(open(os.path.join(src, "config.json")))
+    cfg["is_matryoshka"] = True
+    cfg["matryoshka_dimensions"] = [16, 32]
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+        {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ]
+    with open(os.path.join(out, "modules.json"), "w") as f:
+        json.dump(modules, f, indent=2)
+    dense_cfg = {"in_features": 64, "out_features": 32, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}
+    with open(os.path.join(out, "2_Dense", "config.json"), "w") as f:
+        json.dump(dense_cfg, f, indent=2)
+    g = torch.Generator().manual_seed(6161)
+    dense_w = torch.randn(32, 64, generator=g, dtype=torch.float64) / 8.0
+    dense_b = 0.05 * torch.randn(32, generator=g, dtype=torch.float64)
+    O.save_safetensors(os.path.join(out, "2_Dense", "model.safetensors"),
+                       {"linear.weight": dense_w.numpy(), "linear.bias": dense_b.numpy()}, dtype="F32")
+    stored, _ = O.load_safetensors(os.path.join(out, "2_Dense", "model.safetensors"))
+    W = torch.from_numpy(stored["linear.weight"].astype("float64"))
+    b = torch.from_numpy(stored["linear.bias"].astype("float64"))
+    model = O.load_model(out)
+    tok = pytok.Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
+    cases = []
+    with torch.no_grad():
+        for text in TEXTS:
+            enc = tok.encode(text)
+            ids = torch.tensor([enc["input_ids"]])
+            mask = torch.ones_like(ids)
+            h = model(ids, mask, torch.tensor([enc["token_type_ids"]]))[0]
+            pooled = O.pool(h, mask, "mean")
+            dense = torch.tanh(pooled @ W.T + b)
+            cases.append({"text": text, "input_ids": enc["input_ids"], "dense": dense[0].tolist(),
+                          "embedding": O.normalize(dense)[0].tolist(),
+                          "matryoshka": {"16": O.truncate(dense, 16)[0].tolist()}})
+    with open(golden_path, "w") as f:
+        json.dump({"fixture": "tiny-bert-dense-embed", "architecture": "BertModel", "reference_dtype": "float64",
+                   "pipeline": "mean pooling -> Dense(64->32, tanh) -> Normalize", "cases": cases}, f, indent=1)
+    print(f"wrote {out} and {golden_path}: {len(cases)} texts")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     cfg = json.load(open(os.path.join(SRC, "config.json")))
@@ -149,3 +205,4 @@ def main():
 
 main()
 xlmr_seqcls()
+bert_dense_embed()

@@ -1,5 +1,6 @@
-// The embedding head on the GPU: pool each packed sequence → keep the first `dims` columns
-// (matryoshka) → L2-normalize (or not). Only the [B, dims] result is copied back.
+// The embedding head on the GPU: pool each packed sequence → sentence-transformers Dense modules
+// (if any) → keep the first `dims` columns (matryoshka) → L2-normalize (or not). Only the [B, dims]
+// result is copied back.
 //
 // Rows of one batch may come from different requests with different pooling modes, dimensions and
 // normalization: modes go per row in a buffer; dims/normalize are uniform per run of rows, one
@@ -7,13 +8,15 @@
 
 import type { Bound, Gpu } from '../gpu/context';
 import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
+import { MatmulKernel, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
 import { POOL_MODE, PoolKernel, poolModes, type PoolMode, type PoolShape } from '../kernels/pool';
 import type { PreparedForward } from '../models/model';
 import type { PackedBatch } from '../models/packing';
+import type { DenseLayer } from './dense';
 
 export interface EmbedRow {
   mode: PoolMode;
-  /** Columns kept, ≤ hidden size. */
+  /** Columns kept, ≤ the embedding size. */
   dims: number;
   normalize: boolean;
 }
@@ -35,8 +38,11 @@ interface Plan {
   capacity: number;
   modes: GPUBuffer;
   pooled: GPUBuffer;
+  /** One output per Dense module. */
+  densed: GPUBuffer[];
   out: GPUBuffer;
   pool: Bound<PoolShape>;
+  dense: Bound<MatmulShape>[];
   /** Normalize dispatches, grown on demand: [normalize=false, normalize=true]. */
   norm: [Bound<L2NormalizeShape>[], Bound<L2NormalizeShape>[]];
 }
@@ -49,16 +55,24 @@ export class EmbedHead {
     readonly hiddenSize: number,
     private readonly pool: PoolKernel,
     private readonly normalizers: [L2NormalizeKernel, L2NormalizeKernel],
+    private readonly denseLayers: readonly DenseLayer[],
+    private readonly denseKernels: readonly MatmulKernel[],
   ) {}
 
-  static async create(gpu: Gpu, hiddenSize: number): Promise<EmbedHead> {
+  static async create(gpu: Gpu, hiddenSize: number, dense: readonly DenseLayer[] = [], variant?: MatmulVariant): Promise<EmbedHead> {
     const wg = hiddenSize >= 256 ? 128 : 64;
-    const [pool, copy, norm] = await Promise.all([
+    const [pool, copy, norm, ...denseKernels] = await Promise.all([
       PoolKernel.create(gpu, { workgroupSize: wg }),
       L2NormalizeKernel.create(gpu, { normalize: false, workgroupSize: wg }),
       L2NormalizeKernel.create(gpu, { normalize: true, workgroupSize: wg }),
+      ...dense.map((d) => MatmulKernel.create(gpu, { variant, bias: !!d.b, activation: d.activation })),
     ]);
-    return new EmbedHead(gpu, hiddenSize, pool, [copy, norm]);
+    return new EmbedHead(gpu, hiddenSize, pool as PoolKernel, [copy as L2NormalizeKernel, norm as L2NormalizeKernel], dense, denseKernels as MatmulKernel[]);
+  }
+
+  /** Width of the vectors this head produces: the last Dense module's output, else the hidden size. */
+  get embeddingSize(): number {
+    return this.denseLayers.length ? this.denseLayers[this.denseLayers.length - 1].outFeatures : this.hiddenSize;
   }
 
   private planFor(fwd: PreparedForward, batch: number): Plan {
@@ -69,41 +83,50 @@ export class EmbedHead {
     const capacity = Math.max(8, 2 ** Math.ceil(Math.log2(batch)));
     const modes = this.gpu.storage(capacity * 4, 'embed.modes');
     const pooled = this.gpu.storage(capacity * H * 4, 'embed.pooled');
-    const out = this.gpu.storage(capacity * H * 4, 'embed.out');
+    const densed = this.denseLayers.map((d) => this.gpu.storage(capacity * d.outFeatures * 4, `embed.${d.path}`));
+    const out = this.gpu.storage(capacity * this.embeddingSize * 4, 'embed.out');
     const pool = this.pool.bind({ hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, modes, out: pooled }, 'embed.pool');
-    this.plan = { hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, capacity, modes, pooled, out, pool, norm: [[], []] };
+    const dense = this.denseLayers.map((d, i) =>
+      this.denseKernels[i].bind({ x: i === 0 ? pooled : densed[i - 1], w: d.w, bias: d.b, y: densed[i] }, `embed.${d.path}`),
+    );
+    this.plan = { hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, capacity, modes, pooled, densed, out, pool, dense, norm: [[], []] };
     return this.plan;
   }
 
   private release(p: Plan): void {
     p.pool.destroy();
+    p.dense.forEach((d) => d.destroy());
     p.norm.flat().forEach((d) => d.destroy());
-    [p.modes, p.pooled, p.out].forEach((b) => this.gpu.pool.release(b));
+    [p.modes, p.pooled, ...p.densed, p.out].forEach((b) => this.gpu.pool.release(b));
     this.plan = undefined;
   }
 
   /**
-   * Set up the head for one batch. `encode` records pool + normalize into the batch's pass; `output`
-   * holds row r's vector in its first rows[r].dims floats of a hiddenSize-float row.
+   * Set up the head for one batch. `encode` records pool (+ Dense) + normalize into the batch's pass;
+   * `output` holds row r's vector in its first rows[r].dims floats of an embeddingSize-float row.
    */
   prepare(fwd: PreparedForward, batch: PackedBatch, rows: readonly EmbedRow[]): { encode(pass: GPUComputePassEncoder): void; output: GPUBuffer; rowStride: number } {
     const H = this.hiddenSize;
+    const D = this.embeddingSize;
     const p = this.planFor(fwd, batch.batch);
     this.gpu.write(p.modes, poolModes(rows.map((r) => r.mode)));
     p.pool.update({ batch: batch.batch, hidden: H });
+    this.denseLayers.forEach((d, i) => p.dense[i].update({ M: batch.batch, N: d.outFeatures, K: d.inFeatures }));
+    const features = p.densed.length ? p.densed[p.densed.length - 1] : p.pooled;
     const used = [0, 0];
     const dispatches = rowRuns(rows, (a, b) => a.dims === b.dims && a.normalize === b.normalize).map((run) => {
       const which = run.row.normalize ? 1 : 0;
       const list = p.norm[which];
-      if (used[which] === list.length) list.push(this.normalizers[which].bind({ x: p.pooled, out: p.out }, `embed.normalize${which}`));
+      if (used[which] === list.length) list.push(this.normalizers[which].bind({ x: features, out: p.out }, `embed.normalize${which}`));
       const d = list[used[which]++];
-      return d.update({ rows: run.count, rowOffset: run.start, dims: run.row.dims, inStride: H, outStride: H });
+      return d.update({ rows: run.count, rowOffset: run.start, dims: run.row.dims, inStride: D, outStride: D });
     });
     return {
       output: p.out,
-      rowStride: H,
+      rowStride: D,
       encode: (pass) => {
         p.pool.encode(pass);
+        p.dense.forEach((d) => d.encode(pass));
         dispatches.forEach((d) => d.encode(pass));
       },
     };
@@ -111,6 +134,10 @@ export class EmbedHead {
 
   dispose(): void {
     if (this.plan) this.release(this.plan);
+    for (const d of this.denseLayers) {
+      d.w.destroy();
+      d.b?.destroy();
+    }
   }
 }
 

@@ -145,6 +145,8 @@ export interface EngineInfo {
   architecture: string;
   modelType: string;
   hiddenSize: number;
+  /** Width of `embed` vectors: the last sentence-transformers Dense module's output, else hiddenSize. */
+  embeddingSize: number;
   /** Longest input in tokens (special tokens included). */
   maxLength: number;
   /** Tasks this model serves. */

@@ -78,6 +78,7 @@ export class FakeEngine implements EngineApi {
       architecture: 'FakeModel',
       modelType: 'fake',
       hiddenSize: o.hiddenSize ?? 8,
+      embeddingSize: o.hiddenSize ?? 8,
       maxLength: o.maxLength ?? 32,
       tasks: o.tasks ?? ['embed', 'classify', 'score', 'token_embed', 'token_classify'],
       pooling: 'mean',
