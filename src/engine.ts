@@ -9,7 +9,7 @@ import { Gpu } from './gpu/context';
 import { BadRequestError, ModelLoadError, abortError } from './gpu/errors';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
-import { QuantizeBitsKernel, binaryFromUbinary, packedRowBytes, quantizedBytes } from './kernels/quantize_bits';
+import { binaryFromUbinary } from './kernels/quantize_bits';
 import { WeightStore } from './loading/safetensors';
 import { resolveSource, type ModelSource, type ResolveOptions } from './loading/source';
 import { loadModelConfig, type ModelConfig } from './models/config';
@@ -103,7 +103,7 @@ export class Engine implements EngineApi {
     readonly tokenizer: TextTokenizer,
     readonly poolingConfig: PoolingConfig,
     private readonly body: ModelBody,
-    private readonly heads: { embed: EmbedHead; token: TokenEmbedHead; classifier: ClassifierHead | null; quantize: QuantizeBitsKernel },
+    private readonly heads: { embed: EmbedHead; token: TokenEmbedHead; classifier: ClassifierHead | null },
     readonly info: EngineInfo,
     private readonly lateInteraction: boolean,
     schedulerOptions: Partial<SchedulerOptions> | undefined,
@@ -124,11 +124,10 @@ export class Engine implements EngineApi {
       const H = body.hiddenSize;
       const cls = loadClassifier(gpu, config, weights, tokenizer, fromToken);
       const dense = await loadDenseLayers(gpu, source, poolingConfig.dense, opts.signal);
-      const [embed, token, classifier, quantize] = await Promise.all([
+      const [embed, token, classifier] = await Promise.all([
         EmbedHead.create(gpu, H, dense, opts.matmulVariant),
         TokenEmbedHead.create(gpu, H),
         cls ? ClassifierHead.create(gpu, H, cls.weights, opts.matmulVariant) : Promise.resolve(null),
-        QuantizeBitsKernel.create(gpu),
       ]);
       const tasks: Task[] = !cls
         ? ['embed', 'token_embed', 'score']
@@ -157,7 +156,7 @@ export class Engine implements EngineApi {
         labels: cls ? cls.labels : [],
         adapter: gpu.adapter,
       };
-      return new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier, quantize }, info, !!opts.lateInteraction, opts.scheduler);
+      return new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier }, info, !!opts.lateInteraction, opts.scheduler);
     } catch (e) {
       gpu.destroy();
       throw e;
@@ -269,32 +268,9 @@ export class Engine implements EngineApi {
   private head(key: string, fwd: PreparedForward, batch: PackedBatch, items: Item[]): HeadRun {
     const kind = key.split('|')[0];
     if (kind === 'embed') {
-      const rows = items.map((i) => i.embed!);
-      const h = this.heads.embed.prepare(fwd, batch, rows);
-      const bits = key.split('|')[1] === 'bits';
-      if (!bits) {
-        return {
-          encode: h.encode,
-          output: h.output,
-          bytes: batch.batch * h.rowStride * 4,
-          split: (data) => rows.map((r, i) => new Float32Array(data, i * h.rowStride * 4, r.dims).slice()),
-        };
-      }
-      // Sign bits packed on the GPU; every row of a 'bits' batch has the same dims (part of the key).
-      const dims = rows[0].dims;
-      const bytes = quantizedBytes(batch.batch, dims);
-      const out = this.quantizeBuffer(bytes);
-      const q = this.quantizeDispatch(h.output, out).update({ rows: batch.batch, dims, inStride: h.rowStride });
-      const nb = packedRowBytes(dims);
-      return {
-        encode: (pass) => {
-          h.encode(pass);
-          q.encode(pass);
-        },
-        output: out,
-        bytes,
-        split: (data) => rows.map((_, i) => new Uint8Array(data, i * nb, nb).slice()),
-      };
+      // 'embed|bits|<dims>' batches pack sign bits on the GPU (binary / ubinary); dims is in the key,
+      // so every row of such a batch has the same width.
+      return this.heads.embed.prepare(fwd, batch, items.map((i) => i.embed!), key.split('|')[1] === 'bits');
     }
     if (kind === 'token_embed') {
       const seqRows = items.map((i) => i.token!);
@@ -328,29 +304,6 @@ export class Engine implements EngineApi {
       for (let t = batch.cuSeqLens[b]; t < batch.cuSeqLens[b + 1]; t++) rows.push(all.slice(t * stride, t * stride + d));
       return rows;
     });
-  }
-
-  private quantize?: { out: GPUBuffer; bytes: number; input?: GPUBuffer; d?: ReturnType<QuantizeBitsKernel['bind']> };
-
-  private quantizeBuffer(bytes: number): GPUBuffer {
-    if (!this.quantize || this.quantize.bytes < bytes) {
-      if (this.quantize) {
-        this.quantize.d?.destroy();
-        this.gpu.pool.release(this.quantize.out);
-      }
-      this.quantize = { out: this.gpu.storage(bytes, 'embed.bits'), bytes };
-    }
-    return this.quantize.out;
-  }
-
-  private quantizeDispatch(input: GPUBuffer, out: GPUBuffer) {
-    const q = this.quantize!;
-    if (!q.d || q.input !== input) {
-      q.d?.destroy();
-      q.d = this.heads.quantize.bind({ x: input, out }, 'embed.quantize_bits');
-      q.input = input;
-    }
-    return q.d;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -536,10 +489,6 @@ export class Engine implements EngineApi {
     this.heads.embed.dispose();
     this.heads.token.dispose();
     this.heads.classifier?.dispose();
-    if (this.quantize) {
-      this.quantize.d?.destroy();
-      this.gpu.pool.release(this.quantize.out);
-    }
     this.body.dispose();
     this.gpu.destroy();
   }

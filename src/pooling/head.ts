@@ -1,6 +1,6 @@
 // The embedding head on the GPU: pool each packed sequence → sentence-transformers Dense modules
-// (if any) → keep the first `dims` columns (matryoshka) → L2-normalize (or not). Only the [B, dims]
-// result is copied back.
+// (if any) → keep the first `dims` columns (matryoshka) → L2-normalize (or not) → optionally pack the
+// sign bits (binary / ubinary). Only the [B, dims] result (or its bits) is copied back.
 //
 // Rows of one batch may come from different requests with different pooling modes, dimensions and
 // normalization: modes go per row in a buffer; dims/normalize are uniform per run of rows, one
@@ -10,6 +10,7 @@ import type { Bound, Gpu } from '../gpu/context';
 import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
 import { MatmulKernel, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
 import { POOL_MODE, PoolKernel, poolModes, type PoolMode, type PoolShape } from '../kernels/pool';
+import { QuantizeBitsKernel, packedRowBytes, quantizedBytes, type QuantizeBitsShape } from '../kernels/quantize_bits';
 import type { PreparedForward } from '../models/model';
 import type { PackedBatch } from '../models/packing';
 import type { DenseLayer } from './dense';
@@ -32,6 +33,15 @@ export function rowRuns<T>(rows: readonly T[], same: (a: T, b: T) => boolean): {
   return runs;
 }
 
+/** One batch's embedding head: its dispatches, and how to read the answer back. */
+export interface EmbedRun {
+  encode(pass: GPUComputePassEncoder): void;
+  output: GPUBuffer;
+  /** Bytes of `output` to copy back. */
+  bytes: number;
+  split(data: ArrayBuffer): (Float32Array | Uint8Array)[];
+}
+
 interface Plan {
   hidden: GPUBuffer;
   cuSeqLens: GPUBuffer;
@@ -41,8 +51,11 @@ interface Plan {
   /** One output per Dense module. */
   densed: GPUBuffer[];
   out: GPUBuffer;
+  /** Packed sign bits of `out`, for binary / ubinary requests. */
+  bits: GPUBuffer;
   pool: Bound<PoolShape>;
   dense: Bound<MatmulShape>[];
+  quantize: Bound<QuantizeBitsShape>;
   /** Normalize dispatches, grown on demand: [normalize=false, normalize=true]. */
   norm: [Bound<L2NormalizeShape>[], Bound<L2NormalizeShape>[]];
 }
@@ -57,17 +70,19 @@ export class EmbedHead {
     private readonly normalizers: [L2NormalizeKernel, L2NormalizeKernel],
     private readonly denseLayers: readonly DenseLayer[],
     private readonly denseKernels: readonly MatmulKernel[],
+    private readonly quantizer: QuantizeBitsKernel,
   ) {}
 
   static async create(gpu: Gpu, hiddenSize: number, dense: readonly DenseLayer[] = [], variant?: MatmulVariant): Promise<EmbedHead> {
     const wg = hiddenSize >= 256 ? 128 : 64;
-    const [pool, copy, norm, ...denseKernels] = await Promise.all([
+    const [pool, copy, norm, quantizer, denseKernels] = await Promise.all([
       PoolKernel.create(gpu, { workgroupSize: wg }),
       L2NormalizeKernel.create(gpu, { normalize: false, workgroupSize: wg }),
       L2NormalizeKernel.create(gpu, { normalize: true, workgroupSize: wg }),
-      ...dense.map((d) => MatmulKernel.create(gpu, { variant, bias: !!d.b, activation: d.activation })),
+      QuantizeBitsKernel.create(gpu),
+      Promise.all(dense.map((d) => MatmulKernel.create(gpu, { variant, bias: !!d.b, activation: d.activation }))),
     ]);
-    return new EmbedHead(gpu, hiddenSize, pool as PoolKernel, [copy as L2NormalizeKernel, norm as L2NormalizeKernel], dense, denseKernels as MatmulKernel[]);
+    return new EmbedHead(gpu, hiddenSize, pool, [copy, norm], dense, denseKernels, quantizer);
   }
 
   /** Width of the vectors this head produces: the last Dense module's output, else the hidden size. */
@@ -85,27 +100,31 @@ export class EmbedHead {
     const pooled = this.gpu.storage(capacity * H * 4, 'embed.pooled');
     const densed = this.denseLayers.map((d) => this.gpu.storage(capacity * d.outFeatures * 4, `embed.${d.path}`));
     const out = this.gpu.storage(capacity * this.embeddingSize * 4, 'embed.out');
+    const bits = this.gpu.storage(quantizedBytes(capacity, this.embeddingSize), 'embed.bits');
     const pool = this.pool.bind({ hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, modes, out: pooled }, 'embed.pool');
     const dense = this.denseLayers.map((d, i) =>
       this.denseKernels[i].bind({ x: i === 0 ? pooled : densed[i - 1], w: d.w, bias: d.b, y: densed[i] }, `embed.${d.path}`),
     );
-    this.plan = { hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, capacity, modes, pooled, densed, out, pool, dense, norm: [[], []] };
+    const quantize = this.quantizer.bind({ x: out, out: bits }, 'embed.quantize_bits');
+    this.plan = { hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, capacity, modes, pooled, densed, out, bits, pool, dense, quantize, norm: [[], []] };
     return this.plan;
   }
 
   private release(p: Plan): void {
     p.pool.destroy();
     p.dense.forEach((d) => d.destroy());
+    p.quantize.destroy();
     p.norm.flat().forEach((d) => d.destroy());
-    [p.modes, p.pooled, ...p.densed, p.out].forEach((b) => this.gpu.pool.release(b));
+    [p.modes, p.pooled, ...p.densed, p.out, p.bits].forEach((b) => this.gpu.pool.release(b));
     this.plan = undefined;
   }
 
   /**
-   * Set up the head for one batch. `encode` records pool (+ Dense) + normalize into the batch's pass;
-   * `output` holds row r's vector in its first rows[r].dims floats of an embeddingSize-float row.
+   * Set up the head for one batch: `encode` records pool (+ Dense) + normalize (+ bit packing) into
+   * the batch's pass; read `bytes` of `output` back and `split` gives each row's vector (Float32Array),
+   * or with `bits` its packed sign bits (Uint8Array; every row must then have the same dims).
    */
-  prepare(fwd: PreparedForward, batch: PackedBatch, rows: readonly EmbedRow[]): { encode(pass: GPUComputePassEncoder): void; output: GPUBuffer; rowStride: number } {
+  prepare(fwd: PreparedForward, batch: PackedBatch, rows: readonly EmbedRow[], bits = false): EmbedRun {
     const H = this.hiddenSize;
     const D = this.embeddingSize;
     const p = this.planFor(fwd, batch.batch);
@@ -121,14 +140,31 @@ export class EmbedHead {
       const d = list[used[which]++];
       return d.update({ rows: run.count, rowOffset: run.start, dims: run.row.dims, inStride: D, outStride: D });
     });
+    const encode = (pass: GPUComputePassEncoder) => {
+      p.pool.encode(pass);
+      p.dense.forEach((d) => d.encode(pass));
+      dispatches.forEach((d) => d.encode(pass));
+    };
+    if (!bits) {
+      return {
+        encode,
+        output: p.out,
+        bytes: batch.batch * D * 4,
+        split: (data) => rows.map((r, i) => new Float32Array(data, i * D * 4, r.dims).slice()),
+      };
+    }
+    const dims = rows[0].dims;
+    if (rows.some((r) => r.dims !== dims)) throw new Error('embed head: a bit-packed batch needs one dims for every row');
+    const q = p.quantize.update({ rows: batch.batch, dims, inStride: D });
+    const nb = packedRowBytes(dims);
     return {
-      output: p.out,
-      rowStride: D,
       encode: (pass) => {
-        p.pool.encode(pass);
-        p.dense.forEach((d) => d.encode(pass));
-        dispatches.forEach((d) => d.encode(pass));
+        encode(pass);
+        q.encode(pass);
       },
+      output: p.bits,
+      bytes: quantizedBytes(batch.batch, dims),
+      split: (data) => rows.map((_, i) => new Uint8Array(data, i * nb, nb).slice()),
     };
   }
 
