@@ -6,7 +6,8 @@
 // ONE compute pass (body + head), one submit, and one readback of only the answer.
 
 import { Gpu } from './gpu/context';
-import { BadRequestError, ModelLoadError, abortError } from './gpu/errors';
+import { BadRequestError, WgpoolError, abortError } from './gpu/errors';
+import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
@@ -203,12 +204,27 @@ export class Engine implements EngineApi {
     const side = opts.truncationSide ?? 'right';
     if (side !== 'left' && side !== 'right') throw new BadRequestError(`truncation_side must be 'left' or 'right', got ${JSON.stringify(side)}`);
     const enc = this.tokenizer.encode(text, pair, limit === undefined ? {} : { maxTokens: limit, truncationSide: side });
+    this.checkVocab(enc);
     if (enc.ids.length > max) {
       throw new BadRequestError(
         `This model's maximum context length is ${max} tokens. However, you requested ${enc.ids.length} tokens in the input. Please reduce the length of the input, or set truncate_prompt_tokens.`,
       );
     }
     return enc;
+  }
+
+  /**
+   * The embedding kernel clamps out-of-range ids rather than read out of bounds; a tokenizer whose
+   * vocabulary outgrows config.json would then give silently wrong vectors. Refuse the request here,
+   * before it is queued, so no other request in its batch is affected.
+   */
+  private checkVocab(enc: Encoding): void {
+    try {
+      checkIds(enc.ids, this.config.vocab_size, 'token id');
+      if (this.config.family === 'bert') checkIds(enc.typeIds, this.config.type_vocab_size, 'token type id');
+    } catch (e) {
+      throw new WgpoolError(`Model "${this.info.model}": the tokenizer and config.json disagree: ${(e as Error).message}.`, 500, 'InternalServerError');
+    }
   }
 
   private inputs(input: string | string[]): string[] {

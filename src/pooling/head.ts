@@ -9,7 +9,7 @@
 import type { Bound, Gpu } from '../gpu/context';
 import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
 import { MatmulKernel, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
-import { POOL_MODE, PoolKernel, poolModes, type PoolMode, type PoolShape } from '../kernels/pool';
+import { PoolKernel, poolModes, type PoolMode, type PoolShape } from '../kernels/pool';
 import { QuantizeBitsKernel, packedRowBytes, quantizedBytes, type QuantizeBitsShape } from '../kernels/quantize_bits';
 import type { PreparedForward } from '../models/model';
 import type { PackedBatch } from '../models/packing';
@@ -176,5 +176,3 @@ export class EmbedHead {
     }
   }
 }
-
-export { POOL_MODE };

@@ -106,6 +106,24 @@ describe('corrupt model folders get clear errors', () => {
     await expect(createEngine({ model: dir })).rejects.toThrow(/model\.safetensors/);
   });
 
+  it('a tokenizer that outgrows config.json: the request is refused before batching, others still run', async () => {
+    const dir = corrupt('vocab', (d) => {
+      const tok = JSON.parse(readFileSync(join(d, 'tokenizer.json'), 'utf8'));
+      tok.added_tokens.push({ id: 5000, content: '[BIG]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+      writeFileSync(join(d, 'tokenizer.json'), JSON.stringify(tok));
+    });
+    const engine = await createEngine({ model: dir });
+    try {
+      const [bad, good] = await Promise.allSettled([engine.embed('hello [BIG]'), engine.embed('hello')]);
+      expect(bad.status).toBe('rejected');
+      expect((bad as PromiseRejectedResult).reason.message).toMatch(/tokenizer and config\.json disagree: token id 5000 at index \d+ is outside \[0, 3499\)/);
+      expect((bad as PromiseRejectedResult).reason.status).toBe(500);
+      expect(good.status).toBe('fulfilled');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it('a loaded engine keeps serving while bad models fail to load', async () => {
     const good = await createEngine({ model: fixtureDir('tiny-bert-embed') });
     try {
