@@ -1,6 +1,6 @@
 // matmul_epilogue.wgsl — the epilogue every matmul variant applies to an accumulated output:
 //   y[m, n] = act(acc + bias[n]) + residual[m, n]
-// (bias and residual optional, act one of none / exact-erf GELU / SiLU / tanh, chosen by overrides).
+// (bias and residual optional, act one of none / exact-erf GELU / SiLU / tanh / ReLU, chosen by overrides).
 // Not a kernel of its own: src/kernels/matmul.ts appends this text to matmul_naive.wgsl,
 // matmul_regblock.wgsl and matmul_tiled.wgsl (WGSL has no includes), so the three share one
 // definition; it uses their `params`, `bias`, `residual` bindings and HAS_BIAS / ACT / HAS_RESIDUAL.
@@ -84,6 +84,7 @@ fn activate(v: f32) -> f32 {
     case 1u: { return gelu_f32(v); }
     case 2u: { return silu_f32(v); }
     case 3u: { return tanh_f32(v); }
+    case 4u: { return max(v, 0.0); } // ReLU (DistilBERT's pre_classifier); NaN handling as max()
     default: { return v; }
   }
 }

@@ -45,6 +45,8 @@ function act64(act: Activation, v: number): number {
       return v / (1 + Math.exp(-v));
     case 'tanh':
       return Math.tanh(v);
+    case 'relu':
+      return Math.max(v, 0);
   }
 }
 
@@ -169,6 +171,8 @@ describe('matmul', async () => {
     [true, 'silu', false],
     [false, 'tanh', false],
     [true, 'tanh', true],
+    [true, 'relu', false],
+    [false, 'relu', true],
   ];
 
   for (const variant of MATMUL_VARIANTS) {
@@ -270,6 +274,11 @@ describe('matmul', async () => {
         // Near 0 the polynomial branch keeps relative accuracy too.
         if (Math.abs(v32[i]) < 0.625 && v32[i] !== 0) expect(Math.abs(got[i] / want - 1)).toBeLessThan(3e-7);
       }
+    });
+
+    it('relu: exactly max(v, 0)', async () => {
+      const got = await run('relu');
+      for (let i = 0; i < M; i++) expect(got[i] + 0, `relu(${v32[i]})`).toBe(Math.max(v32[i], 0));
     });
   }
 

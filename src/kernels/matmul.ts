@@ -13,7 +13,7 @@ import { GpuError } from '../gpu/errors';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 
 export type MatmulVariant = 'naive' | 'regblock' | 'tiled';
-export type Activation = 'none' | 'gelu' | 'silu' | 'tanh';
+export type Activation = 'none' | 'gelu' | 'silu' | 'tanh' | 'relu';
 
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'regblock', 'tiled'];
 
@@ -29,7 +29,7 @@ export const MATMUL_SHADERS: Record<MatmulVariant, ShaderSpec> = {
 };
 
 /** ACT override values, as the shaders' `activate()` switch reads them. */
-const ACT: Record<Activation, number> = { none: 0, gelu: 1, silu: 2, tanh: 3 };
+const ACT: Record<Activation, number> = { none: 0, gelu: 1, silu: 2, tanh: 3, relu: 4 };
 
 /**
  * Outputs per workgroup along [N, M]: the grid is ceil(N / cols) × ceil(M / rows).
