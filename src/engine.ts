@@ -13,7 +13,7 @@ import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
 import { WeightStore } from './loading/safetensors';
 import { resolveSource, type ModelSource, type ResolveOptions } from './loading/source';
-import { loadModelConfig, type ModelConfig } from './models/config';
+import { loadModelConfig, typeVocabSize, type ModelConfig } from './models/config';
 import { classifierFromToken, loadClassifier } from './models/heads';
 import type { ModelBody, PreparedForward } from './models/model';
 import { packBatch, type PackedBatch, type Sequence } from './models/packing';
@@ -221,7 +221,8 @@ export class Engine implements EngineApi {
   private checkVocab(enc: Encoding): void {
     try {
       checkIds(enc.ids, this.config.vocab_size, 'token id');
-      if (this.config.family === 'bert') checkIds(enc.typeIds, this.config.type_vocab_size, 'token type id');
+      const types = typeVocabSize(this.config);
+      if (types > 0) checkIds(enc.typeIds, types, 'token type id');
     } catch (e) {
       throw new WgpoolError(`Model "${this.info.model}": the tokenizer and config.json disagree: ${(e as Error).message}.`, 500, 'InternalServerError');
     }

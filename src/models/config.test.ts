@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { loadModelConfig, parseModelConfig, SUPPORTED_ARCHITECTURES, type BertConfig, type Qwen3Config } from './config';
+import { loadModelConfig, parseModelConfig, SUPPORTED_ARCHITECTURES, typeVocabSize, type BertConfig, type DecoderConfig, type DistilBertConfig, type NomicBertConfig, type Qwen3Config } from './config';
 import { memorySource, resolveSource } from '../loading/source';
 import { ModelLoadError } from '../gpu/errors';
 import { FIXTURES, fixtureDir, type FixtureName } from '../../test/helpers/fixtures';
@@ -137,7 +137,7 @@ describe('errors', () => {
   });
 
   it('unknown model_type, by name, with the supported list', () => {
-    expectLoadError({ ...bert, model_type: 'distilbert' }, 'model_type "distilbert" is not supported', 'bert, roberta, xlm-roberta, qwen3', 'org/model');
+    expectLoadError({ ...bert, model_type: 'gpt2' }, 'model_type "gpt2" is not supported', 'bert, roberta, xlm-roberta, qwen3', 'org/model');
     expectLoadError(without(bert, 'model_type'), 'no "model_type"');
   });
 
@@ -191,5 +191,53 @@ describe('errors', () => {
     expectLoadError({ ...qwen, use_sliding_window: true }, 'use_sliding_window');
     expectLoadError({ ...qwen, attention_bias: true }, 'attention_bias');
     expectLoadError({ ...qwen, hidden_act: 'gelu' }, '"hidden_act" must be "silu"');
+  });
+});
+
+describe('DistilBERT, Qwen2, Llama, NomicBert', () => {
+  it('tiny-distilbert-*: DistilBERT names, hidden_size = dim, no token types', () => {
+    const e = parseModelConfig(raw('tiny-distilbert-embed'), 'x') as DistilBertConfig;
+    expect(e).toMatchObject({ family: 'distilbert', architecture: 'DistilBertModel', head: 'base', dim: 64, hidden_size: 64, n_layers: 2, n_heads: 4, hidden_dim: 128, activation: 'gelu', max_position_embeddings: 512, pad_token_id: 0 });
+    expect(typeVocabSize(e)).toBe(0);
+    const s = parseModelConfig(raw('tiny-distilbert-seqcls'), 'x');
+    expect(s).toMatchObject({ architecture: 'DistilBertForSequenceClassification', head: 'sequence-classification', id2label: ['NEGATIVE', 'POSITIVE'] });
+    expect(parseModelConfig({ model_type: 'distilbert', vocab_size: 10, dim: 8, n_layers: 1, n_heads: 2 }, 'x')).toMatchObject({ architecture: 'DistilBertModel', hidden_dim: 32 });
+    expectLoadError({ ...raw('tiny-distilbert-embed'), n_heads: 5 }, 'dim 64 is not a multiple of n_heads 5');
+    expectLoadError({ ...raw('tiny-distilbert-embed'), activation: 'tanh' }, '"activation" must be "gelu" or "relu"');
+  });
+
+  it('tiny-qwen2-*: q/k/v biases, no q/k norm, causal unless is_causal false; Qwen2ForCausalLM loads as the base model', () => {
+    const c = parseModelConfig(raw('tiny-qwen2-embed'), 'x') as DecoderConfig;
+    expect(c).toMatchObject({ family: 'qwen2', architecture: 'Qwen2Model', qkv_bias: true, o_bias: false, mlp_bias: false, qk_norm: false, is_causal: true, head_dim: 16, rope_theta: 1e6 });
+    expect((parseModelConfig(raw('tiny-qwen2-bidir-embed'), 'x') as DecoderConfig).is_causal).toBe(false);
+    expect(parseModelConfig({ ...raw('tiny-qwen2-embed'), architectures: ['Qwen2ForCausalLM'] }, 'x').head).toBe('causal-lm');
+    // gte-Qwen2's use_sliding_window: false is fine; an active sliding layer is refused.
+    expectLoadError({ ...raw('tiny-qwen2-embed'), use_sliding_window: true, max_window_layers: 1 }, 'sliding-window layers');
+    expect(parseModelConfig({ ...raw('tiny-qwen2-embed'), use_sliding_window: true, max_window_layers: 28 }, 'x').family).toBe('qwen2');
+    expect((parseModelConfig(raw('tiny-qwen3-embed'), 'x') as Qwen3Config).qk_norm).toBe(true);
+  });
+
+  it('tiny-llama-seqcls: explicit head_dim, biases from attention_bias / mlp_bias, pad token', () => {
+    const c = parseModelConfig(raw('tiny-llama-seqcls'), 'x') as DecoderConfig;
+    expect(c).toMatchObject({ family: 'llama', architecture: 'LlamaForSequenceClassification', head: 'sequence-classification', head_dim: 32, hidden_size: 64, qkv_bias: false, o_bias: false, mlp_bias: false, qk_norm: false, pad_token_id: 1957, rms_norm_eps: 1e-5, rope_theta: 5e5 });
+    expect(parseModelConfig({ ...raw('tiny-llama-seqcls'), attention_bias: true, mlp_bias: true }, 'x')).toMatchObject({ qkv_bias: true, o_bias: true, mlp_bias: true });
+    expectLoadError({ ...raw('tiny-llama-seqcls'), rope_scaling: { rope_type: 'llama3', factor: 8 } }, 'rope_scaling', 'not supported');
+  });
+
+  it('tiny-nomic-embed: GPT-2 names, gated width rounded to 256, vocab padded, no matryoshka declared', () => {
+    const c = parseModelConfig(raw('tiny-nomic-embed'), 'x') as NomicBertConfig;
+    expect(c).toMatchObject({
+      family: 'nomic_bert', architecture: 'NomicBertModel', n_embd: 64, hidden_size: 64, n_head: 4, n_layer: 2, n_inner: 256, activation_function: 'swiglu',
+      layer_norm_epsilon: 1e-12, type_vocab_size: 2, rotary_emb_base: 1000, max_trained_positions: 2048, qkv_proj_bias: false, mlp_fc1_bias: false, is_matryoshka: false,
+    });
+    expect(typeVocabSize(c)).toBe(2);
+    const nomic = raw('tiny-nomic-embed');
+    expect(parseModelConfig({ ...nomic, n_inner: 200, vocab_size: 3500 }, 'x')).toMatchObject({ n_inner: 256, vocab_size: 3520 });
+    expect(parseModelConfig({ ...nomic, n_inner: null }, 'x')).toMatchObject({ n_inner: 256 }); // int(8·64/3) = 170 → 256
+    expectLoadError({ ...nomic, prenorm: true }, 'prenorm true is not supported');
+    expectLoadError({ ...nomic, rotary_emb_interleaved: true }, 'rotary_emb_interleaved');
+    expectLoadError({ ...nomic, rotary_emb_fraction: 0.5 }, 'rotary_emb_fraction 0.5');
+    expectLoadError({ ...nomic, activation_function: 'geglu' }, '"activation_function" must be "swiglu" or a gelu variant');
+    expectLoadError({ ...nomic, moe_every_n_layers: 2 }, 'moe_every_n_layers');
   });
 });

@@ -1,7 +1,8 @@
 // config.json → a typed, validated model config. Field names stay those of config.json (and of the
 // HF modeling code the model files mirror). Everything the runtime reads is checked here once, so a
 // bad or unsupported model fails at load with a message naming the field, never as a wrong number
-// later. Defaults are those of the HF config classes (BertConfig, RobertaConfig, Qwen3Config).
+// later. Defaults are those of the HF config classes (BertConfig, RobertaConfig, Qwen3Config, Qwen2Config,
+// LlamaConfig, DistilBertConfig; NomicBertConfig from its hub configuration file).
 
 import { ModelLoadError } from '../gpu/errors';
 import type { ModelSource } from '../loading/source';
@@ -19,16 +20,38 @@ const ARCHITECTURES = {
   Qwen3ForSequenceClassification: { family: 'qwen3', head: 'sequence-classification' },
   // Qwen3-Embedding checkpoints name the causal LM; as a pooling model only its base model runs.
   Qwen3ForCausalLM: { family: 'qwen3', head: 'causal-lm' },
+  DistilBertModel: { family: 'distilbert', head: 'base' },
+  DistilBertForSequenceClassification: { family: 'distilbert', head: 'sequence-classification' },
+  Qwen2Model: { family: 'qwen2', head: 'base' },
+  Qwen2ForSequenceClassification: { family: 'qwen2', head: 'sequence-classification' },
+  // gte-Qwen2 ships "Qwen2ForCausalLM" with `model.`-prefixed keys; its lm_head is unused.
+  Qwen2ForCausalLM: { family: 'qwen2', head: 'causal-lm' },
+  LlamaModel: { family: 'llama', head: 'base' },
+  LlamaForSequenceClassification: { family: 'llama', head: 'sequence-classification' },
+  // trust_remote_code (nomic-embed-text): registered by its config alone, no repository code runs.
+  NomicBertModel: { family: 'nomic_bert', head: 'base' },
 } as const satisfies Record<string, { family: ModelFamily; head: ModelHead }>;
 
 export type Architecture = keyof typeof ARCHITECTURES;
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
 
-const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3' } as const;
+const MODEL_TYPES = {
+  bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3',
+  distilbert: 'distilbert', qwen2: 'qwen2', llama: 'llama', nomic_bert: 'nomic_bert',
+} as const;
 export type ModelType = keyof typeof MODEL_TYPES;
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[];
 
-export type ModelFamily = 'bert' | 'qwen3';
+export type ModelFamily = 'bert' | 'qwen3' | 'distilbert' | 'qwen2' | 'llama' | 'nomic_bert';
+
+/** The architecture built when config.json lists none: the model type's base model. */
+const BASE_ARCHITECTURE: Record<ModelType, Architecture> = {
+  bert: 'BertModel', roberta: 'RobertaModel', 'xlm-roberta': 'XLMRobertaModel', qwen3: 'Qwen3Model',
+  distilbert: 'DistilBertModel', qwen2: 'Qwen2Model', llama: 'LlamaModel', nomic_bert: 'NomicBertModel',
+};
+
+/** Decoder families (pre-norm RMSNorm + RoPE + SwiGLU, src/models/decoder.ts): last-token pooling by default. */
+export const DECODER_FAMILIES: readonly ModelFamily[] = ['qwen3', 'qwen2', 'llama'];
 /** What sits on top of the base model: nothing, a sequence/token classifier, or an LM head (unused). */
 export type ModelHead = 'base' | 'sequence-classification' | 'token-classification' | 'causal-lm';
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
@@ -84,10 +107,11 @@ export interface BertConfig extends CommonConfig {
   roberta_position_ids: boolean;
 }
 
-export interface Qwen3Config extends CommonConfig {
-  family: 'qwen3';
-  model_type: 'qwen3';
-  architecture: Extract<Architecture, `Qwen3${string}`>;
+/** Qwen3, Qwen2 and Llama: one pre-norm decoder, differing in biases, q/k norms and the mask. */
+export interface DecoderConfig extends CommonConfig {
+  family: 'qwen3' | 'qwen2' | 'llama';
+  model_type: 'qwen3' | 'qwen2' | 'llama';
+  architecture: Extract<Architecture, `Qwen3${string}` | `Qwen2${string}` | `Llama${string}`>;
   vocab_size: number;
   hidden_size: number;
   intermediate_size: number;
@@ -103,9 +127,74 @@ export interface Qwen3Config extends CommonConfig {
   max_position_embeddings: number;
   tie_word_embeddings: boolean;
   pad_token_id: number | null;
+  /** q/k/v_proj biases: Qwen2 always, Llama with attention_bias (Qwen3: when the checkpoint has them). */
+  qkv_bias: boolean;
+  /** o_proj bias: Llama with attention_bias. */
+  o_bias: boolean;
+  /** gate/up/down_proj biases: Llama's mlp_bias. */
+  mlp_bias: boolean;
+  /** Per-head RMSNorm of q and k before RoPE (Qwen3's q_norm / k_norm). */
+  qk_norm: boolean;
+  /** config.is_causal; false gives the padding-only bidirectional mask (gte-Qwen2's current config). */
+  is_causal: boolean;
 }
 
-export type ModelConfig = BertConfig | Qwen3Config;
+export type Qwen3Config = DecoderConfig;
+
+/** DistilBERT, with its own config names (dim, n_layers, n_heads, hidden_dim). */
+export interface DistilBertConfig extends CommonConfig {
+  family: 'distilbert';
+  model_type: 'distilbert';
+  architecture: Extract<Architecture, `DistilBert${string}`>;
+  vocab_size: number;
+  dim: number;
+  /** = dim: the width heads and pooling read under the common name. */
+  hidden_size: number;
+  n_layers: number;
+  n_heads: number;
+  hidden_dim: number;
+  activation: 'gelu' | 'relu';
+  max_position_embeddings: number;
+  pad_token_id: number;
+  /** Sinusoidal tables are stored in the checkpoint like learned ones, so both load the same. */
+  sinusoidal_pos_embds: boolean;
+}
+
+/**
+ * NomicBertConfig (GPT-2 spelling, nomic-ai/nomic-bert-2048's configuration file): a post-norm BERT
+ * with RoPE and a SwiGLU MLP. Only what nomic-embed-text v1 / v1.5 use is accepted.
+ */
+export interface NomicBertConfig extends CommonConfig {
+  family: 'nomic_bert';
+  model_type: 'nomic_bert';
+  architecture: 'NomicBertModel';
+  /** Rounded up to pad_vocab_size_multiple, as NomicBertModel sizes its word embeddings. */
+  vocab_size: number;
+  n_embd: number;
+  /** = n_embd. */
+  hidden_size: number;
+  n_head: number;
+  n_layer: number;
+  /** MLP width: n_inner (or 8·n_embd/3) rounded up to a multiple of 256 for the gated MLP. */
+  n_inner: number;
+  activation_function: 'swiglu' | 'gelu';
+  layer_norm_epsilon: number;
+  type_vocab_size: number;
+  rotary_emb_base: number;
+  n_positions: number;
+  /** vLLM caps the model length here (and ignores rotary_scaling_factor), as sentence-transformers agrees below it. */
+  max_trained_positions: number;
+  qkv_proj_bias: boolean;
+  mlp_fc1_bias: boolean;
+  mlp_fc2_bias: boolean;
+}
+
+export type ModelConfig = BertConfig | DecoderConfig | DistilBertConfig | NomicBertConfig;
+
+/** Rows of the token-type table the tokenizer's type ids index, or 0 when the model takes none. */
+export function typeVocabSize(config: ModelConfig): number {
+  return config.family === 'bert' || config.family === 'nomic_bert' ? config.type_vocab_size : 0;
+}
 
 /** Read and parse `config.json` of a model. */
 export async function loadModelConfig(source: ModelSource, signal?: AbortSignal): Promise<ModelConfig> {
@@ -141,14 +230,22 @@ export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
       `Model "${sourceId}": architecture ${architectures.map((a) => `"${a}"`).join(', ')} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
     );
   }
-  const architecture: Architecture =
-    supported[0] ?? (modelType === 'qwen3' ? 'Qwen3Model' : modelType === 'bert' ? 'BertModel' : modelType === 'roberta' ? 'RobertaModel' : 'XLMRobertaModel');
+  const architecture: Architecture = supported[0] ?? BASE_ARCHITECTURE[modelType as ModelType];
   if (ARCHITECTURES[architecture].family !== family) {
     throw new ModelLoadError(`Model "${sourceId}": architecture "${architecture}" does not match model_type "${modelType}"`);
   }
 
   const common = parseCommon(f, modelType as ModelType, architectures, architecture);
-  return family === 'bert' ? parseBert(f, common) : parseQwen3(f, common);
+  switch (family) {
+    case 'bert':
+      return parseBert(f, common);
+    case 'distilbert':
+      return parseDistilBert(f, common);
+    case 'nomic_bert':
+      return parseNomicBert(f, common);
+    default:
+      return parseDecoder(f, common);
+  }
 }
 
 function parseCommon(f: Fields, model_type: ModelType, architectures: string[], architecture: Architecture): CommonConfig {
@@ -251,7 +348,8 @@ function parseBert(f: Fields, common: CommonConfig): BertConfig {
   return cfg;
 }
 
-function parseQwen3(f: Fields, common: CommonConfig): Qwen3Config {
+function parseDecoder(f: Fields, common: CommonConfig): DecoderConfig {
+  const modelType = common.model_type as DecoderConfig['model_type'];
   const hidden_size = f.positiveInt('hidden_size');
   const num_attention_heads = f.positiveInt('num_attention_heads');
   const num_key_value_heads = f.optional('num_key_value_heads', num_attention_heads, positiveInt, 'a positive integer');
@@ -280,22 +378,31 @@ function parseQwen3(f: Fields, common: CommonConfig): Qwen3Config {
       rope_theta = t;
     }
   }
-  if (f.raw.use_sliding_window === true) {
+  const num_hidden_layers = f.positiveInt('num_hidden_layers');
+  if (modelType === 'qwen2') {
+    // Qwen2Config: layers i ≥ max_window_layers slide, and only with use_sliding_window (explicit layer_types win).
+    const types = f.raw.layer_types;
+    const mwl = f.optional('max_window_layers', 28, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer');
+    const slides = Array.isArray(types) ? types.includes('sliding_attention') : f.raw.use_sliding_window === true && mwl < num_hidden_layers;
+    if (slides) throw new ModelLoadError(`${f.where}: sliding-window layers (use_sliding_window / layer_types) are not supported for qwen2`);
+  } else if (f.raw.use_sliding_window === true) {
     throw new ModelLoadError(`${f.where}: use_sliding_window true is not supported (sliding-window attention)`);
   }
-  if (f.raw.attention_bias === true) {
+  if (modelType === 'qwen3' && f.raw.attention_bias === true) {
     throw new ModelLoadError(`${f.where}: attention_bias true is not supported (Qwen3 projections have no biases)`);
   }
+  const bool = (key: string, fallback: boolean) => f.optional(key, fallback, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false');
+  const llamaBias = modelType === 'llama' && bool('attention_bias', false);
   const vocab_size = f.positiveInt('vocab_size');
-  const cfg: Qwen3Config = {
+  const cfg: DecoderConfig = {
     ...common,
-    family: 'qwen3',
-    model_type: 'qwen3',
-    architecture: common.architecture as Qwen3Config['architecture'],
+    family: modelType,
+    model_type: modelType,
+    architecture: common.architecture as DecoderConfig['architecture'],
     vocab_size,
     hidden_size,
     intermediate_size: f.positiveInt('intermediate_size'),
-    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_hidden_layers,
     num_attention_heads,
     num_key_value_heads,
     head_dim,
@@ -308,8 +415,87 @@ function parseQwen3(f: Fields, common: CommonConfig): Qwen3Config {
     pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
       v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
       `null or an integer in [0, ${vocab_size})`),
+    qkv_bias: modelType === 'qwen2' || llamaBias,
+    o_bias: llamaBias,
+    mlp_bias: modelType === 'llama' && bool('mlp_bias', false),
+    qk_norm: modelType === 'qwen3',
+    is_causal: bool('is_causal', true),
   };
   checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseDistilBert(f: Fields, common: CommonConfig): DistilBertConfig {
+  const dim = f.positiveInt('dim');
+  const n_heads = f.positiveInt('n_heads');
+  if (dim % n_heads !== 0) throw new ModelLoadError(`${f.where}: dim ${dim} is not a multiple of n_heads ${n_heads}`);
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: DistilBertConfig = {
+    ...common,
+    family: 'distilbert',
+    model_type: 'distilbert',
+    architecture: common.architecture as DistilBertConfig['architecture'],
+    vocab_size,
+    dim,
+    hidden_size: dim,
+    n_layers: f.positiveInt('n_layers'),
+    n_heads,
+    hidden_dim: f.optional('hidden_dim', 4 * dim, positiveInt, 'a positive integer'),
+    activation: f.optional('activation', 'gelu' as 'gelu' | 'relu', (v) => (v === 'gelu' || v === 'relu' ? v : undefined), '"gelu" or "relu"'),
+    max_position_embeddings: f.optional('max_position_embeddings', 512, positiveInt, 'a positive integer'),
+    pad_token_id: f.optional('pad_token_id', 0, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined), `an integer in [0, ${vocab_size})`),
+    sinusoidal_pos_embds: f.optional('sinusoidal_pos_embds', false, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, dim);
+  return cfg;
+}
+
+function parseNomicBert(f: Fields, common: CommonConfig): NomicBertConfig {
+  // GPT2Config's attribute_map: the BERT names are aliases of the GPT-2 ones.
+  const pick = (gpt2: string, bert: string) => (f.raw[gpt2] ?? null) !== null ? gpt2 : bert;
+  const n_embd = f.optional(pick('n_embd', 'hidden_size'), 768, positiveInt, 'a positive integer');
+  const n_head = f.optional(pick('n_head', 'num_attention_heads'), 12, positiveInt, 'a positive integer');
+  if (n_embd % n_head !== 0) throw new ModelLoadError(`${f.where}: n_embd ${n_embd} is not a multiple of n_head ${n_head}`);
+  const refuse = (what: string) => new ModelLoadError(`${f.where}: ${what} is not supported (nomic-embed-text v1/v1.5 use none of it)`);
+  for (const key of ['prenorm', 'parallel_block', 'use_rms_norm', 'rotary_emb_interleaved', 'norm_mlp', 'rotary_head_dim']) {
+    if (f.raw[key] === true) throw refuse(`${key} true`);
+  }
+  if ((f.raw.moe_every_n_layers ?? 0) !== 0) throw refuse('moe_every_n_layers (NomicBert MoE)');
+  if ((f.raw.rotary_emb_scale_base ?? null) !== null) throw refuse('rotary_emb_scale_base (xPos)');
+  if ((f.raw.num_heads_kv ?? null) !== null && f.raw.num_heads_kv !== n_head) throw refuse('num_heads_kv != n_head');
+  const fraction = f.raw.rotary_emb_fraction ?? 0;
+  if (fraction !== 1) throw refuse(`rotary_emb_fraction ${JSON.stringify(fraction)} (only 1.0: RoPE over the whole head)`);
+  const act = f.raw.activation_function ?? 'gelu_new';
+  const activation_function = act === 'swiglu' ? 'swiglu' : typeof act === 'string' && ['gelu', 'gelu_new', 'gelu_fast', 'gelu_pytorch_tanh'].includes(act) ? 'gelu' : undefined;
+  // The hub block passes F.gelu itself for every gelu spelling, so they all run exact (erf) GELU.
+  if (!activation_function) throw f.invalid('activation_function', act, '"swiglu" or a gelu variant');
+  const innerRaw = f.optional(pick('n_inner', 'intermediate_size'), null as number | null, (v) => (v === null ? null : positiveInt(v)), 'a positive integer');
+  const inner = activation_function === 'swiglu' ? Math.ceil((innerRaw ?? Math.floor((8 * n_embd) / 3)) / 256) * 256 : innerRaw ?? 4 * n_embd;
+  const multiple = f.optional('pad_vocab_size_multiple', 1, positiveInt, 'a positive integer');
+  const vocab = f.positiveInt('vocab_size');
+  const bool = (key: string, fallback: boolean) => f.optional(key, fallback, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false');
+  const cfg: NomicBertConfig = {
+    ...common,
+    family: 'nomic_bert',
+    model_type: 'nomic_bert',
+    architecture: 'NomicBertModel',
+    vocab_size: Math.ceil(vocab / multiple) * multiple,
+    n_embd,
+    hidden_size: n_embd,
+    n_head,
+    n_layer: f.optional(pick('n_layer', 'num_hidden_layers'), 12, positiveInt, 'a positive integer'),
+    n_inner: inner,
+    activation_function,
+    layer_norm_epsilon: f.optional('layer_norm_epsilon', 1e-5, positiveNumber, 'a positive number'),
+    type_vocab_size: f.optional('type_vocab_size', 2, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer'),
+    rotary_emb_base: f.optional('rotary_emb_base', 10000, positiveNumber, 'a positive number'),
+    n_positions: f.optional(pick('n_positions', 'max_position_embeddings'), 1024, positiveInt, 'a positive integer'),
+    max_trained_positions: f.optional('max_trained_positions', 2048, positiveInt, 'a positive integer'),
+    qkv_proj_bias: bool('qkv_proj_bias', true),
+    mlp_fc1_bias: bool('mlp_fc1_bias', true),
+    mlp_fc2_bias: bool('mlp_fc2_bias', true),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, n_embd);
   return cfg;
 }
 

@@ -4,6 +4,8 @@
 //   (XLM)RobertaForSequenceClassification  classifier.dense (+tanh) on <s> → classifier.out_proj
 //   BertForTokenClassification             classifier on every token
 //   Qwen3ForSequenceClassification         score (no bias) on the last token
+//   DistilBertForSequenceClassification    pre_classifier (+ReLU) on [CLS] → classifier
+//   Llama/Qwen2ForSequenceClassification   score (no bias) on the rightmost token whose id ≠ pad_token_id
 //   Qwen3ForCausalLM + classifier_from_token  one row, lm_head[yes] − lm_head[no], on the last token
 //                                          (vLLM's Qwen3-Reranker conversion: sigmoid(yes − no) is
 //                                          the softmax probability of "yes" over {no, yes})
@@ -89,6 +91,24 @@ export function loadClassifier(
       // token. They agree unless an input ends in the pad token itself (Qwen3 tokenizers append
       // <|im_end|> or <|endoftext|>, and the packed batch has no padding to confuse them).
       return { weights: { pooling: 'last', out: { w: w('score.weight', [L, H]) }, numLabels: L }, labels };
+    case 'DistilBertForSequenceClassification':
+      return {
+        weights: {
+          pooling: 'cls',
+          dense: { w: w('pre_classifier.weight', [H, H]), b: w('pre_classifier.bias', [H]), activation: 'relu' },
+          out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) },
+          numLabels: L,
+        },
+        labels,
+      };
+    case 'LlamaForSequenceClassification':
+    case 'Qwen2ForSequenceClassification':
+      // HF GenericForSequenceClassification. Without a pad token HF refuses batches; each packed
+      // sequence then simply scores its last token (vLLM's rule).
+      return {
+        weights: { pooling: 'last_non_pad', padTokenId: config.pad_token_id, out: { w: w('score.weight', [L, H]) }, numLabels: L },
+        labels,
+      };
     default:
       return null;
   }

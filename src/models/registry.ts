@@ -6,8 +6,10 @@ import type { MatmulVariant } from '../kernels/matmul';
 import type { WeightStore } from '../loading/safetensors';
 import { BertModel } from './bert';
 import type { ModelConfig } from './config';
+import { DecoderModel } from './decoder';
+import { DistilBertModel } from './distilbert';
 import type { ModelBody } from './model';
-import { Qwen3Model } from './qwen3';
+import { NomicBertModel } from './nomic_bert';
 
 export interface BodyOptions {
   matmulVariant?: MatmulVariant;
@@ -18,6 +20,12 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
     case 'bert':
       return BertModel.load(gpu, config, weights, opts);
     case 'qwen3':
-      return Qwen3Model.load(gpu, config, weights, opts);
+    case 'qwen2':
+    case 'llama':
+      return DecoderModel.load(gpu, config, weights, opts);
+    case 'distilbert':
+      return DistilBertModel.load(gpu, config, weights, opts);
+    case 'nomic_bert':
+      return NomicBertModel.load(gpu, config, weights, opts);
   }
 }

@@ -1,15 +1,20 @@
 // Classification heads on the GPU, for sequences and for tokens:
 //
-//   sequence:  pool (CLS or last token) → [dense + tanh] → classifier → softmax | sigmoid | none
+//   sequence:  pool (CLS, last token, or last non-pad token) → [dense + tanh | relu] → classifier
+//              → softmax | sigmoid | none
 //   token:     classifier on every token                   → softmax | sigmoid | none
 //
 // BertForSequenceClassification is pooler.dense+tanh on [CLS] then classifier; (XLM)Roberta's
 // classification head is classifier.dense+tanh on <s> then classifier.out_proj; Qwen3's score is
-// one bias-free projection of the last token; a Qwen3 yes/no reranker is a one-row classifier
+// one bias-free projection of the last token; DistilBERT's is pre_classifier + ReLU on [CLS], then
+// classifier; Llama / Qwen2 (HF GenericForSequenceClassification) score the rightmost token whose id is
+// not pad_token_id, gathered by row index (the embedding kernel is a row gather); a Qwen3 yes/no reranker is a one-row classifier
 // (lm_head[yes] − lm_head[no]) of the last token. Only the activated [rows, labels] is read back.
 
 import type { Bound, Gpu } from '../gpu/context';
 import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
+import { EmbeddingKernel, type EmbeddingShape } from '../kernels/embedding';
+import { BadRequestError } from '../gpu/errors';
 import { MatmulKernel, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
 import { POOL_MODE, PoolKernel, type PoolShape } from '../kernels/pool';
 import { SigmoidKernel, type SigmoidShape } from '../kernels/sigmoid';
@@ -21,10 +26,16 @@ import { rowRuns } from './head';
 export type ClassifierActivation = 'softmax' | 'sigmoid' | 'none';
 
 export interface ClassifierWeights {
-  /** 'cls' / 'last': one output per sequence; 'token': one per token. */
-  pooling: 'cls' | 'last' | 'token';
-  /** BERT pooler / RoBERTa classifier.dense, followed by tanh: [H, H] + [H]. */
-  dense?: { w: GPUBuffer; b: GPUBuffer };
+  /**
+   * 'cls' / 'last' / 'last_non_pad': one output per sequence; 'token': one per token.
+   * 'last_non_pad' is HF's rule for decoder classifiers: the rightmost token whose id ≠ padTokenId
+   * (the first token when all are pad), which is 'last' unless an input ends in the pad token.
+   */
+  pooling: 'cls' | 'last' | 'last_non_pad' | 'token';
+  /** With 'last_non_pad'; null (no pad token in config.json) means the last token. */
+  padTokenId?: number | null;
+  /** BERT pooler / RoBERTa classifier.dense (tanh), DistilBERT pre_classifier (relu): [H, H] + [H]. */
+  dense?: { w: GPUBuffer; b: GPUBuffer; activation?: 'tanh' | 'relu' };
   /** [labels, H] (+ [labels]). */
   out: { w: GPUBuffer; b?: GPUBuffer };
   numLabels: number;
@@ -34,11 +45,14 @@ interface Plan {
   hidden: GPUBuffer;
   capacity: number;
   modes: GPUBuffer;
+  /** 'last_non_pad': the token row each sequence is scored at. */
+  scoreRows: GPUBuffer;
   pooled: GPUBuffer;
   densed: GPUBuffer;
   logits: GPUBuffer;
   probs: GPUBuffer;
   pool?: Bound<PoolShape>;
+  gather?: Bound<EmbeddingShape>;
   dense?: Bound<MatmulShape>;
   out: Bound<MatmulShape>;
   acts: { softmax: Bound<SoftmaxShape>[]; sigmoid: Bound<SigmoidShape>[]; none: Bound<L2NormalizeShape>[] };
@@ -51,19 +65,20 @@ export class ClassifierHead {
     private readonly gpu: Gpu,
     readonly hiddenSize: number,
     readonly weights: ClassifierWeights,
-    private readonly k: { pool: PoolKernel; dense: MatmulKernel; out: MatmulKernel; softmax: SoftmaxKernel; sigmoid: SigmoidKernel; copy: L2NormalizeKernel },
+    private readonly k: { pool: PoolKernel; gather: EmbeddingKernel; dense: MatmulKernel; out: MatmulKernel; softmax: SoftmaxKernel; sigmoid: SigmoidKernel; copy: L2NormalizeKernel },
   ) {}
 
   static async create(gpu: Gpu, hiddenSize: number, weights: ClassifierWeights, variant?: MatmulVariant): Promise<ClassifierHead> {
-    const [pool, dense, out, softmax, sigmoid, copy] = await Promise.all([
+    const [pool, gather, dense, out, softmax, sigmoid, copy] = await Promise.all([
       PoolKernel.create(gpu),
-      MatmulKernel.create(gpu, { variant, bias: true, activation: 'tanh' }),
+      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false }),
+      MatmulKernel.create(gpu, { variant, bias: true, activation: weights.dense?.activation ?? 'tanh' }),
       MatmulKernel.create(gpu, { variant, bias: !!weights.out.b }),
       SoftmaxKernel.create(gpu),
       SigmoidKernel.create(gpu),
       L2NormalizeKernel.create(gpu, { normalize: false, workgroupSize: 32 }),
     ]);
-    return new ClassifierHead(gpu, hiddenSize, weights, { pool, dense, out, softmax, sigmoid, copy });
+    return new ClassifierHead(gpu, hiddenSize, weights, { pool, gather, dense, out, softmax, sigmoid, copy });
   }
 
   get perToken(): boolean {
@@ -79,24 +94,29 @@ export class ClassifierHead {
     const L = w.numLabels;
     const capacity = Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, rows))));
     const modes = gpu.storage(capacity * 4, 'classifier.modes');
+    const scoreRows = gpu.storage(capacity * 4, 'classifier.score_rows');
     const pooled = gpu.storage(this.perToken ? 16 : capacity * H * 4, 'classifier.pooled');
     const densed = gpu.storage(w.dense ? capacity * H * 4 : 16, 'classifier.dense');
     const logits = gpu.storage(capacity * L * 4, 'classifier.logits');
     const probs = gpu.storage(capacity * L * 4, 'classifier.probs');
     const features = this.perToken ? fwd.hidden : pooled;
-    const pool = this.perToken ? undefined : this.k.pool.bind({ hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, modes, out: pooled }, 'classifier.pool');
+    const byRow = w.pooling === 'last_non_pad';
+    const pool = this.perToken || byRow ? undefined : this.k.pool.bind({ hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, modes, out: pooled }, 'classifier.pool');
+    // pooled[b] = hidden[rows[b]]: the embedding gather with the hidden states as its table.
+    const gather = byRow ? this.k.gather.bind({ ids: scoreRows, word: fwd.hidden, out: pooled, positions: scoreRows, tokenTypes: scoreRows, position: scoreRows, tokenType: scoreRows }, 'classifier.gather_last_non_pad') : undefined;
     const dense = w.dense ? this.k.dense.bind({ x: features, w: w.dense.w, bias: w.dense.b, y: densed }, 'classifier.dense') : undefined;
     const out = this.k.out.bind({ x: w.dense ? densed : features, w: w.out.w, bias: w.out.b, y: logits }, 'classifier.out_proj');
-    this.plan = { hidden: fwd.hidden, capacity, modes, pooled, densed, logits, probs, pool, dense, out, acts: { softmax: [], sigmoid: [], none: [] } };
+    this.plan = { hidden: fwd.hidden, capacity, modes, scoreRows, pooled, densed, logits, probs, pool, gather, dense, out, acts: { softmax: [], sigmoid: [], none: [] } };
     return this.plan;
   }
 
   private release(p: Plan): void {
     p.pool?.destroy();
+    p.gather?.destroy();
     p.dense?.destroy();
     p.out.destroy();
     Object.values(p.acts).flat().forEach((d) => d.destroy());
-    [p.modes, p.pooled, p.densed, p.logits, p.probs].forEach((b) => this.gpu.pool.release(b));
+    [p.modes, p.scoreRows, p.pooled, p.densed, p.logits, p.probs].forEach((b) => this.gpu.pool.release(b));
     this.plan = undefined;
   }
 
@@ -114,6 +134,10 @@ export class ClassifierHead {
       const mode = POOL_MODE[this.weights.pooling as 'cls' | 'last'];
       this.gpu.write(p.modes, new Uint32Array(batch.batch).fill(mode));
       steps.push(p.pool.update({ batch: batch.batch, hidden: H }));
+    }
+    if (p.gather) {
+      this.gpu.write(p.scoreRows, lastNonPadRows(batch, this.weights.padTokenId ?? null));
+      steps.push(p.gather.update({ tokens: batch.batch, hidden: H, vocab: batch.tokens, maxPositions: 0, typeVocab: 0 }));
     }
     if (p.dense) steps.push(p.dense.update({ M: rows, N: H, K: H }));
     steps.push(p.out.update({ M: rows, N: L, K: H }));
@@ -144,4 +168,21 @@ export class ClassifierHead {
     const w = this.weights;
     [w.dense?.w, w.dense?.b, w.out.w, w.out.b].forEach((b) => b?.destroy());
   }
+}
+
+/**
+ * Per sequence, the packed row of its rightmost token whose id ≠ pad (HF GenericForSequenceClassification:
+ * argmax of position · (id ≠ pad), so the sequence's first token when every id is pad). pad null: the last token.
+ */
+export function lastNonPadRows(batch: PackedBatch, pad: number | null): Uint32Array {
+  const rows = new Uint32Array(batch.batch);
+  for (let b = 0; b < batch.batch; b++) {
+    const start = batch.cuSeqLens[b];
+    const end = batch.cuSeqLens[b + 1];
+    if (end === start) throw new BadRequestError('An empty input has no token for the classifier to score.');
+    let t = end - 1;
+    if (pad !== null) while (t > start && batch.ids[t] === pad) t--;
+    rows[b] = t;
+  }
+  return rows;
 }

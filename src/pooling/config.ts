@@ -2,14 +2,14 @@
 // pipeline in modules.json (Transformer → Pooling → Dense* → Normalize), the Pooling module's
 // config.json, prompts from config_sentence_transformers.json and max_seq_length from
 // sentence_bert_config.json. Without modules.json the architecture decides (BERT family: CLS,
-// Qwen3: last token) and `normalize` is true, because vLLM's embed task L2-normalizes by default.
+// decoders: last token) and `normalize` is true, because vLLM's embed task L2-normalizes by default.
 //
 // A pipeline this runtime cannot reproduce exactly (several pooling modes concatenated, weighted
 // mean, unknown modules, Normalize before Dense) is refused with the reason, never approximated.
 
 import { ModelLoadError } from '../gpu/errors';
 import type { ModelSource } from '../loading/source';
-import type { ModelConfig } from '../models/config';
+import { DECODER_FAMILIES, type ModelConfig } from '../models/config';
 
 export type PoolingMode = 'cls' | 'mean' | 'max' | 'last' | 'mean_sqrt_len';
 
@@ -60,7 +60,7 @@ const MODE_NAMES: Record<string, PoolingMode> = { cls: 'cls', mean: 'mean', max:
 
 /** The pooling an architecture uses when the model has no sentence-transformers files. */
 export function architectureDefaultPooling(config: ModelConfig): PoolingMode {
-  return config.family === 'qwen3' ? 'last' : 'cls';
+  return DECODER_FAMILIES.includes(config.family) ? 'last' : 'cls';
 }
 
 export async function resolvePoolingConfig(source: ModelSource, config: ModelConfig, signal?: AbortSignal): Promise<PoolingConfig> {

@@ -11,6 +11,12 @@ export const FIXTURES = [
   'tiny-roberta-embed',
   'tiny-qwen3-embed',
   'tiny-qwen3-seqcls',
+  'tiny-distilbert-embed',
+  'tiny-distilbert-seqcls',
+  'tiny-qwen2-embed',
+  'tiny-qwen2-bidir-embed',
+  'tiny-llama-seqcls',
+  'tiny-nomic-embed',
 ] as const;
 
 export type FixtureName = (typeof FIXTURES)[number];

@@ -61,7 +61,7 @@ export interface GoldenBatch {
 interface GoldenBase {
   fixture: FixtureName;
   architecture: string;
-  model_type: 'bert' | 'xlm-roberta' | 'qwen3';
+  model_type: 'bert' | 'xlm-roberta' | 'qwen3' | 'distilbert' | 'qwen2' | 'llama' | 'nomic_bert';
   reference_dtype: 'float64';
   pad_token_id: number;
   batch: GoldenBatch;
@@ -74,6 +74,13 @@ export interface EmbedGolden extends GoldenBase {
   normalize: boolean;
   /** Present only for matryoshka models. */
   matryoshka?: number[];
+  /**
+   * Set when `matryoshka` follows the model card's recipe rather than config.json (nomic: layer_norm,
+   * truncate, normalize); the runtime follows vLLM there, so these vectors are checked apart.
+   */
+  matryoshka_recipe?: string;
+  /** config_sentence_transformers.json prompts, when the model has them. */
+  prompts?: Record<string, string>;
   cases: EmbedCase[];
 }
 

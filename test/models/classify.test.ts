@@ -1,5 +1,5 @@
 // Classifier heads against the float64 oracle through the public API: sequence classification
-// (BERT, XLM-R, Qwen3), cross-encoder score and rerank, token classification — probabilities, logits,
+// (BERT, XLM-R, Qwen3, DistilBERT's ReLU pre_classifier, Llama at the last non-pad token), cross-encoder score and rerank, token classification — probabilities, logits,
 // labels, and batch invariance across mixed lengths.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,7 @@ function useEngine(name: FixtureName): () => Engine {
   return () => engine;
 }
 
-for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls'] as FixtureName[]) {
+for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls', 'tiny-distilbert-seqcls', 'tiny-llama-seqcls'] as FixtureName[]) {
   describe(`${name}: classify`, () => {
     const golden = loadGoldenOf(name, 'seqcls');
     const texts = golden.cases.map((c) => c.text);
@@ -208,5 +208,22 @@ describe('tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (classifier.dens
       const alone = await engine.classify(texts[i]);
       expect(maxAbsDiff(alone.data[0].probs, probs.data[i].probs)).toBeLessThan(TOL_BATCH);
     }
+  });
+});
+
+describe('tiny-llama-seqcls: the score head reads the rightmost token whose id is not pad_token_id (HF)', () => {
+  const golden = loadGoldenOf('tiny-llama-seqcls', 'seqcls');
+  const engine = useEngine('tiny-llama-seqcls');
+  const PAD = '<|end_of_text|>'; // pad_token_id 1957 in config.json and tokenizer_config.json
+
+  // Row choice itself: src/pooling/classifier_head.test.ts (lastNonPadRows).
+  it('trailing pad tokens change nothing (causal: the earlier states are untouched), unlike last-token pooling', async () => {
+    expect(engine().tokenizer.encode(`Hello${PAD}${PAD}`).ids.slice(-2)).toEqual([1957, 1957]);
+    const res = await engine().classify([`Hello${PAD}${PAD}`, `${PAD}`, golden.cases[0].text], { useActivation: false });
+    const hello = golden.cases.find((c) => c.text === 'Hello')!;
+    // "Hello<pad><pad>" is scored at "o" — the golden's "Hello" logits.
+    expect(maxAbsDiff(res.data[0].probs, hello.logits)).toBeLessThan(TOL_LOGITS);
+    // All ids after <|begin_of_text|> are pad: scored at <|begin_of_text|>, the golden's empty input.
+    expect(maxAbsDiff(res.data[1].probs, golden.cases[0].logits)).toBeLessThan(TOL_LOGITS);
   });
 });

@@ -1,4 +1,5 @@
-// Embedders (BERT, XLM-R with F16 weights, Qwen3 with BF16 weights) against the float64 oracle: per-token hidden states, every pooling mode,
+// Embedders (BERT, XLM-R with F16 weights, Qwen3 with BF16 weights, DistilBERT, Qwen2 causal and
+// bidirectional, NomicBert) against the float64 oracle: per-token hidden states, every pooling mode,
 // normalized and matryoshka embeddings, and batch invariance — through the public API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
@@ -27,7 +28,12 @@ function record(fixture: string, what: string, err: number) {
   m[what] = Math.max(m[what] ?? 0, err);
 }
 
-for (const name of ['tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed'] as FixtureName[]) {
+const EMBEDDERS: FixtureName[] = [
+  'tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed',
+  'tiny-distilbert-embed', 'tiny-qwen2-embed', 'tiny-qwen2-bidir-embed', 'tiny-nomic-embed',
+];
+
+for (const name of EMBEDDERS) {
   describe(name, () => {
     const golden = loadGoldenOf(name, 'embed');
     const texts = golden.cases.map((c) => c.text);
@@ -82,7 +88,8 @@ for (const name of ['tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed
       });
     }
 
-    if (golden.matryoshka) {
+    // A model-card recipe (nomic) is not what `dimensions` does: see test/models/nomic_bert.test.ts.
+    if (golden.matryoshka && !golden.matryoshka_recipe) {
       for (const d of golden.matryoshka) {
         it(`matryoshka dimensions=${d}: truncate then re-normalize`, async () => {
           const res = await engine.embed(texts, { dimensions: d });
