@@ -22,6 +22,8 @@ export interface FlopsModel {
   layers: number;
   /** heads × head_dim. */
   attnWidth: number;
+  /** Hidden width (hidden_size, or DistilBERT's dim, NomicBert's n_embd). */
+  hidden: number;
 }
 
 type Config = Record<string, unknown>;
@@ -32,24 +34,38 @@ const num = (c: Config, k: string): number => {
   return v;
 };
 
-/** P, L and A from a config.json (BERT / RoBERTa / XLM-R and Qwen3); null for other families. */
+/** P, L and A from a config.json (BERT / RoBERTa / XLM-R, DistilBERT, NomicBert, Qwen3 / Qwen2 / Llama); null for other families. */
 export function flopsModel(config: Config): FlopsModel | null {
   const type = String(config.model_type ?? '');
-  const L = num(config, 'num_hidden_layers');
-  const H = num(config, 'hidden_size');
-  const I = num(config, 'intermediate_size');
-  const heads = num(config, 'num_attention_heads');
-  if (['bert', 'roberta', 'xlm-roberta'].includes(type)) {
+  if (['bert', 'roberta', 'xlm-roberta', 'distilbert'].includes(type)) {
+    const distil = type === 'distilbert';
+    const L = num(config, distil ? 'n_layers' : 'num_hidden_layers');
+    const H = num(config, distil ? 'dim' : 'hidden_size');
+    const I = distil ? (typeof config.hidden_dim === 'number' ? config.hidden_dim : 4 * H) : num(config, 'intermediate_size');
     // q, k, v, o (+ biases); intermediate and output dense (+ biases); two LayerNorms.
     const perLayer = 4 * H * H + 4 * H + 2 * H * I + I + H + 4 * H;
-    return { params: L * perLayer, layers: L, attnWidth: H };
+    return { params: L * perLayer, layers: L, attnWidth: H, hidden: H };
   }
-  if (type === 'qwen3') {
+  if (type === 'nomic_bert') {
+    const L = num(config, 'n_layer');
+    const H = num(config, 'n_embd');
+    const gated = config.activation_function === 'swiglu';
+    const inner = typeof config.n_inner === 'number' ? config.n_inner : gated ? Math.floor((8 * H) / 3) : 4 * H;
+    const I = gated ? Math.ceil(inner / 256) * 256 : inner;
+    // Wqkv and out_proj; fc11 + fc12 (gated) or fc1, and fc2; two LayerNorms (biases off in v1.5).
+    const perLayer = 4 * H * H + (gated ? 3 : 2) * H * I + 4 * H;
+    return { params: L * perLayer, layers: L, attnWidth: H, hidden: H };
+  }
+  if (['qwen3', 'qwen2', 'llama'].includes(type)) {
+    const L = num(config, 'num_hidden_layers');
+    const H = num(config, 'hidden_size');
+    const I = num(config, 'intermediate_size');
+    const heads = num(config, 'num_attention_heads');
     const headDim = typeof config.head_dim === 'number' ? config.head_dim : H / heads;
     const kv = typeof config.num_key_value_heads === 'number' ? config.num_key_value_heads : heads;
     const attn = H * heads * headDim + 2 * H * kv * headDim + heads * headDim * H;
     const perLayer = attn + 3 * H * I + 2 * H + 2 * headDim;
-    return { params: L * perLayer + H, layers: L, attnWidth: heads * headDim };
+    return { params: L * perLayer + H, layers: L, attnWidth: heads * headDim, hidden: H };
   }
   return null;
 }
