@@ -4,6 +4,7 @@ import { MAX_HEADER_BYTES, WeightStore, parseSafetensors, toFloat32 } from './sa
 import { memorySource, resolveSource } from './source';
 import { ModelLoadError, NotFoundError } from '../gpu/errors';
 import { FIXTURES, fixtureDir } from '../../test/helpers/fixtures';
+import { DECODER_FAMILIES, loadModelConfig } from '../models/config';
 
 /** A safetensors file from a header (object, or raw text for malformed ones) and a data section. */
 function st(header: object | string, data: Uint8Array = new Uint8Array(0), headerLenOverride?: number): Uint8Array {
@@ -46,8 +47,8 @@ describe('WeightStore on the fixtures', () => {
     for (const name of FIXTURES) {
       const src = await resolveSource(fixtureDir(name));
       const w = await WeightStore.load(src);
-      const cfg = await src.json<{ hidden_size: number; vocab_size: number }>('config.json');
-      const emb = name.includes('qwen3') ? 'embed_tokens.weight' : 'embeddings.word_embeddings.weight';
+      const cfg = await loadModelConfig(src);
+      const emb = DECODER_FAMILIES.includes(cfg.family) ? 'embed_tokens.weight' : 'embeddings.word_embeddings.weight';
       expect(w.shape(emb), name).toEqual([cfg.vocab_size, cfg.hidden_size]);
       expect(w.get(emb).length).toBe(cfg.vocab_size * cfg.hidden_size);
       expect(w.files).toEqual(['model.safetensors']);
