@@ -49,11 +49,9 @@ export function flopsModel(config: Config): FlopsModel | null {
   if (type === 'nomic_bert') {
     const L = num(config, 'n_layer');
     const H = num(config, 'n_embd');
-    const gated = config.activation_function === 'swiglu';
-    const inner = typeof config.n_inner === 'number' ? config.n_inner : gated ? Math.floor((8 * H) / 3) : 4 * H;
-    const I = gated ? Math.ceil(inner / 256) * 256 : inner;
-    // Wqkv and out_proj; fc11 + fc12 (gated) or fc1, and fc2; two LayerNorms (biases off in v1.5).
-    const perLayer = 4 * H * H + (gated ? 3 : 2) * H * I + 4 * H;
+    const I = Math.ceil((typeof config.n_inner === 'number' ? config.n_inner : Math.floor((8 * H) / 3)) / 256) * 256;
+    // Wqkv and out_proj; fc11, fc12 and fc2 (SwiGLU); two LayerNorms (biases off in v1.5).
+    const perLayer = 4 * H * H + 3 * H * I + 4 * H;
     return { params: L * perLayer, layers: L, attnWidth: H, hidden: H };
   }
   if (['qwen3', 'qwen2', 'llama'].includes(type)) {

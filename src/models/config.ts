@@ -175,9 +175,10 @@ export interface NomicBertConfig extends CommonConfig {
   hidden_size: number;
   n_head: number;
   n_layer: number;
-  /** MLP width: n_inner (or 8·n_embd/3) rounded up to a multiple of 256 for the gated MLP. */
+  /** Gated MLP width: n_inner (or 8·n_embd/3) rounded up to a multiple of 256, as NomciBertGatedMLP does. */
   n_inner: number;
-  activation_function: 'swiglu' | 'gelu';
+  /** The hub file also has glu / geglu / non-gated gelu MLPs; nomic-embed-text uses swiglu only. */
+  activation_function: 'swiglu';
   layer_norm_epsilon: number;
   type_vocab_size: number;
   rotary_emb_base: number;
@@ -466,11 +467,8 @@ function parseNomicBert(f: Fields, common: CommonConfig): NomicBertConfig {
   const fraction = f.raw.rotary_emb_fraction ?? 0;
   if (fraction !== 1) throw refuse(`rotary_emb_fraction ${JSON.stringify(fraction)} (only 1.0: RoPE over the whole head)`);
   const act = f.raw.activation_function ?? 'gelu_new';
-  const activation_function = act === 'swiglu' ? 'swiglu' : typeof act === 'string' && ['gelu', 'gelu_new', 'gelu_fast', 'gelu_pytorch_tanh'].includes(act) ? 'gelu' : undefined;
-  // The hub block passes F.gelu itself for every gelu spelling, so they all run exact (erf) GELU.
-  if (!activation_function) throw f.invalid('activation_function', act, '"swiglu" or a gelu variant');
+  if (act !== 'swiglu') throw f.invalid('activation_function', act, '"swiglu" (the MLP of nomic-embed-text v1 / v1.5)');
   const innerRaw = f.optional(pick('n_inner', 'intermediate_size'), null as number | null, (v) => (v === null ? null : positiveInt(v)), 'a positive integer');
-  const inner = activation_function === 'swiglu' ? Math.ceil((innerRaw ?? Math.floor((8 * n_embd) / 3)) / 256) * 256 : innerRaw ?? 4 * n_embd;
   const multiple = f.optional('pad_vocab_size_multiple', 1, positiveInt, 'a positive integer');
   const vocab = f.positiveInt('vocab_size');
   const bool = (key: string, fallback: boolean) => f.optional(key, fallback, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false');
@@ -484,8 +482,8 @@ function parseNomicBert(f: Fields, common: CommonConfig): NomicBertConfig {
     hidden_size: n_embd,
     n_head,
     n_layer: f.optional(pick('n_layer', 'num_hidden_layers'), 12, positiveInt, 'a positive integer'),
-    n_inner: inner,
-    activation_function,
+    n_inner: Math.ceil((innerRaw ?? Math.floor((8 * n_embd) / 3)) / 256) * 256,
+    activation_function: 'swiglu',
     layer_norm_epsilon: f.optional('layer_norm_epsilon', 1e-5, positiveNumber, 'a positive number'),
     type_vocab_size: f.optional('type_vocab_size', 2, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer'),
     rotary_emb_base: f.optional('rotary_emb_base', 10000, positiveNumber, 'a positive number'),

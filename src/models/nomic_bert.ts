@@ -12,7 +12,6 @@
 //     norm1              h   = LayerNorm(ctx·W_outᵀ (+ b) + x)
 //     mlp (swiglu)       g   = [fc12; fc11] h (fused) → a = silu(fc12 h) · fc11 h   (the activation
 //                        is on fc12: vLLM maps fc12 → gate_proj, fc11 → up_proj)
-//     mlp (gelu)         a   = gelu(fc1 h)      (exact erf for every gelu spelling, as the hub file does)
 //     norm2              x   = LayerNorm(a·W2ᵀ (+ b) + h)
 //   no final norm, no pooler
 //
@@ -39,9 +38,9 @@ interface LayerWeights {
   outB?: GPUBuffer;
   norm1G: GPUBuffer;
   norm1B: GPUBuffer;
-  /** swiglu: [fc12; fc11] stacked (gate first, as silu_mul reads it); gelu: fc1. */
-  fc1W: GPUBuffer;
-  fc1B?: GPUBuffer;
+  /** [fc12; fc11] stacked: gate first, as silu_mul reads it. */
+  gateUpW: GPUBuffer;
+  gateUpB?: GPUBuffer;
   fc2W: GPUBuffer;
   fc2B?: GPUBuffer;
   norm2G: GPUBuffer;
@@ -55,7 +54,7 @@ interface Kernels {
   rope: RopeKernel;
   attention: AttentionKernel;
   outProj: MatmulKernel;
-  fc1: MatmulKernel;
+  gateUp: MatmulKernel;
   siluMul: SiluMulKernel;
   fc2: MatmulKernel;
 }
@@ -84,10 +83,9 @@ export class NomicBertModel extends PlannedBody {
     const H = c.n_embd;
     const I = c.n_inner;
     const hd = H / c.n_head;
-    const gated = c.activation_function === 'swiglu';
     const types = c.type_vocab_size > 0;
     const variant = opts.matmulVariant;
-    const [embed, layerNorm, qkv, rope, attention, outProj, fc1, siluMul, fc2] = await Promise.all([
+    const [embed, layerNorm, qkv, rope, attention, outProj, gateUp, siluMul, fc2] = await Promise.all([
       EmbeddingKernel.create(gpu, { positions: false, tokenTypes: types }),
       LayerNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
       MatmulKernel.create(gpu, { variant, bias: c.qkv_proj_bias }),
@@ -95,7 +93,8 @@ export class NomicBertModel extends PlannedBody {
       AttentionKernel.create(gpu, { causal: false, headDim: hd }),
       // out_proj takes the qkv_proj_bias flag too (the hub file reuses it).
       MatmulKernel.create(gpu, { variant, bias: c.qkv_proj_bias, residual: true }),
-      MatmulKernel.create(gpu, { variant, bias: c.mlp_fc1_bias, activation: gated ? 'none' : 'gelu' }),
+      // fc12 takes the mlp_fc1_bias flag too.
+      MatmulKernel.create(gpu, { variant, bias: c.mlp_fc1_bias }),
       SiluMulKernel.create(gpu),
       MatmulKernel.create(gpu, { variant, bias: c.mlp_fc2_bias, residual: true }),
     ]);
@@ -110,7 +109,6 @@ export class NomicBertModel extends PlannedBody {
     for (let i = 0; i < c.n_layer; i++) {
       const p = `encoder.layers.${i}.`;
       const m = `${p}mlp.`;
-      const fc1 = gated ? [`${m}fc12`, `${m}fc11`] : [`${m}fc1`];
       layers.push({
         qkvW: w(`${p}attn.Wqkv.weight`, [3 * H, H]),
         qkvB: c.qkv_proj_bias ? w(`${p}attn.Wqkv.bias`, [3 * H]) : undefined,
@@ -118,15 +116,15 @@ export class NomicBertModel extends PlannedBody {
         outB: c.qkv_proj_bias ? w(`${p}attn.out_proj.bias`, [H]) : undefined,
         norm1G: w(`${p}norm1.weight`, [H]),
         norm1B: w(`${p}norm1.bias`, [H]),
-        fc1W: concatRows(gpu, weights, fc1.map((n) => `${n}.weight`), [I, H], `${m}fc1.weight`),
-        fc1B: c.mlp_fc1_bias ? concatRows(gpu, weights, fc1.map((n) => `${n}.bias`), [I], `${m}fc1.bias`) : undefined,
+        gateUpW: concatRows(gpu, weights, [`${m}fc12.weight`, `${m}fc11.weight`], [I, H], `${m}fc12+fc11.weight`),
+        gateUpB: c.mlp_fc1_bias ? concatRows(gpu, weights, [`${m}fc12.bias`, `${m}fc11.bias`], [I], `${m}fc12+fc11.bias`) : undefined,
         fc2W: w(`${m}fc2.weight`, [H, I]),
         fc2B: c.mlp_fc2_bias ? w(`${m}fc2.bias`, [H]) : undefined,
         norm2G: w(`${p}norm2.weight`, [H]),
         norm2B: w(`${p}norm2.bias`, [H]),
       });
     }
-    return new NomicBertModel(gpu, c, { embed, layerNorm, qkv, rope, attention, outProj, fc1, siluMul, fc2 }, emb, layers);
+    return new NomicBertModel(gpu, c, { embed, layerNorm, qkv, rope, attention, outProj, gateUp, siluMul, fc2 }, emb, layers);
   }
 
   protected build(T: number, B: number): BodyPlan {
@@ -135,7 +133,6 @@ export class NomicBertModel extends PlannedBody {
     const I = c.n_inner;
     const heads = c.n_head;
     const hd = H / heads;
-    const gated = c.activation_function === 'swiglu';
     const eps = c.layer_norm_epsilon;
     const inputs = allocBatchBuffers(gpu, T, B);
     const x = gpu.storage(T * H * 4, 'nomic_bert.x');
@@ -143,8 +140,8 @@ export class NomicBertModel extends PlannedBody {
     const ctx = gpu.storage(T * H * 4, 'nomic_bert.ctx');
     const tmp = gpu.storage(T * H * 4, 'nomic_bert.tmp');
     const h = gpu.storage(T * H * 4, 'nomic_bert.h');
-    const fc1Out = gpu.storage(T * (gated ? 2 : 1) * I * 4, 'nomic_bert.fc1');
-    const act = gated ? gpu.storage(T * I * 4, 'nomic_bert.act') : fc1Out;
+    const gu = gpu.storage(T * 2 * I * 4, 'nomic_bert.fc12+fc11');
+    const act = gpu.storage(T * I * 4, 'nomic_bert.act');
 
     const steps = new StepList();
     const add = steps.add.bind(steps);
@@ -170,14 +167,13 @@ export class NomicBertModel extends PlannedBody {
       );
       add(k.outProj.bind({ x: ctx, w: L.outW, bias: L.outB, residual: x, y: tmp }, `${p}.attn.out_proj`), (t) => ({ M: t, N: H, K: H }));
       add(k.layerNorm.bind({ x: tmp, gamma: L.norm1G, beta: L.norm1B, y: h }, `${p}.norm1`), (t) => ({ rows: t, n: H, eps }));
-      add(k.fc1.bind({ x: h, w: L.fc1W, bias: L.fc1B, y: fc1Out }, gated ? `${p}.mlp.fc12+fc11` : `${p}.mlp.fc1`), (t) => ({ M: t, N: (gated ? 2 : 1) * I, K: H }));
-      if (gated) add(k.siluMul.bind({ gateUp: fc1Out, out: act }, `${p}.mlp.swiglu`), (t) => ({ tokens: t, inter: I }));
+      add(k.gateUp.bind({ x: h, w: L.gateUpW, bias: L.gateUpB, y: gu }, `${p}.mlp.fc12+fc11`), (t) => ({ M: t, N: 2 * I, K: H }));
+      add(k.siluMul.bind({ gateUp: gu, out: act }, `${p}.mlp.swiglu`), (t) => ({ tokens: t, inter: I }));
       add(k.fc2.bind({ x: act, w: L.fc2W, bias: L.fc2B, residual: h, y: tmp }, `${p}.mlp.fc2`), (t) => ({ M: t, N: H, K: I }));
       add(k.layerNorm.bind({ x: tmp, gamma: L.norm2G, beta: L.norm2B, y: x }, `${p}.norm2`), (t) => ({ rows: t, n: H, eps }));
     });
 
-    const acts = [x, qkv, ctx, tmp, h, fc1Out, ...(gated ? [act] : [])];
-    return { inputs, acts, hidden: x, steps };
+    return { inputs, acts: [x, qkv, ctx, tmp, h, gu, act], hidden: x, steps };
   }
 
   dispose(): void {
