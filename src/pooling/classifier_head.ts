@@ -7,8 +7,9 @@
 // BertForSequenceClassification is pooler.dense+tanh on [CLS] then classifier; (XLM)Roberta's
 // classification head is classifier.dense+tanh on <s> then classifier.out_proj; Qwen3's score is
 // one bias-free projection of the last token; DistilBERT's is pre_classifier + ReLU on [CLS], then
-// classifier; Llama / Qwen2 (HF GenericForSequenceClassification) score the rightmost token whose id is
-// not pad_token_id, gathered by row index (the embedding kernel is a row gather); a Qwen3 yes/no reranker is a one-row classifier
+// classifier; Llama / Qwen2 (HF GenericForSequenceClassification) score the rightmost token whose
+// id is not pad_token_id, picked on the CPU from the packed ids and gathered on the GPU by row index
+// (the embedding kernel is a row gather); a Qwen3 yes/no reranker is a one-row classifier
 // (lm_head[yes] − lm_head[no]) of the last token. Only the activated [rows, labels] is read back.
 
 import type { Bound, Gpu } from '../gpu/context';
