@@ -16,7 +16,7 @@ let handler: Handler;
 beforeAll(async () => {
   for (const name of [...EMBEDDERS, ...CLASSIFIERS]) engines.set(name, await createEngine({ model: fixtureDir(name), servedModelName: name }));
   handler = createHandler({ engines });
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   for (const e of engines.values()) await e.dispose();
 });
