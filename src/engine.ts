@@ -217,7 +217,8 @@ export class Engine implements EngineApi {
     const max = this.info.maxLength;
     const { limit, side } = this.truncation(opts);
     const addSpecialTokens = opts.addSpecialTokens ?? true;
-    const enc = this.tokenizer.encode(text, pair, limit === undefined ? { addSpecialTokens } : { addSpecialTokens, maxTokens: limit, truncationSide: side });
+    const maxTextTokens = (opts as SideCaps).maxTextTokens;
+    const enc = this.tokenizer.encode(text, pair, limit === undefined ? { addSpecialTokens, maxTextTokens } : { addSpecialTokens, maxTextTokens, maxTokens: limit, truncationSide: side });
     this.checkVocab(enc);
     if (enc.ids.length > max) {
       throw new BadRequestError(
@@ -451,22 +452,32 @@ export class Engine implements EngineApi {
     let usage: Usage;
     let metadata: RequestMetadata;
     const common = { truncatePromptTokens: opts.truncatePromptTokens, truncationSide: opts.truncationSide, addSpecialTokens: opts.addSpecialTokens, priority: opts.priority, signal: opts.signal };
+    // Each side embedded on its own keeps its own cap (max_tokens_per_query / max_tokens_per_doc).
+    const queryCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerQuery, undefined] };
+    const docCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerDoc, undefined] };
     if (this.heads.classifier) {
       // Cross-encoder: the pair runs jointly (token_type_ids 1 on the second text for BERT).
       const activation = this.classifierActivation(opts.useActivation, true);
-      const items = pairs.map(([i, j]) => ({ seq: this.encodeInput(left[i], right[j], opts), activation }));
+      const caps: SideCaps = { ...opts, maxTextTokens: [opts.maxTokensPerQuery, opts.maxTokensPerDoc] };
+      const items = pairs.map(([i, j]) => ({ seq: this.encodeInput(left[i], right[j], caps), activation }));
       const r = await this.submit('classify', items, opts, now() - t0);
       scores = (r.outputs as Float32Array[]).map((o) => o[0]);
       ({ usage, metadata } = r);
     } else if (this.lateInteraction) {
       // Late interaction: each text's normalized token embeddings, compared by MaxSim.
-      const [qa, qb] = await Promise.all([this.encode(left, { task: 'token_embed', ...common }), this.encode(right, { task: 'token_embed', ...common })]);
+      const [qa, qb] = await Promise.all([
+        this.encode(left, { task: 'token_embed', ...queryCaps }),
+        this.encode(right, { task: 'token_embed', ...docCaps }),
+      ]);
       scores = pairs.map(([i, j]) => maxSim(qa.data[i], qb.data[j]));
       usage = sumUsage(qa.usage, qb.usage);
       metadata = qa.metadata!;
     } else {
       // Bi-encoder: each text embedded once (normalized), compared by cosine.
-      const [ea, eb] = await Promise.all([this.embed(left, common), this.embed(right, common)]);
+      const [ea, eb] = await Promise.all([
+        this.embed(left, queryCaps),
+        this.embed(right, docCaps),
+      ]);
       scores = pairs.map(([i, j]) => cosine(ea.embeddings[i], eb.embeddings[j]));
       usage = sumUsage(ea.usage, eb.usage);
       metadata = ea.metadata!;
@@ -555,6 +566,11 @@ export class Engine implements EngineApi {
     this.body.dispose();
     this.gpu.destroy();
   }
+}
+
+/** Internal: per-side text token caps that score hands to the tokenizer (router/types ScoreOptions). */
+interface SideCaps extends CommonOptions {
+  maxTextTokens?: [number | undefined, number | undefined];
 }
 
 /** Pooling parameters a caller passed that this task's options do not declare (from untyped callers). */

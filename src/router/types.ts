@@ -103,6 +103,10 @@ export interface ScoreOptions extends CommonOptions {
   useActivation?: boolean;
   /** Score every a against every b (N×M) instead of 1→N / N→N zipped pairing. */
   matrix?: boolean;
+  /** Keep at most this many text tokens of each query (special tokens not counted) — vLLM max_tokens_per_query. */
+  maxTokensPerQuery?: number;
+  /** Keep at most this many text tokens of each document — vLLM max_tokens_per_doc. */
+  maxTokensPerDoc?: number;
 }
 
 export interface ScoreResult {

@@ -31,6 +31,11 @@ export interface EncodeOptions {
   maxTokens?: number;
   /** Which end loses tokens when truncating. Default 'right'. */
   truncationSide?: TruncationSide;
+  /**
+   * Cap the text tokens of the text and of the pair before special tokens are placed (score's
+   * max_tokens_per_query / max_tokens_per_doc); each keeps its first tokens.
+   */
+  maxTextTokens?: [number | undefined, number | undefined];
 }
 
 /** HF writes VERY_LARGE_INTEGER (int(1e30)) as model_max_length when a tokenizer has no limit. */
@@ -144,8 +149,9 @@ export class TextTokenizer {
    * tokenizer's post-processor defines them. An empty `pair` is a real (empty) second text, as in HF.
    */
   encode(text: string, pair?: string, opts: EncodeOptions = {}): Encoding {
-    const a = this.tokenize(text);
-    const b = pair === undefined ? null : this.tokenize(pair);
+    const [capA, capB] = opts.maxTextTokens ?? [undefined, undefined];
+    const a = this.tokenize(text).slice(0, capA ?? Infinity);
+    const b = pair === undefined ? null : this.tokenize(pair).slice(0, capB ?? Infinity);
     const enc = this.assemble(a, b, opts.addSpecialTokens ?? true);
     return opts.maxTokens === undefined ? enc : this.truncate(enc, opts.maxTokens, opts.truncationSide ?? 'right');
   }
