@@ -168,6 +168,9 @@ export class Engine implements EngineApi {
         numLabels: cls ? cls.weights.numLabels : 0,
         labels: cls ? cls.labels : [],
         adapter: gpu.adapter,
+        // vLLM decides the score type from the served task: classifier → cross-encoder, embedder →
+        // bi-encoder, or late-interaction when served for token_embed (lateInteraction).
+        scoreType: !tasks.includes('score') ? undefined : cls ? 'cross-encoder' : opts.lateInteraction ? 'late-interaction' : 'bi-encoder',
       };
       const engine = new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier }, info, !!opts.lateInteraction, opts.scheduler);
       engine.chatTemplate = opts.chatTemplate;
