@@ -109,11 +109,11 @@ export function createHandler(opts: HandlerOptions): Handler {
     try {
       const path = routePath(new URL(request.url).pathname, basePath);
       const route = Object.prototype.hasOwnProperty.call(table, path) ? table[path] : undefined;
+      if (route) handlerLabel = path;
       if (apiKeys.length && request.method !== 'OPTIONS' && !PUBLIC_ROUTES.has(path) && !(await authorized(request, apiKeys))) {
         response = new Response(JSON.stringify({ error: 'Unauthorized' }), { status: 401, headers: { 'content-type': 'application/json' } });
       } else {
         if (!route) throw notFoundRoute(request);
-        handlerLabel = path;
         if (!route.methods.includes(request.method)) {
           throw new HttpError(405, 'MethodNotAllowedError', `Method ${request.method} is not allowed here; use ${route.methods.join(' or ')}.`, null, {
             allow: route.methods.join(', '),
