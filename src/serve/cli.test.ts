@@ -173,6 +173,24 @@ describe('main', () => {
     expect(await done).toBe(0);
   });
 
+  it('serves a pooler config task token_embed with late-interaction scoring, as vLLM decides the score type', async () => {
+    const seen: EngineOptions[] = [];
+    const shutdown = new AbortController();
+    shutdown.abort();
+    const code = await main(['serve', 'org/a', '--port', '0', '--pooler-config', '{"task":"token_embed"}'], {
+      out: () => undefined,
+      err: () => undefined,
+      signals: false,
+      shutdown: shutdown.signal,
+      createEngine: async (opts) => {
+        seen.push(opts);
+        return new FakeEngine({ scoreType: opts.lateInteraction ? 'late-interaction' : 'bi-encoder' });
+      },
+    });
+    expect(code).toBe(0);
+    expect(seen[0].lateInteraction).toBe(true);
+  });
+
   it('refuses a pooler config the model cannot serve, and disposes the engine', async () => {
     const h = harness();
     const code = await main(['serve', '-m', 'org/a', '--port', '0', '--pooler-config', '{"dimensions":4}'], h.io);

@@ -52,6 +52,8 @@ export interface FakeEngineOptions {
   packBinary?: boolean;
   /** The model's chat template (Jinja); null: the model has none. Default: a small role: content template. */
   chatTemplate?: string | null;
+  /** Reported as info.scoreType (the fake scores every pair the same way whatever it says). */
+  scoreType?: EngineInfo['scoreType'];
 }
 
 /** The fake's default chat template: "[CLS] role: content [SEP]" per message, plus a generation prompt. */
@@ -108,6 +110,7 @@ export class FakeEngine implements EngineApi {
       numLabels: labels.length,
       labels,
       adapter: FAKE_ADAPTER,
+      ...(o.scoreType ? { scoreType: o.scoreType } : {}),
     };
     this.delayMs = o.delayMs ?? 0;
     this.fail = o.fail ?? null;
