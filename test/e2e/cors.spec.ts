@@ -85,7 +85,11 @@ test('preflights pass for the allowed origin, method and headers, and fail for t
   await page.goto(PAGE_ORIGIN.replace('127.0.0.1', 'localhost') + '/test/e2e/pages/ping.html');
   const other = await call(page, `${api}/v1/embeddings`, { method: 'POST', headers: auth, body });
   expect(other.ok).toBe(false);
-  // Even a simple GET without preflight is unreadable there (no Access-Control-Allow-Origin).
+  // Even a simple GET without preflight is unreadable there (no Access-Control-Allow-Origin)…
   const health = await call(page, `${api}/health`, {});
   expect(health.ok).toBe(false);
+  // …while the server is reachable from that page: an opaque no-cors request goes through. So the
+  // refusals above are CORS, not a connection problem.
+  const reachable = await page.evaluate(async (url) => (await fetch(url, { mode: 'no-cors' })).type, `${api}/health`);
+  expect(reachable).toBe('opaque');
 });
