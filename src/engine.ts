@@ -13,6 +13,7 @@ import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
 import { WeightStore } from './loading/safetensors';
 import { resolveSource, type ModelSource, type ResolveOptions } from './loading/source';
+import { withHfOverrides } from './models/hf_overrides';
 import { loadModelConfig, typeVocabSize, type ModelConfig } from './models/config';
 import { classifierFromToken, loadClassifier } from './models/heads';
 import type { ModelBody, PreparedForward } from './models/model';
@@ -23,9 +24,13 @@ import { resolvePoolingConfig, type PoolingConfig } from './pooling/config';
 import { loadDenseLayers } from './pooling/dense';
 import { EmbedHead, type EmbedRow } from './pooling/head';
 import { TokenEmbedHead, type TokenRow } from './pooling/token_head';
+import { inputList, isTokenIds, prepareTokenIds } from './router/inputs';
 import { checkTaskParams, resolveDimensions } from './router/params';
 import { cosine, maxSim, pairUp, toBase64 } from './router/scoring';
+import { renderChat } from './tokenizer/chat_template';
 import type {
+  ChatMessage,
+  ChatOptions,
   ClassifyOptions,
   ClassifyResult,
   CommonOptions,
@@ -35,6 +40,7 @@ import type {
   EncodingFormat,
   EngineApi,
   EngineInfo,
+  Input,
   RequestMetadata,
   RerankOptions,
   RerankResult,
@@ -66,6 +72,10 @@ export interface EngineOptions extends ResolveOptions {
   lateInteraction?: boolean;
   /** A causal LM reranker's [no, yes] tokens (vLLM classifier_from_token), e.g. Qwen3-Reranker. */
   classifierFromToken?: [string, string];
+  /** A Jinja chat template used instead of the tokenizer's own (vLLM --chat-template). */
+  chatTemplate?: string;
+  /** Merged into config.json before the model is built (vLLM --hf-overrides). */
+  hfOverrides?: Record<string, unknown>;
   /** Batching and backpressure bounds. */
   scheduler?: Partial<SchedulerOptions>;
   signal?: AbortSignal;
@@ -96,6 +106,8 @@ export class Engine implements EngineApi {
   /** GPU submits happen one batch at a time; readbacks of one batch overlap the next batch. */
   private submitting: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** --chat-template: replaces the tokenizer's template. */
+  private chatTemplate: string | undefined;
 
   private constructor(
     readonly gpu: Gpu,
@@ -113,7 +125,7 @@ export class Engine implements EngineApi {
   }
 
   static async load(opts: EngineOptions): Promise<Engine> {
-    const source = await resolveSource(opts.model, opts);
+    const source = withHfOverrides(await resolveSource(opts.model, opts), opts.hfOverrides);
     const [config, tokenizer] = await Promise.all([loadModelConfig(source, opts.signal), TextTokenizer.load(source, opts.signal)]);
     const poolingConfig = await resolvePoolingConfig(source, config, opts.signal);
     const fromToken = classifierFromToken(config, opts.classifierFromToken);
@@ -156,8 +168,13 @@ export class Engine implements EngineApi {
         numLabels: cls ? cls.weights.numLabels : 0,
         labels: cls ? cls.labels : [],
         adapter: gpu.adapter,
+        // vLLM decides the score type from the served task: classifier → cross-encoder, embedder →
+        // bi-encoder, or late-interaction when served for token_embed (lateInteraction).
+        scoreType: !tasks.includes('score') ? undefined : cls ? 'cross-encoder' : opts.lateInteraction ? 'late-interaction' : 'bi-encoder',
       };
-      return new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier }, info, !!opts.lateInteraction, opts.scheduler);
+      const engine = new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier }, info, !!opts.lateInteraction, opts.scheduler);
+      engine.chatTemplate = opts.chatTemplate;
+      return engine;
     } catch (e) {
       gpu.destroy();
       throw e;
@@ -184,13 +201,38 @@ export class Engine implements EngineApi {
     return p;
   }
 
-  /** Tokenize one input (or pair), applying truncate_prompt_tokens or rejecting a too-long input. */
-  private encodeInput(text: string, pair: string | undefined, opts: CommonOptions): Encoding {
+  /**
+   * Tokenize one input (or pair), applying truncate_prompt_tokens or rejecting a too-long input.
+   * Token-id inputs skip the tokenizer: checked against the embedding table and cut (router/inputs).
+   */
+  private encodeInput(input: Input, pair: string | undefined, opts: CommonOptions, index = 0): Sequence {
+    if (isTokenIds(input)) {
+      const { limit, side } = this.truncation(opts);
+      const ids = prepareTokenIds(input, { vocabSize: this.config.vocab_size, maxLength: this.info.maxLength, index }, limit, side);
+      return { ids, typeIds: new Array<number>(ids.length).fill(0) };
+    }
+    let text = input;
     if (typeof text !== 'string' || (pair !== undefined && typeof pair !== 'string')) throw new BadRequestError('Each input must be a string.');
     if (this.poolingConfig.doLowerCase) {
       text = text.toLowerCase();
       pair = pair?.toLowerCase();
     }
+    const max = this.info.maxLength;
+    const { limit, side } = this.truncation(opts);
+    const addSpecialTokens = opts.addSpecialTokens ?? true;
+    const maxTextTokens = (opts as SideCaps).maxTextTokens;
+    const enc = this.tokenizer.encode(text, pair, limit === undefined ? { addSpecialTokens, maxTextTokens } : { addSpecialTokens, maxTextTokens, maxTokens: limit, truncationSide: side });
+    this.checkVocab(enc);
+    if (enc.ids.length > max) {
+      throw new BadRequestError(
+        `This model's maximum context length is ${max} tokens. However, you requested ${enc.ids.length} tokens in the input. Please reduce the length of the input, or set truncate_prompt_tokens.`,
+      );
+    }
+    return enc;
+  }
+
+  /** truncate_prompt_tokens resolved against the model's limit, and the side to cut. */
+  private truncation(opts: CommonOptions): { limit: number | undefined; side: 'left' | 'right' } {
     const max = this.info.maxLength;
     const t = opts.truncatePromptTokens;
     let limit: number | undefined;
@@ -203,14 +245,12 @@ export class Engine implements EngineApi {
     }
     const side = opts.truncationSide ?? 'right';
     if (side !== 'left' && side !== 'right') throw new BadRequestError(`truncation_side must be 'left' or 'right', got ${JSON.stringify(side)}`);
-    const enc = this.tokenizer.encode(text, pair, limit === undefined ? {} : { maxTokens: limit, truncationSide: side });
-    this.checkVocab(enc);
-    if (enc.ids.length > max) {
-      throw new BadRequestError(
-        `This model's maximum context length is ${max} tokens. However, you requested ${enc.ids.length} tokens in the input. Please reduce the length of the input, or set truncate_prompt_tokens.`,
-      );
-    }
-    return enc;
+    return { limit, side };
+  }
+
+  /** A prompt (prompt / prompt_name / the model's default) goes before text inputs only: token ids are final. */
+  private withPrompt(prompt: string, input: Input): Input {
+    return typeof input === 'string' ? prompt + input : input;
   }
 
   /**
@@ -228,7 +268,12 @@ export class Engine implements EngineApi {
     }
   }
 
-  private inputs(input: string | string[]): string[] {
+  private inputs(input: Input | Input[]): Input[] {
+    return inputList(input);
+  }
+
+  /** Texts only (score / rerank pairs): token ids cannot be paired with the post-processor's special tokens. */
+  private texts(input: string | string[]): string[] {
     const texts = typeof input === 'string' ? [input] : input;
     if (!Array.isArray(texts) || texts.length === 0) throw new BadRequestError('Input must be a non-empty string or list of strings.');
     const bad = texts.findIndex((t) => typeof t !== 'string');
@@ -327,7 +372,7 @@ export class Engine implements EngineApi {
   // Tasks
 
   /** Sentence embeddings: pool → (matryoshka slice) → L2-normalize, all on the GPU. */
-  async embed<F extends EncodingFormat = 'float'>(input: string | string[], opts: EmbedOptions & { encodingFormat?: F } = {}): Promise<EmbedResult<EmbeddingFor<F>>> {
+  async embed<F extends EncodingFormat = 'float'>(input: Input | Input[], opts: EmbedOptions & { encodingFormat?: F } = {}): Promise<EmbedResult<EmbeddingFor<F>>> {
     this.requireTask('embed');
     const t0 = now();
     const texts = this.inputs(input);
@@ -344,7 +389,7 @@ export class Engine implements EngineApi {
     const mode = opts.pooling ?? this.info.pooling;
     const row: EmbedRow = { mode, dims, normalize: useActivation ?? this.info.normalize };
     const prompt = this.resolvePrompt(opts);
-    const items = texts.map((t) => ({ seq: this.encodeInput(prompt + t, undefined, opts), embed: row }));
+    const items = texts.map((t, i) => ({ seq: this.encodeInput(this.withPrompt(prompt, t), undefined, opts, i), embed: row }));
     const bits = format === 'binary' || format === 'ubinary';
     const { outputs, usage, metadata } = await this.submit(bits ? `embed|bits|${dims}` : 'embed|float', items, opts, now() - t0);
     let embeddings: unknown[];
@@ -379,13 +424,13 @@ export class Engine implements EngineApi {
     return 'softmax';
   }
 
-  async classify(input: string | string[], opts: ClassifyOptions = {}): Promise<ClassifyResult> {
+  async classify(input: Input | Input[], opts: ClassifyOptions = {}): Promise<ClassifyResult> {
     this.requireTask('classify');
     const t0 = now();
     const texts = this.inputs(input);
     checkTaskParams('classify', { ...extraParams(opts), use_activation: opts.useActivation });
     const activation = this.classifierActivation(opts.useActivation, false);
-    const items = texts.map((t) => ({ seq: this.encodeInput(t, undefined, opts), activation }));
+    const items = texts.map((t, i) => ({ seq: this.encodeInput(t, undefined, opts, i), activation }));
     const { outputs, usage, metadata } = await this.submit('classify', items, opts, now() - t0);
     const data = (outputs as Float32Array[]).map((probs, index) => {
       let best = 0;
@@ -403,30 +448,40 @@ export class Engine implements EngineApi {
   async score(a: string | string[], b: string | string[], opts: ScoreOptions = {}): Promise<ScoreResult> {
     this.requireTask('score');
     const t0 = now();
-    const left = this.inputs(a);
-    const right = this.inputs(b);
+    const left = this.texts(a);
+    const right = this.texts(b);
     checkTaskParams('score', { ...extraParams(opts), use_activation: opts.useActivation });
     const pairs = pairUp(left.length, right.length, !!opts.matrix);
     let scores: number[];
     let usage: Usage;
     let metadata: RequestMetadata;
-    const common = { truncatePromptTokens: opts.truncatePromptTokens, truncationSide: opts.truncationSide, priority: opts.priority, signal: opts.signal };
+    const common = { truncatePromptTokens: opts.truncatePromptTokens, truncationSide: opts.truncationSide, addSpecialTokens: opts.addSpecialTokens, priority: opts.priority, signal: opts.signal };
+    // Each side embedded on its own keeps its own cap (max_tokens_per_query / max_tokens_per_doc).
+    const queryCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerQuery, undefined] };
+    const docCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerDoc, undefined] };
     if (this.heads.classifier) {
       // Cross-encoder: the pair runs jointly (token_type_ids 1 on the second text for BERT).
       const activation = this.classifierActivation(opts.useActivation, true);
-      const items = pairs.map(([i, j]) => ({ seq: this.encodeInput(left[i], right[j], opts), activation }));
+      const caps: SideCaps = { ...opts, maxTextTokens: [opts.maxTokensPerQuery, opts.maxTokensPerDoc] };
+      const items = pairs.map(([i, j]) => ({ seq: this.encodeInput(left[i], right[j], caps), activation }));
       const r = await this.submit('classify', items, opts, now() - t0);
       scores = (r.outputs as Float32Array[]).map((o) => o[0]);
       ({ usage, metadata } = r);
     } else if (this.lateInteraction) {
       // Late interaction: each text's normalized token embeddings, compared by MaxSim.
-      const [qa, qb] = await Promise.all([this.encode(left, { task: 'token_embed', ...common }), this.encode(right, { task: 'token_embed', ...common })]);
+      const [qa, qb] = await Promise.all([
+        this.encode(left, { task: 'token_embed', ...queryCaps }),
+        this.encode(right, { task: 'token_embed', ...docCaps }),
+      ]);
       scores = pairs.map(([i, j]) => maxSim(qa.data[i], qb.data[j]));
       usage = sumUsage(qa.usage, qb.usage);
       metadata = qa.metadata!;
     } else {
       // Bi-encoder: each text embedded once (normalized), compared by cosine.
-      const [ea, eb] = await Promise.all([this.embed(left, common), this.embed(right, common)]);
+      const [ea, eb] = await Promise.all([
+        this.embed(left, queryCaps),
+        this.embed(right, docCaps),
+      ]);
       scores = pairs.map(([i, j]) => cosine(ea.embeddings[i], eb.embeddings[j]));
       usage = sumUsage(ea.usage, eb.usage);
       metadata = ea.metadata!;
@@ -454,7 +509,7 @@ export class Engine implements EngineApi {
    * and L2-normalized (raw last_hidden_state with useActivation: false). token_classify: per-token
    * class probabilities (logits with useActivation: false).
    */
-  async encode(input: string | string[], opts: TokenOptions): Promise<TokenResult> {
+  async encode(input: Input | Input[], opts: TokenOptions): Promise<TokenResult> {
     const task = opts?.task;
     if (task !== 'token_embed' && task !== 'token_classify') throw new BadRequestError(`Unknown task '${String(task)}' for encode: use token_embed or token_classify.`);
     this.requireTask(task);
@@ -465,10 +520,10 @@ export class Engine implements EngineApi {
     let items: Item[];
     if (task === 'token_embed') {
       const token = { dims: this.dimensions(opts.dimensions, this.info.hiddenSize), normalize: opts.useActivation ?? true };
-      items = texts.map((t) => ({ seq: this.encodeInput(prompt + t, undefined, opts), token }));
+      items = texts.map((t, i) => ({ seq: this.encodeInput(this.withPrompt(prompt, t), undefined, opts, i), token }));
     } else {
       const activation: ClassifierActivation = opts.useActivation === false ? 'none' : 'softmax';
-      items = texts.map((t) => ({ seq: this.encodeInput(prompt + t, undefined, opts), activation }));
+      items = texts.map((t, i) => ({ seq: this.encodeInput(this.withPrompt(prompt, t), undefined, opts, i), activation }));
     }
     const { outputs, usage, metadata } = await this.submit(task === 'token_embed' ? 'token_embed' : 'classify', items, opts, now() - t0);
     return { data: outputs as Float32Array[][], usage, metadata };
@@ -479,6 +534,12 @@ export class Engine implements EngineApi {
     if (typeof text !== 'string') throw new BadRequestError('prompt must be a string.');
     const enc = this.tokenizer.encode(text, undefined, { addSpecialTokens: opts.addSpecialTokens ?? true });
     return { tokens: enc.ids, count: enc.ids.length, maxModelLen: this.info.maxLength, ...(opts.returnTokenStrs ? { tokenStrs: enc.tokens } : {}) };
+  }
+
+  /** The text a chat renders to with the chat template (--chat-template, else the tokenizer's). */
+  renderChat(messages: ChatMessage[], opts: ChatOptions = {}): string {
+    this.checkOpen();
+    return renderChat(messages, { ...opts, chatTemplate: opts.chatTemplate ?? this.chatTemplate }, this.tokenizer);
   }
 
   detokenize(ids: number[]): string {
@@ -509,6 +570,11 @@ export class Engine implements EngineApi {
     this.body.dispose();
     this.gpu.destroy();
   }
+}
+
+/** Internal: per-side text token caps that score hands to the tokenizer (router/types ScoreOptions). */
+interface SideCaps extends CommonOptions {
+  maxTextTokens?: [number | undefined, number | undefined];
 }
 
 /** Pooling parameters a caller passed that this task's options do not declare (from untyped callers). */

@@ -7,3 +7,9 @@ export { WgpoolError, BadRequestError, NotFoundError, OverloadedError, ModelLoad
 export { resolveSource } from './loading/source';
 export type { ModelSource } from './loading/source';
 export type { PoolMode } from './kernels/pool';
+export type { Input, TokenIds, ChatMessage, ChatOptions, ScoreType } from './engine';
+// vLLM server configuration and the byte transport's decoder (for clients of encoding_format bytes).
+export { parsePoolerConfig, poolerEngineOptions, withPoolerConfig } from './router/pooler_config';
+export type { PoolerConfig } from './router/pooler_config';
+export { decodeNumbers } from './serve/encoding';
+export type { EmbedDType, Endianness } from './serve/encoding';

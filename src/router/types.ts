@@ -24,8 +24,22 @@ export interface RequestMetadata {
   batchSize: number;
 }
 
+/**
+ * A pre-tokenized input (vLLM's `input: list[int]`): the ids are the model input as they are — no
+ * special tokens added, no prompt prepended, no lower-casing — only checked against the model's
+ * tables and truncated by `truncatePromptTokens`.
+ */
+export interface TokenIds {
+  ids: number[];
+}
+
+/** One input: text, or token ids. */
+export type Input = string | TokenIds;
+
 /** Options every task takes. */
 export interface CommonOptions {
+  /** Add the tokenizer's special tokens to text inputs ([CLS] … [SEP], <|endoftext|>). Default true. */
+  addSpecialTokens?: boolean;
   /** -1: truncate to the model's max length; k > 0: keep k tokens. Unset: too-long inputs are an error. */
   truncatePromptTokens?: number;
   truncationSide?: TruncationSide;
@@ -89,6 +103,10 @@ export interface ScoreOptions extends CommonOptions {
   useActivation?: boolean;
   /** Score every a against every b (N×M) instead of 1→N / N→N zipped pairing. */
   matrix?: boolean;
+  /** Keep at most this many text tokens of each query (special tokens not counted) — vLLM max_tokens_per_query. */
+  maxTokensPerQuery?: number;
+  /** Keep at most this many text tokens of each document — vLLM max_tokens_per_doc. */
+  maxTokensPerDoc?: number;
 }
 
 export interface ScoreResult {
@@ -140,6 +158,27 @@ export interface TokenizeResult {
   tokenStrs?: string[];
 }
 
+/** One chat message as OpenAI / vLLM send it: content is a string or a list of text parts. */
+export interface ChatMessage {
+  role: string;
+  content?: string | { type: string; text?: string }[] | null;
+  [key: string]: unknown;
+}
+
+export interface ChatOptions {
+  /** Add the template's assistant header (vLLM default for pooling: false). */
+  addGenerationPrompt?: boolean;
+  /** Leave the last message open (no end-of-turn); excludes addGenerationPrompt. */
+  continueFinalMessage?: boolean;
+  /** A Jinja template for this request instead of the model's. */
+  chatTemplate?: string;
+  /** Extra variables the template sees. */
+  chatTemplateKwargs?: Record<string, unknown>;
+}
+
+/** How `score` compares a pair, as vLLM decides it from the task the model is served for. */
+export type ScoreType = 'bi-encoder' | 'cross-encoder' | 'late-interaction';
+
 export interface EngineInfo {
   model: string;
   architecture: string;
@@ -161,17 +200,27 @@ export interface EngineInfo {
   numLabels: number;
   labels: string[];
   adapter: AdapterReport;
+  /** How `score` compares pairs (absent: decided by tasks — cross-encoder with a classifier, else bi-encoder). */
+  scoreType?: ScoreType;
+  /** The task a server runs when a request does not name one (vLLM PoolerConfig.task). */
+  defaultTask?: Task;
 }
 
 /** What the HTTP handler and the worker client need from an engine. */
 export interface EngineApi {
   readonly info: EngineInfo;
-  embed<F extends EncodingFormat = 'float'>(input: string | string[], opts?: EmbedOptions & { encodingFormat?: F }): Promise<EmbedResult<EmbeddingFor<F>>>;
-  classify(input: string | string[], opts?: ClassifyOptions): Promise<ClassifyResult>;
+  embed<F extends EncodingFormat = 'float'>(input: Input | Input[], opts?: EmbedOptions & { encodingFormat?: F }): Promise<EmbedResult<EmbeddingFor<F>>>;
+  classify(input: Input | Input[], opts?: ClassifyOptions): Promise<ClassifyResult>;
   score(a: string | string[], b: string | string[], opts?: ScoreOptions): Promise<ScoreResult>;
   rerank(query: string, documents: string[], opts?: RerankOptions): Promise<RerankResult>;
-  encode(input: string | string[], opts: TokenOptions): Promise<TokenResult>;
+  encode(input: Input | Input[], opts: TokenOptions): Promise<TokenResult>;
   tokenize(text: string, opts?: { addSpecialTokens?: boolean; returnTokenStrs?: boolean }): TokenizeResult;
   detokenize(ids: number[]): string;
+  /**
+   * The prompt text a chat renders to with the model's chat template (or opts.chatTemplate). A model
+   * without a template is a 400 with vLLM's wording. Optional: engines without a tokenizer config
+   * at hand (the worker client) leave it out, and the HTTP layer refuses `messages` for them.
+   */
+  renderChat?(messages: ChatMessage[], opts?: ChatOptions): string;
   dispose(): Promise<void>;
 }

@@ -15,10 +15,11 @@ describe('parseServeArgs', () => {
       maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       basePath: undefined,
       quiet: false,
+      vllm: { apiKeys: [] },
     });
     expect(
       parseServeArgs(['serve', './models/x', '-m', 'org/b', '--served-model-name', 'x', '--served-model-name', 'b', '--host', '0.0.0.0', '--port', '0', '--max-body-bytes', '1024', '--base-path', '/wgpool', '-q']),
-    ).toStrictEqual({ models: ['./models/x', 'org/b'], servedModelNames: ['x', 'b'], host: '0.0.0.0', port: 0, maxBodyBytes: 1024, basePath: '/wgpool', quiet: true });
+    ).toStrictEqual({ models: ['./models/x', 'org/b'], servedModelNames: ['x', 'b'], host: '0.0.0.0', port: 0, maxBodyBytes: 1024, basePath: '/wgpool', quiet: true, vllm: { apiKeys: [] } });
     expect(parseServeArgs(['--help'])).toBeNull();
     expect(parseServeArgs(['serve', '-h'])).toBeNull();
   });
@@ -34,9 +35,36 @@ describe('parseServeArgs', () => {
     [['serve', '-m', 'a', '--max-body-bytes', '0'], /--max-body-bytes must be an integer from 1/],
     [['serve', '-m', 'a', '--base-path', 'wgpool'], /--base-path must start with '\/'/],
     [['serve', '-m', 'a', '--gpu-memory-utilization', '0.9'], /Unknown option '--gpu-memory-utilization'/],
+    [['serve', '-m', 'a', '--pooler-config', '{bad'], /--pooler-config is not valid JSON/],
+    [['serve', '-m', 'a', '--pooler-config', '{"pooling_type":"STEP"}'], /--pooler-config: STEP pooling/],
+    [['serve', '-m', 'a', '--pooler-config', '{"normalize":false}'], /--pooler-config: `normalize` was removed; use `use_activation` instead/],
+    [['serve', '-m', 'a', '--pooler-config', '{"pooling":"cls"}'], /--pooler-config: unknown field 'pooling'/],
+    [['serve', '-m', 'a', '--hf-overrides', '[1]'], /--hf-overrides must be a JSON object/],
+    [['serve', '-m', 'a', '--allowed-headers', 'x-a'], /need --allowed-origins/],
+    [['serve', '-m', 'a', '--allowed-origins', '[1]'], /--allowed-origins must be a non-empty list of strings/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseServeArgs(argv)).toThrow(UsageError);
     expect(() => parseServeArgs(argv)).toThrow(message);
+  });
+});
+
+describe('vLLM-style options', () => {
+  it('parses --pooler-config, --hf-overrides, --chat-template, --api-key and CORS lists', () => {
+    const a = parseServeArgs([
+      'serve', '-m', 'a',
+      '--pooler-config', '{"task":"embed","pooling_type":"MEAN","use_activation":false,"dimensions":4,"max_embed_len":1024}',
+      '--hf-overrides', '{"is_matryoshka":true}',
+      '--chat-template', '{{ messages[0].content }}',
+      '--api-key', 'k1', '--api-key', 'k2',
+      '--allowed-origins', '["http://a.test","http://b.test"]', '--allowed-methods', 'GET,POST',
+    ])!;
+    expect(a.vllm).toStrictEqual({
+      apiKeys: ['k1', 'k2'],
+      poolerConfig: { task: 'embed', pooling: 'mean', useActivation: false, dimensions: 4, chunking: { enabled: false, maxEmbedLen: 1024 } },
+      hfOverrides: { is_matryoshka: true },
+      chatTemplate: '{{ messages[0].content }}',
+      cors: { allowedOrigins: ['http://a.test', 'http://b.test'], allowedMethods: ['GET', 'POST'], allowedHeaders: undefined },
+    });
   });
 });
 
@@ -102,6 +130,76 @@ describe('main', () => {
     expect(code).toBe(0);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ model: 'org/a', token: 'hf_secret', endpoint: 'http://mirror.test' });
+  });
+
+  it('hands --hf-overrides, --chat-template and the pooler config to the engine, and serves with the API key, CORS and defaults', async () => {
+    const seen: EngineOptions[] = [];
+    const shutdown = new AbortController();
+    const out: string[] = [];
+    const done = main(
+      [
+        'serve', 'org/a', '--port', '0', '-q',
+        '--pooler-config', '{"task":"classify","pooling_type":"CLS","use_activation":false}',
+        '--hf-overrides', '{"num_labels":3}',
+        '--chat-template', '{{ messages[0].content }}!',
+        '--allowed-origins', 'http://page.test',
+      ],
+      {
+        out: (l) => void out.push(l),
+        err: () => undefined,
+        signals: false,
+        shutdown: shutdown.signal,
+        env: { VLLM_API_KEY: 'k' },
+        createEngine: async (opts) => {
+          seen.push(opts);
+          return new FakeEngine({ model: 'org/a' });
+        },
+      },
+    );
+    while (out.length === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(seen[0]).toMatchObject({ hfOverrides: { num_labels: 3 }, chatTemplate: '{{ messages[0].content }}!', pooling: 'cls' });
+    expect(seen[0].lateInteraction).toBeUndefined();
+    const url = /(http:\/\/\S+)/.exec(out[0])![1];
+    const call = (body: unknown, key?: string) =>
+      fetch(`${url}/pooling`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://page.test', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) });
+    expect((await call({ input: 'x' })).status).toBe(401);
+    const r = await call({ input: 'x' }, 'k');
+    expect(r.headers.get('access-control-allow-origin')).toBe('http://page.test');
+    const body = await r.json();
+    // The default task is the config's (classify), and use_activation false gives raw logits.
+    const raw = await new FakeEngine().classify('x', { useActivation: false });
+    expect(body.data[0].data).toStrictEqual(raw.data[0].probs);
+    shutdown.abort();
+    expect(await done).toBe(0);
+  });
+
+  it('serves a pooler config task token_embed with late-interaction scoring, as vLLM decides the score type', async () => {
+    const seen: EngineOptions[] = [];
+    const shutdown = new AbortController();
+    shutdown.abort();
+    const code = await main(['serve', 'org/a', '--port', '0', '--pooler-config', '{"task":"token_embed"}'], {
+      out: () => undefined,
+      err: () => undefined,
+      signals: false,
+      shutdown: shutdown.signal,
+      createEngine: async (opts) => {
+        seen.push(opts);
+        return new FakeEngine({ scoreType: opts.lateInteraction ? 'late-interaction' : 'bi-encoder' });
+      },
+    });
+    expect(code).toBe(0);
+    expect(seen[0].lateInteraction).toBe(true);
+  });
+
+  it('refuses a pooler config the model cannot serve, and disposes the engine', async () => {
+    const h = harness();
+    const code = await main(['serve', '-m', 'org/a', '--port', '0', '--pooler-config', '{"dimensions":4}'], h.io);
+    expect(code).toBe(1);
+    expect(h.err[0]).toMatch(/does not support matryoshka representation/);
+    expect(h.made[0].disposed).toBe(true);
+    const chunked = await main(['serve', '-m', 'org/a', '--port', '0', '--pooler-config', '{"enable_chunked_processing":true,"max_embed_len":4096}'], h.io);
+    expect(chunked).toBe(1);
+    expect(h.err.at(-1)).toMatch(/enable_chunked_processing needs the engine's chunked long-input option/);
   });
 
   it('returns 1 and disposes the models already loaded when one fails to load', async () => {

@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
 import type { EngineApi } from '../router/types';
+import { chunkingOptions, poolerEngineOptions, withPoolerConfig } from '../router/pooler_config';
+import { VLLM_OPTIONS_USAGE, VLLM_OPTION_SPECS, readVllmOptions, resolveChatTemplate, type VllmOptions } from './cli_options';
 import { DEFAULT_MAX_BODY_BYTES } from './handler';
 import { serve } from './node';
 
@@ -15,7 +17,7 @@ export const USAGE = `Usage: wgpool serve --model <id|url|dir> [--model …] [op
 
 Serves Hugging Face pooling models (embedders, rerankers, classifiers) on WebGPU behind
 vLLM's OpenAI-compatible HTTP API: /v1/embeddings, /classify, /score, /rerank, /pooling,
-/tokenize, /detokenize, /v1/models, /health.
+/tokenize, /detokenize, /v1/models, /health, /ping, /version, /metrics.
 
 Options:
   -m, --model <id|url|dir>     a hub id (org/name), a URL prefix or a local folder; repeatable
@@ -24,10 +26,11 @@ Options:
   --port <port>                port (default 8000; 0 picks a free one)
   --max-body-bytes <n>         largest request body accepted (default ${DEFAULT_MAX_BODY_BYTES})
   --base-path <path>           serve every route under this prefix, e.g. /wgpool
+${VLLM_OPTIONS_USAGE}
   -q, --quiet                  no per-request log lines
   -h, --help                   this text
 
-Environment: HF_TOKEN (gated or private hub models), HF_ENDPOINT (hub mirror),
+Environment: HF_TOKEN (gated or private hub models), HF_ENDPOINT (hub mirror), VLLM_API_KEY,
 VK_ICD_FILENAMES (Vulkan driver for Dawn; without a GPU point it at SwiftShader).`;
 
 export interface ServeArgs {
@@ -38,6 +41,8 @@ export interface ServeArgs {
   maxBodyBytes: number;
   basePath?: string;
   quiet: boolean;
+  /** --pooler-config, --hf-overrides, --chat-template, --api-key, CORS (./cli_options.ts). */
+  vllm: VllmOptions;
 }
 
 /** An argument error: main() prints it with the usage and exits 2. */
@@ -65,6 +70,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
         'base-path': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
+        ...VLLM_OPTION_SPECS,
       },
     });
   } catch (e) {
@@ -93,6 +99,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
     maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER),
     basePath,
     quiet: values.quiet ?? false,
+    vllm: readVllmOptions(values, (m) => new UsageError(m)),
   };
 }
 
@@ -156,17 +163,33 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env;
   const make = io.createEngine ?? createEngine;
   const engines = new Map<string, EngineApi>();
+  const vllm = args.vllm;
+  const apiKeys = vllm.apiKeys.length ? vllm.apiKeys : env.VLLM_API_KEY ? [env.VLLM_API_KEY] : [];
   try {
+    const chatTemplate = vllm.chatTemplate === undefined ? undefined : resolveChatTemplate(vllm.chatTemplate);
+    const pooler = vllm.poolerConfig;
     for (let i = 0; i < args.models.length; i++) {
       const name = args.servedModelNames[i];
       // The served name only keys the map: info.model keeps the source, which /v1/models reports
       // as `root` (vLLM's ModelCard does the same).
-      const engine = await make({
+      const loaded = await make({
         model: args.models[i],
         token: env.HF_TOKEN || undefined,
         endpoint: env.HF_ENDPOINT || undefined,
         signal: stop.signal,
+        ...(chatTemplate !== undefined ? { chatTemplate } : {}),
+        ...(vllm.hfOverrides ? { hfOverrides: vllm.hfOverrides } : {}),
+        ...(pooler ? { ...poolerEngineOptions(pooler), ...chunkingOptions(pooler) } : {}),
       });
+      let engine = loaded;
+      if (pooler) {
+        try {
+          engine = withPoolerConfig(loaded, pooler);
+        } catch (e) {
+          await loaded.dispose();
+          throw e;
+        }
+      }
       engines.set(name ?? engine.info.model, engine);
       if (stop.signal.aborted) break;
     }
@@ -178,6 +201,8 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
       port: args.port,
       maxBodyBytes: args.maxBodyBytes,
       basePath: args.basePath,
+      apiKeys,
+      cors: vllm.cors,
       log: args.quiet ? (l) => (l.startsWith('error') ? err(l) : undefined) : err,
     });
     out(startupLine(server.url + (args.basePath ?? ''), engines));

@@ -6,8 +6,12 @@
 
 import type { AdapterReport } from '../gpu/device';
 import { BadRequestError, abortError } from '../gpu/errors';
+import { inputList, isTokenIds, prepareTokenIds } from '../router/inputs';
 import { checkTaskParams, resolveDimensions } from '../router/params';
+import { renderChat } from '../tokenizer/chat_template';
 import type {
+  ChatMessage,
+  ChatOptions,
   ClassifyOptions,
   ClassifyResult,
   CommonOptions,
@@ -17,6 +21,7 @@ import type {
   EncodingFormat,
   EngineApi,
   EngineInfo,
+  Input,
   RequestMetadata,
   RerankOptions,
   RerankResult,
@@ -45,7 +50,18 @@ export interface FakeEngineOptions {
   metadata?: RequestMetadata;
   /** Pack binary / ubinary embeddings itself (as the GPU engine does) or hand back floats. */
   packBinary?: boolean;
+  /** The model's chat template (Jinja); null: the model has none. Default: a small role: content template. */
+  chatTemplate?: string | null;
+  /** Reported as info.scoreType (the fake scores every pair the same way whatever it says). */
+  scoreType?: EngineInfo['scoreType'];
 }
+
+/** The fake's default chat template: "[CLS] role: content [SEP]" per message, plus a generation prompt. */
+export const FAKE_CHAT_TEMPLATE =
+  "{% for m in messages %}{{ bos_token }} {{ m.role }}: {{ m.content }} {{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+
+/** Ids the fake's "vocabulary" has: word ids are 3..999, [CLS] 1, [SEP] 2. */
+export const FAKE_VOCAB_SIZE = 1000;
 
 const CLS = 1;
 const SEP = 2;
@@ -69,6 +85,9 @@ export class FakeEngine implements EngineApi {
   fail: Error | null;
   metadata?: RequestMetadata;
   private readonly packBinary: boolean;
+  private readonly chatTemplateSource: string | null;
+  /** Task calls waiting on delayMs, as a scheduler's queue depth. */
+  private waiting = 0;
   disposed = false;
 
   constructor(o: FakeEngineOptions = {}) {
@@ -91,11 +110,13 @@ export class FakeEngine implements EngineApi {
       numLabels: labels.length,
       labels,
       adapter: FAKE_ADAPTER,
+      ...(o.scoreType ? { scoreType: o.scoreType } : {}),
     };
     this.delayMs = o.delayMs ?? 0;
     this.fail = o.fail ?? null;
     this.metadata = o.metadata;
     this.packBinary = o.packBinary ?? true;
+    this.chatTemplateSource = o.chatTemplate === undefined ? FAKE_CHAT_TEMPLATE : o.chatTemplate;
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -108,11 +129,20 @@ export class FakeEngine implements EngineApi {
     return h + 3;
   }
 
-  /** Token ids of one text, [CLS] … [SEP], truncated or rejected like the real engine. */
-  ids(text: string, opts: CommonOptions = {}): number[] {
-    const ids = [CLS, ...text.split(/\s+/).filter(Boolean).map(FakeEngine.wordId), SEP];
+  /**
+   * Token ids of one input: text as [CLS] … [SEP] (no specials with addSpecialTokens: false), token
+   * ids as given; truncated or rejected like the real engine.
+   */
+  ids(input: Input, opts: CommonOptions = {}, index = 0): number[] {
     const max = this.info.maxLength;
     const t = opts.truncatePromptTokens;
+    if (isTokenIds(input)) {
+      if (t !== undefined && t > max) throw new BadRequestError(`truncate_prompt_tokens value (${t}) is greater than max_model_len (${max}). Please, select a smaller truncation size.`);
+      const limit = t === undefined ? undefined : t === -1 ? max : t;
+      return prepareTokenIds(input, { vocabSize: FAKE_VOCAB_SIZE, maxLength: max, index }, limit, opts.truncationSide ?? 'right');
+    }
+    const words = input.split(/\s+/).filter(Boolean).map(FakeEngine.wordId);
+    const ids = opts.addSpecialTokens === false ? words : [CLS, ...words, SEP];
     if (t !== undefined) {
       if (t > max) throw new BadRequestError(`truncate_prompt_tokens value (${t}) is greater than max_model_len (${max}). Please, select a smaller truncation size.`);
       const keep = t === -1 ? max : t;
@@ -153,14 +183,14 @@ export class FakeEngine implements EngineApi {
   // EngineApi
 
   async embed<F extends EncodingFormat = 'float'>(
-    input: string | string[],
+    input: Input | Input[],
     opts: EmbedOptions & { encodingFormat?: F } = {},
   ): Promise<EmbedResult<EmbeddingFor<F>>> {
     const texts = await this.begin('embed', input, opts);
     checkTaskParams('embed', { dimensions: opts.dimensions, use_activation: opts.useActivation ?? opts.normalize });
     const dims = resolveDimensions(opts.dimensions, { modelName: this.info.model, ...this.info });
     const normalize = opts.useActivation ?? opts.normalize ?? true;
-    const seqs = texts.map((t) => this.ids(t, opts));
+    const seqs = texts.map((t, i) => this.ids(t, opts, i));
     const vectors = seqs.map((ids) => this.vector(ids, dims, normalize));
     const format: EncodingFormat = opts.encodingFormat ?? 'float';
     let embeddings: (Float32Array | Uint8Array | Int8Array | string)[] = vectors;
@@ -180,9 +210,9 @@ export class FakeEngine implements EngineApi {
     return this.end({ embeddings: embeddings as EmbeddingFor<F>[], usage: usage(seqs) });
   }
 
-  async classify(input: string | string[], opts: ClassifyOptions = {}): Promise<ClassifyResult> {
+  async classify(input: Input | Input[], opts: ClassifyOptions = {}): Promise<ClassifyResult> {
     const texts = await this.begin('classify', input, opts);
-    const seqs = texts.map((t) => this.ids(t, opts));
+    const seqs = texts.map((t, i) => this.ids(t, opts, i));
     const data = seqs.map((ids, index) => {
       const logits = this.logits(ids);
       const probs = opts.useActivation === false ? logits : softmax(logits);
@@ -226,10 +256,10 @@ export class FakeEngine implements EngineApi {
     return this.end({ results, usage: { promptTokens: tokens, totalTokens: tokens } });
   }
 
-  async encode(input: string | string[], opts: TokenOptions): Promise<TokenResult> {
+  async encode(input: Input | Input[], opts: TokenOptions): Promise<TokenResult> {
     const texts = await this.begin('encode', input, opts);
     checkTaskParams(opts.task, { dimensions: opts.dimensions, use_activation: opts.useActivation });
-    const seqs = texts.map((t) => this.ids(t, opts));
+    const seqs = texts.map((t, i) => this.ids(t, opts, i));
     const h = this.info.hiddenSize;
     let data: Float32Array[][];
     if (opts.task === 'token_embed') {
@@ -257,6 +287,19 @@ export class FakeEngine implements EngineApi {
     return { tokens, count: tokens.length, maxModelLen: this.info.maxLength, ...(opts.returnTokenStrs ? { tokenStrs: strs } : {}) };
   }
 
+  renderChat(messages: ChatMessage[], opts: ChatOptions = {}): string {
+    this.calls.push({ method: 'renderChat', opts });
+    return renderChat(messages, opts, {
+      chatTemplate: () => this.chatTemplateSource,
+      specialTokensMap: () => ({ bos_token: '[CLS]', eos_token: '[SEP]' }),
+    });
+  }
+
+  /** Scheduler-like statistics, so /metrics has gauges to read. */
+  stats() {
+    return { batches: 0, meanBatchFill: 0, meanBatchSize: 0, queuedTokens: 0, queuedRequests: this.waiting, inFlight: 0 };
+  }
+
   detokenize(ids: number[]): string {
     this.calls.push({ method: 'detokenize', opts: ids });
     if (this.fail) throw this.fail;
@@ -269,12 +312,18 @@ export class FakeEngine implements EngineApi {
 
   // -----------------------------------------------------------------------------------------------
 
-  private async begin(method: string, input: string | string[], opts: CommonOptions): Promise<string[]> {
+  private async begin<T extends Input>(method: string, input: T | T[], opts: CommonOptions): Promise<T[]> {
     this.calls.push({ method, opts });
     if (this.disposed) throw new BadRequestError('This engine was disposed.');
-    const texts = typeof input === 'string' ? [input] : input;
-    if (!Array.isArray(texts) || texts.length === 0) throw new BadRequestError('Input must be a non-empty string or list of strings.');
-    if (this.delayMs > 0) await sleep(this.delayMs, opts.signal);
+    const texts = inputList(input) as T[];
+    if (this.delayMs > 0) {
+      this.waiting++;
+      try {
+        await sleep(this.delayMs, opts.signal);
+      } finally {
+        this.waiting--;
+      }
+    }
     if (opts.signal?.aborted) throw abortError(opts.signal.reason);
     if (this.fail) throw this.fail;
     return texts;

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { abortError } from '../gpu/errors';
 import type { EngineApi } from '../router/types';
+import type { CorsOptions } from './cors';
 import { createHandler, errorBody } from './handler';
 
 export interface ServeOptions {
@@ -21,6 +22,10 @@ export interface ServeOptions {
   basePath?: string;
   /** One line per request, and the details of unexpected errors. */
   log?: (line: string) => void;
+  /** Bearer tokens that open every route but the public ones (vLLM --api-key). */
+  apiKeys?: string[];
+  /** Cross-origin access (vLLM --allowed-origins / -methods / -headers). */
+  cors?: CorsOptions;
   /** How long close() lets in-flight requests run before it cuts their connections. Default 30 s. */
   closeTimeoutMs?: number;
 }
@@ -42,6 +47,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     engines: opts.engines,
     basePath: opts.basePath,
     maxBodyBytes: opts.maxBodyBytes,
+    apiKeys: opts.apiKeys,
+    cors: opts.cors,
     onError: (err, request) => log?.(`error in ${request.method} ${new URL(request.url).pathname}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
   });
 

@@ -3,12 +3,17 @@
 // worker (WebGPU is exposed to Service Workers), and every model file they fetch goes through Cache
 // Storage, so once a model has loaded online it loads again offline.
 
-import { createEngine, type Engine, type EngineOptions } from '../engine';
+import { createEngine, type EngineOptions } from '../engine';
+import { chunkingOptions, parsePoolerConfig, poolerEngineOptions, withPoolerConfig } from '../router/pooler_config';
+import type { EngineApi } from '../router/types';
 import { createHandler, type Handler } from './handler';
 
 export interface ServiceWorkerOptions {
-  /** Served model name → engine options (model URL prefix or hub id, …). */
-  models: Record<string, Omit<EngineOptions, 'fetch'>>;
+  /**
+   * Served model name → engine options (model URL prefix or hub id, …; `chatTemplate` and
+   * `hfOverrides` as --chat-template / --hf-overrides), plus vLLM's `poolerConfig` (JSON or object).
+   */
+  models: Record<string, Omit<EngineOptions, 'fetch'> & { poolerConfig?: unknown }>;
   /** Route prefix inside the worker's scope, e.g. '/wgpool'. */
   basePath: string;
   /** Cache Storage name for model files (bump it to drop old models). */
@@ -52,10 +57,12 @@ export function serveFromServiceWorker(opts: ServiceWorkerOptions, scope: SwScop
   let ready: Promise<Handler> | undefined;
 
   const load = async (): Promise<Handler> => {
-    const engines = new Map<string, Engine>();
-    for (const [name, o] of Object.entries(opts.models)) {
+    const engines = new Map<string, EngineApi>();
+    for (const [name, { poolerConfig, ...o }] of Object.entries(opts.models)) {
       const model = typeof o.model === 'string' && o.model.startsWith('/') ? new URL(o.model, scope.location.origin).href : o.model;
-      engines.set(name, await createEngine({ ...o, model, servedModelName: name, fetch: cachedFetch(cacheName) }));
+      const pooler = poolerConfig === undefined ? undefined : parsePoolerConfig(poolerConfig);
+      const engine = await createEngine({ ...o, ...(pooler ? { ...poolerEngineOptions(pooler), ...chunkingOptions(pooler) } : {}), model, servedModelName: name, fetch: cachedFetch(cacheName) });
+      engines.set(name, pooler ? withPoolerConfig(engine, pooler) : engine);
     }
     return createHandler({ engines, basePath: base });
   };

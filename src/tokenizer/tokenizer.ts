@@ -31,6 +31,11 @@ export interface EncodeOptions {
   maxTokens?: number;
   /** Which end loses tokens when truncating. Default 'right'. */
   truncationSide?: TruncationSide;
+  /**
+   * Cap the text tokens of the text and of the pair before special tokens are placed (score's
+   * max_tokens_per_query / max_tokens_per_doc); each keeps its first tokens.
+   */
+  maxTextTokens?: [number | undefined, number | undefined];
 }
 
 /** HF writes VERY_LARGE_INTEGER (int(1e30)) as model_max_length when a tokenizer has no limit. */
@@ -69,15 +74,22 @@ export class TextTokenizer {
     this.padTokenId = this.resolvePad();
   }
 
-  /** Load tokenizer.json and tokenizer_config.json (optional: an empty config is used when absent). */
+  /**
+   * Load tokenizer.json and tokenizer_config.json (optional: an empty config is used when absent),
+   * and chat_template.jinja when the model ships its chat template as a file of its own (newer HF
+   * checkpoints do; it takes precedence over tokenizer_config's `chat_template`, as in transformers).
+   */
   static async load(source: ModelSource, signal?: AbortSignal): Promise<TextTokenizer> {
-    const tokenizerJson = await source.json<unknown>('tokenizer.json', signal);
-    const config = (await source.exists('tokenizer_config.json')) ? await source.json<unknown>('tokenizer_config.json', signal) : {};
-    return TextTokenizer.fromJson(tokenizerJson, config, source.id);
+    const [tokenizerJson, config, chatTemplateFile] = await Promise.all([
+      source.json<unknown>('tokenizer.json', signal),
+      source.exists('tokenizer_config.json').then((e) => (e ? source.json<unknown>('tokenizer_config.json', signal) : {})),
+      source.exists('chat_template.jinja').then((e) => (e ? source.text('chat_template.jinja', signal) : undefined)),
+    ]);
+    return TextTokenizer.fromJson(tokenizerJson, config, source.id, chatTemplateFile);
   }
 
   /** Build from the two parsed files. Library construction errors become ModelLoadErrors naming the model. */
-  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, modelId: string): TextTokenizer {
+  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, modelId: string, chatTemplateFile?: string): TextTokenizer {
     const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
     if (!isObject(tokenizerJson)) throw new ModelLoadError(`tokenizer.json of model "${modelId}" is not a JSON object`);
     if (!isObject(tokenizerConfig)) throw new ModelLoadError(`tokenizer_config.json of model "${modelId}" is not a JSON object`);
@@ -87,7 +99,44 @@ export class TextTokenizer {
     } catch (e) {
       throw new ModelLoadError(`tokenizer.json of model "${modelId}" cannot be used: ${(e as Error).message}`);
     }
-    return new TextTokenizer(tok, tokenizerConfig, tokenizerJson, modelId);
+    const t = new TextTokenizer(tok, tokenizerConfig, tokenizerJson, modelId);
+    t.chatTemplateFile = chatTemplateFile;
+    return t;
+  }
+
+  private chatTemplateFile: string | undefined;
+
+  /**
+   * The model's chat template: chat_template.jinja, else tokenizer_config's `chat_template` (a
+   * string, or a list of `{name, template}` of which `name` is picked — HF's "default" first).
+   * Null when the model has none.
+   */
+  chatTemplate(name = 'default'): string | null {
+    if (this.chatTemplateFile !== undefined) return this.chatTemplateFile;
+    const t = this.config.chat_template;
+    if (typeof t === 'string') return t;
+    if (Array.isArray(t)) {
+      const hit = t.find((x) => typeof x === 'object' && x !== null && (x as { name?: unknown }).name === name) as { template?: unknown } | undefined;
+      return typeof hit?.template === 'string' ? hit.template : null;
+    }
+    return null;
+  }
+
+  /**
+   * The special tokens a chat template may use by name (bos_token, eos_token, …), as strings: HF's
+   * special_tokens_map, which apply_chat_template passes to the template.
+   */
+  specialTokensMap(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    const text = (v: unknown): string | undefined =>
+      typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : undefined;
+    for (const k of ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token']) {
+      const v = text(this.config[k]);
+      if (v !== undefined) out[k] = v;
+    }
+    const extra = this.config.additional_special_tokens;
+    if (Array.isArray(extra)) out.additional_special_tokens = extra.map(text).filter((x): x is string => x !== undefined);
+    return out;
   }
 
   /** The token strings of one text, no special tokens added. */
@@ -100,8 +149,9 @@ export class TextTokenizer {
    * tokenizer's post-processor defines them. An empty `pair` is a real (empty) second text, as in HF.
    */
   encode(text: string, pair?: string, opts: EncodeOptions = {}): Encoding {
-    const a = this.tokenize(text);
-    const b = pair === undefined ? null : this.tokenize(pair);
+    const [capA, capB] = opts.maxTextTokens ?? [undefined, undefined];
+    const a = this.tokenize(text).slice(0, capA ?? Infinity);
+    const b = pair === undefined ? null : this.tokenize(pair).slice(0, capB ?? Infinity);
     const enc = this.assemble(a, b, opts.addSpecialTokens ?? true);
     return opts.maxTokens === undefined ? enc : this.truncate(enc, opts.maxTokens, opts.truncationSide ?? 'right');
   }

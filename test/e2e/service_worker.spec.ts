@@ -13,6 +13,18 @@ test('Service Worker serves /wgpool/v1/embeddings with the JS API vectors, also 
   expect(online.cachedFiles).toContain('/models/tiny-bert-embed/model.safetensors');
   expect(online.cachedFiles).toContain('/models/tiny-bert-embed/tokenizer.json');
 
+  const parity = (await page.evaluate(() => window.runSuite({ phase: 'parity' }))) as Record<string, unknown>;
+  console.log(JSON.stringify(parity));
+  expect(parity.idsErr).toBeLessThan(1e-5);
+  expect(parity.idsTokens).toBe(parity.goldenTokens);
+  expect(parity.bytesType).toBe('application/octet-stream');
+  expect(parity.bytesErr).toBeLessThan(1e-5);
+  expect(parity.f16Excess).toBeLessThan(1e-5);
+  expect(parity.chatStatus).toBe(400);
+  expect(parity.chatMessage).toMatch(/default chat template is no longer allowed/);
+  expect(parity.version).toMatch(/^\d+\.\d+\.\d+/);
+  expect(parity.embeddingsCounted).toBe(true);
+
   await context.setOffline(true);
   const offline = (await page.evaluate(() => window.runSuite({ phase: 'offline' }))) as { swStatus: number; swErr: number; cacheLoadErr: number };
   console.log(JSON.stringify(offline));

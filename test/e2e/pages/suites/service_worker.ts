@@ -3,6 +3,7 @@
 // network cut off.
 import { createEngine } from '../../../../src/index';
 import { cachedFetch } from '../../../../src/serve/service_worker';
+import { decodeNumbers } from '../../../../src/serve/encoding';
 import golden from '../../../fixtures/goldens/tiny-bert-embed.json';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -23,7 +24,42 @@ async function viaServiceWorker(): Promise<{ status: number; vectors: number[][]
   return { status: res.status, vectors: body.data?.map((d) => d.embedding) ?? [], body };
 }
 
-export default async function run(args?: { phase: 'online' | 'offline' }) {
+async function post(path: string, body: unknown): Promise<Response> {
+  return fetch(`/wgpool${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** vLLM round two through the Service Worker: token ids, bytes, float16, the chat error, /version, /metrics. */
+async function parity() {
+  const ids: number[][] = [];
+  for (const t of texts) ids.push(((await (await post('/tokenize', { model: 'embedder', prompt: t })).json()) as { tokens: number[] }).tokens);
+  const byIds = (await (await post('/v1/embeddings', { model: 'embedder', input: ids })).json()) as { data: { embedding: number[] }[]; usage: { prompt_tokens: number } };
+  const bytesRes = await post('/v1/embeddings', { model: 'embedder', input: texts, encoding_format: 'bytes' });
+  const meta = JSON.parse(bytesRes.headers.get('metadata') ?? 'null') as { data: { start: number; end: number }[] } | null;
+  const body = new Uint8Array(await bytesRes.arrayBuffer());
+  const fromBytes = meta ? meta.data.map((it) => Array.from(decodeNumbers(body.subarray(it.start, it.end), 'float32', 'native'))) : [];
+  const f16 = (await (await post('/v1/embeddings', { model: 'embedder', input: texts, encoding_format: 'base64', embed_dtype: 'float16' })).json()) as { data: { embedding: string }[] };
+  const f16Vectors = f16.data.map((d) => Array.from(decodeNumbers(Uint8Array.from(atob(d.embedding), (c) => c.charCodeAt(0)), 'float16', 'native')));
+  const chat = await post('/v1/embeddings', { model: 'embedder', messages: [{ role: 'user', content: 'hi' }] });
+  const version = (await (await fetch('/wgpool/version')).json()) as { version: string };
+  const metrics = await (await fetch('/wgpool/metrics')).text();
+  return {
+    idsErr: Math.max(...byIds.data.map((d, i) => maxAbsDiff(d.embedding, golden.cases[i].embedding))),
+    idsTokens: byIds.usage.prompt_tokens,
+    goldenTokens: golden.cases.reduce((s, c) => s + c.input_ids.length, 0),
+    bytesType: bytesRes.headers.get('content-type'),
+    bytesErr: Math.max(...fromBytes.map((v, i) => maxAbsDiff(v, golden.cases[i].embedding))),
+    // float16 keeps 11 significant bits: the error beyond half an ulp (2^-11 relative) must be the
+    // float answer's own distance from the golden, under 1e-5; a truncating or wrong-width encoding fails.
+    f16Excess: Math.max(...f16Vectors.map((v, i) => Math.max(...v.map((x, j) => Math.abs(x - golden.cases[i].embedding[j]) - 2 ** -11 * Math.abs(golden.cases[i].embedding[j]))))),
+    chatStatus: chat.status,
+    chatMessage: ((await chat.json()) as { message: string }).message,
+    version: version.version,
+    embeddingsCounted: /http_requests_total\{handler="\/v1\/embeddings",method="POST",status="200"\} [1-9]/.test(metrics),
+  };
+}
+
+export default async function run(args?: { phase: 'online' | 'offline' | 'parity' }) {
+  if (args?.phase === 'parity') return parity();
   if (args?.phase === 'offline') {
     const sw = await viaServiceWorker();
     // A fresh engine whose every file must come from Cache Storage: the network throws.
