@@ -33,9 +33,10 @@ export class WorkerEngine implements EngineApi {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   info!: EngineInfo;
 
-  private constructor(private readonly worker: Worker) {
-    worker.addEventListener('message', (e: MessageEvent) => {
-      const msg = e.data as FromWorker;
+  /** A dedicated Worker, or a SharedWorker's (started) port. */
+  private constructor(private readonly worker: Worker | MessagePort) {
+    worker.addEventListener('message', (e: Event) => {
+      const msg = (e as MessageEvent).data as FromWorker;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -50,7 +51,7 @@ export class WorkerEngine implements EngineApi {
   }
 
   /** Load a model inside `worker` (a module worker running `startWorkerHost()`). */
-  static async create(worker: Worker, options: WorkerEngineOptions): Promise<WorkerEngine> {
+  static async create(worker: Worker | MessagePort, options: WorkerEngineOptions): Promise<WorkerEngine> {
     const client = new WorkerEngine(worker);
     const { info } = (await client.request({ op: 'load', options: options as Record<string, unknown> })) as LoadResult;
     client.info = info;
@@ -122,7 +123,8 @@ export class WorkerEngine implements EngineApi {
 
   async dispose(): Promise<void> {
     await this.request({ op: 'dispose' });
-    this.worker.terminate();
+    if ('terminate' in this.worker) this.worker.terminate();
+    else this.worker.close();
     for (const p of this.pending.values()) p.reject(new Error('The worker engine was disposed.'));
     this.pending.clear();
   }

@@ -10,8 +10,14 @@ interface Port {
   addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
 }
 
+/** How a host gets and gives back its engine (a SharedWorker shares one among its ports). */
+export interface HostHooks {
+  load(options: Record<string, unknown>): Promise<Engine>;
+  release(engine: Engine): Promise<void>;
+}
+
 /** Serve an engine over `port` (the worker's global scope by default). */
-export function startWorkerHost(port: Port = self as unknown as Port): void {
+export function startWorkerHost(port: Port = self as unknown as Port, hooks?: HostHooks): void {
   let engine: Engine | undefined;
   const aborts = new Map<number, AbortController>();
 
@@ -31,7 +37,7 @@ export function startWorkerHost(port: Port = self as unknown as Port): void {
       switch (msg.op) {
         case 'load': {
           if (engine) throw new Error('This worker already holds an engine.');
-          engine = await createEngine(msg.options as never);
+          engine = await (hooks ? hooks.load(msg.options) : createEngine(msg.options as never));
           reply({ id: msg.id, ok: true, result: { info: engine.info } });
           break;
         }
@@ -39,7 +45,7 @@ export function startWorkerHost(port: Port = self as unknown as Port): void {
           aborts.get(msg.target)?.abort(abortError());
           break;
         case 'dispose':
-          await engine?.dispose();
+          if (engine) await (hooks ? hooks.release(engine) : engine.dispose());
           engine = undefined;
           reply({ id: msg.id, ok: true, result: null });
           break;

@@ -2,3 +2,6 @@
 export { WorkerEngine, createWorkerEngine } from './client';
 export type { WorkerEngineOptions } from './client';
 export { startWorkerHost } from './host';
+export { createSharedWorkerEngine } from './shared_client';
+export type { SharedWorkerEngine, SharedWorkerEngineOptions } from './shared_client';
+export { startSharedWorkerHost } from './shared_host';
