@@ -76,7 +76,7 @@ export class SearchPlan {
     const outIds = buf(Q * k * 4, 'index.top_rows');
     const steps: { encode(pass: GPUComputePassEncoder): void; destroy(): void }[] = [];
     if (mode === 'float') {
-      steps.push(kernels.dot.bind({ queries, corpus: corpus.vectors, scores }, 'index.dot').update({ queries: Q, count: N, dims: D }));
+      steps.push(kernels.dot.bind({ queries, corpus: corpus.vectors, scores }, D, 'index.dot').update({ queries: Q, count: N, dims: D }));
       steps.push(topK(kernels, { scores, outScores, outIds }, Q, N, k));
     } else {
       const C = Math.max(k, Math.min(s.candidates, N));
@@ -87,7 +87,7 @@ export class SearchPlan {
       steps.push(kernels.quantize.bind({ x: queries, out: queryBits }, 'index.query_bits').update({ rows: Q, dims: D, inStride: D }));
       steps.push(kernels.hamming.bind({ queryBits, corpusBits: corpus.bits(), scores }, 'index.hamming').update({ queries: Q, count: N, dims: D }));
       steps.push(topK(kernels, { scores, outScores: candScores, outIds: candRows }, Q, N, C));
-      steps.push(kernels.dot.bind({ queries, corpus: corpus.vectors, rows: candRows, scores: exact }, 'index.rescore').update({ queries: Q, count: C, dims: D, rowLimit: N }));
+      steps.push(kernels.dot.bind({ queries, corpus: corpus.vectors, rows: candRows, scores: exact }, D, 'index.rescore').update({ queries: Q, count: C, dims: D, rowLimit: N }));
       steps.push(topK(kernels, { scores: exact, ids: candRows, outScores, outIds }, Q, C, k));
     }
     return new SearchPlan(SearchPlan.key(corpus, s), queries, outScores, outIds, k, steps, buffers, gpu);

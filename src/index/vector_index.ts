@@ -61,7 +61,7 @@ export interface SearchOptions {
   k?: number;
   /** 'float' (exact cosine) or 'binary' (Hamming over sign bits, then exact rescoring). */
   mode?: SearchMode;
-  /** Binary mode: Hamming candidates rescored exactly (default max(4k, 64), at most MAX_K). */
+  /** Binary mode: Hamming candidates rescored exactly (default max(4k, 40), at most MAX_K). */
   candidates?: number;
   /** Second stage: score the top `topN` (default k) texts with a cross-encoder, best first. */
   rerank?: { engine: Pick<EngineApi, 'rerank'>; topN?: number };
@@ -97,7 +97,8 @@ export class VectorIndex {
   private meta: unknown[] = [];
   private texts: (string | undefined)[] = [];
   private readonly rowOf = new Map<string, number>();
-  private plan: SearchPlan | null = null;
+  /** The last plan per mode, so alternating float and binary searches both stay cached. */
+  private readonly plans = new Map<SearchMode, SearchPlan>();
   private tail: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
@@ -251,8 +252,8 @@ export class VectorIndex {
   }
 
   private invalidate(): void {
-    this.plan?.destroy();
-    this.plan = null;
+    this.plans.forEach((p) => p.destroy());
+    this.plans.clear();
   }
 
   private requireEngine(what: string): IndexEngine {
@@ -271,7 +272,7 @@ export class VectorIndex {
     if (!Number.isInteger(k) || k < 1 || k > MAX_K) return Promise.reject(new BadRequestError(`k must be an integer in 1..${MAX_K}, got ${k}`));
     const mode = opts.mode ?? 'float';
     if (mode !== 'float' && mode !== 'binary') return Promise.reject(new BadRequestError(`mode must be 'float' or 'binary', got ${JSON.stringify(mode)}`));
-    const candidates = Math.min(MAX_K, opts.candidates ?? Math.max(4 * k, 64));
+    const candidates = Math.min(MAX_K, opts.candidates ?? Math.max(4 * k, 40));
     if (!Number.isInteger(candidates) || candidates < k) return Promise.reject(new BadRequestError(`candidates must be an integer ≥ k (${k}), got ${opts.candidates}`));
     return this.serial(async () => {
       const hits: SearchHit[][] = [];
@@ -293,11 +294,12 @@ export class VectorIndex {
     const D = this.corpus.dims;
     if (mode === 'binary') this.corpus.bits();
     const shape = { queries: Q, k, mode, candidates };
-    if (!this.plan || this.plan.key !== SearchPlan.key(this.corpus, shape)) {
-      this.invalidate();
-      this.plan = SearchPlan.build(this.gpu, this.kernels, this.corpus, shape);
+    let plan = this.plans.get(mode);
+    if (!plan || plan.key !== SearchPlan.key(this.corpus, shape)) {
+      plan?.destroy();
+      plan = SearchPlan.build(this.gpu, this.kernels, this.corpus, shape);
+      this.plans.set(mode, plan);
     }
-    const plan = this.plan;
     // Vector queries are written from the host; text queries are embedded into the same buffer.
     const texts: { text: string; row: number }[] = [];
     queries.forEach((q, i) => {
