@@ -20,6 +20,8 @@ import type {
   TokenOptions,
   TokenResult,
 } from '../router/types';
+import { RemoteIndex } from './index_client';
+import type { IndexAction } from './index_host';
 import type { EngineMethod, FromWorker, LoadResult, ToWorker } from './protocol';
 
 /** Engine options that can cross to a worker (no device, no signal, no File handles beyond cloning). */
@@ -115,6 +117,15 @@ export class WorkerEngine implements EngineApi {
 
   detokenizeAsync(ids: number[]): Promise<string> {
     return this.call('detokenize', [ids]);
+  }
+
+  /** The worker's vector index called `name` (open or load it first); it lives beside the engine. */
+  index(name: string): RemoteIndex {
+    return new RemoteIndex(this, name);
+  }
+
+  indexCall(name: string, action: IndexAction, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+    return this.request({ op: 'index', name, action, args }, signal);
   }
 
   stats(): Promise<unknown> {

@@ -3,6 +3,7 @@
 
 import { createEngine, type Engine } from '../engine';
 import { WgpoolError, abortError } from '../gpu/errors';
+import { indexCall } from './index_host';
 import { transferables, type FromWorker, type ToWorker } from './protocol';
 
 interface Port {
@@ -39,6 +40,17 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
           if (engine) throw new Error('This worker already holds an engine.');
           engine = await (hooks ? hooks.load(msg.options) : createEngine(msg.options as never));
           reply({ id: msg.id, ok: true, result: { info: engine.info } });
+          break;
+        }
+        case 'index': {
+          if (!engine) throw new Error('No engine loaded in this worker.');
+          const ctl = new AbortController();
+          aborts.set(msg.id, ctl);
+          try {
+            reply({ id: msg.id, ok: true, result: await indexCall(engine, msg.name, msg.action, msg.args, ctl.signal) });
+          } finally {
+            aborts.delete(msg.id);
+          }
           break;
         }
         case 'abort':

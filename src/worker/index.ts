@@ -5,3 +5,5 @@ export { startWorkerHost } from './host';
 export { createSharedWorkerEngine } from './shared_client';
 export type { SharedWorkerEngine, SharedWorkerEngineOptions } from './shared_client';
 export { startSharedWorkerHost } from './shared_host';
+export { RemoteIndex } from './index_client';
+export type { RemoteIndexInfo, IndexChannel } from './index_client';

@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-type Result = { kind: string; loadMs: number; goldenErr: number; hits: number[]; goldenHits: number[]; model: string };
+type Result = { kind: string; loadMs: number; goldenErr: number; hits: number[]; goldenHits: number[]; model: string; sizeAtOpen: number; indexHits: number[]; copyHits: number[]; copySize: number; corpusSize: number; missing: string };
 
 async function runSuite(page: import('@playwright/test').Page, args?: unknown): Promise<Result> {
   const errors: string[] = [];
@@ -12,7 +12,7 @@ async function runSuite(page: import('@playwright/test').Page, args?: unknown): 
   return res;
 }
 
-test('SharedWorker engine: two pages of one context share one loaded model; no SharedWorker falls back to a Worker', async ({ context }) => {
+test('SharedWorker engine: two pages of one context share one loaded model and its vector index; no SharedWorker falls back to a Worker', async ({ context }) => {
   const first = await runSuite(await context.newPage());
   const second = await runSuite(await context.newPage());
   const fallback = await runSuite(await context.newPage(), { noSharedWorker: true });
@@ -22,7 +22,14 @@ test('SharedWorker engine: two pages of one context share one loaded model; no S
     expect(r.goldenErr).toBeLessThan(1e-5);
     expect(r.hits).toEqual(r.goldenHits);
     expect(r.hits[0]).toBe(1);
+    // The worker-side GPU index ranks as the page's cosine, also after an IndexedDB round trip.
+    expect(r.indexHits).toEqual(r.hits);
+    expect(r.copyHits).toEqual(r.hits);
+    expect(r.copySize).toBe(r.corpusSize);
+    expect(r.missing).toMatch(/No index named "nope"/);
   }
+  // One index for both tabs of the shared worker; the fallback page's worker starts empty.
+  expect([first.sizeAtOpen, second.sizeAtOpen, fallback.sizeAtOpen]).toEqual([0, first.corpusSize, 0]);
   // The second page found the model loaded: no fetch, no weights upload, no pipeline builds.
   expect(second.loadMs).toBeLessThan(Math.min(250, first.loadMs / 5));
   expect(fallback.loadMs).toBeGreaterThan(second.loadMs);

@@ -34,5 +34,17 @@ export default async function run(args: { noSharedWorker?: boolean } = {}) {
   const goldenCorpus = new Float32Array(texts.length * D);
   golden.cases.forEach((c, i) => goldenCorpus.set(c.embedding, i * D));
   const goldenHits = flatSearch(goldenCorpus, D, query, 3).map((h) => h.row);
-  return { kind: engine.kind, loadMs, goldenErr, hits, goldenHits, model: engine.info.model };
+  // The vector index beside the engine, in the worker: a second tab finds the first tab's index.
+  const index = engine.index('docs');
+  const opened = await index.open();
+  if (opened.size === 0) await index.addTexts(texts.map((text, i) => ({ id: `t${i}`, text, metadata: { i } })));
+  const indexHits = (await index.search(texts[1] + ' again', { k: 3 })).map((h) => Number(h.id.slice(1)));
+  await index.save('docs-saved', 'wgpool-e2e-worker');
+  const copy = await engine.index('copy').load('docs-saved', 'wgpool-e2e-worker');
+  const copyHits = (await engine.index('copy').search(texts[1] + ' again', { k: 3 })).map((h) => Number(h.id.slice(1)));
+  const missing = await engine.index('nope').search('x').then(
+    () => 'found',
+    (e: Error) => e.message,
+  );
+  return { kind: engine.kind, loadMs, goldenErr, hits, goldenHits, model: engine.info.model, sizeAtOpen: opened.size, indexHits, copyHits, copySize: copy.size, corpusSize: texts.length, missing };
 }
