@@ -18,18 +18,23 @@ export type SharedWorkerEngine = WorkerEngine & { readonly kind: 'shared' | 'ded
 /**
  * Connect to (or start) the engine in a SharedWorker running `script` (e.g. wgpool's
  * shared_worker.js, or any module calling startSharedWorkerHost()); falls back to a dedicated Worker
- * running the same script where SharedWorker is missing.
+ * running the same script where SharedWorker is missing. `script` may be null when both factories
+ * are given (bundlers then see the literal worker constructors).
  */
-export async function createSharedWorkerEngine(script: string | URL, options: WorkerEngineOptions, opts: SharedWorkerEngineOptions = {}): Promise<SharedWorkerEngine> {
+export async function createSharedWorkerEngine(script: string | URL | null, options: WorkerEngineOptions, opts: SharedWorkerEngineOptions = {}): Promise<SharedWorkerEngine> {
+  const need = (what: string) => {
+    if (script === null) throw new TypeError(`createSharedWorkerEngine: pass a script URL or opts.${what}`);
+    return script;
+  };
   let engine: WorkerEngine;
   let kind: 'shared' | 'dedicated';
   if (typeof SharedWorker !== 'undefined') {
-    const shared = opts.sharedWorker ? opts.sharedWorker() : new SharedWorker(script, { type: 'module', name: opts.name ?? 'wgpool' });
+    const shared = opts.sharedWorker ? opts.sharedWorker() : new SharedWorker(need('sharedWorker'), { type: 'module', name: opts.name ?? 'wgpool' });
     shared.port.start();
     engine = await WorkerEngine.create(shared.port, options);
     kind = 'shared';
   } else {
-    engine = await WorkerEngine.create(opts.worker ? opts.worker() : new Worker(script, { type: 'module' }), options);
+    engine = await WorkerEngine.create(opts.worker ? opts.worker() : new Worker(need('worker'), { type: 'module' }), options);
     kind = 'dedicated';
   }
   return Object.assign(engine, { kind });
