@@ -56,7 +56,7 @@ export default defineConfig({
     rollupOptions: {
       // sw.js: the Service Worker that serves the HTTP API (src/serve/sw_entry.ts), at the root so
       // its default scope is the whole demo.
-      input: { index: 'index.html', bench: 'demo/bench/index.html', sw: 'src/serve/sw_entry.ts' },
+      input: { index: 'index.html', bench: 'demo/bench/index.html', search: 'demo/search/index.html', sw: 'src/serve/sw_entry.ts' },
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
     },
   },

@@ -10,7 +10,7 @@ export default defineConfig({
     sourcemap: true,
     minify: false,
     lib: {
-      entry: { index: 'src/index.ts', worker: 'src/worker/index.ts', 'worker-script': 'src/worker/worker.ts' },
+      entry: { index: 'src/index.ts', worker: 'src/worker/index.ts', 'worker-script': 'src/worker/worker.ts', 'shared-worker-script': 'src/worker/shared_worker.ts' },
       formats: ['es'],
     },
     rollupOptions: {

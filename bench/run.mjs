@@ -21,7 +21,7 @@ const ORACLE = process.env.WGPOOL_ORACLE_DIR ?? resolve(ROOT, '../shared/oracle'
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const WORKLOADS = ['uniform', 'rerank', 'concurrent', 'batch'];
+const WORKLOADS = ['uniform', 'rerank', 'concurrent', 'batch', 'search'];
 const BROWSER_SYSTEMS = ['wgpool', 'transformersjs_wasm', 'transformersjs_webgpu'];
 const ORDER = ['wgpool', 'transformersjs_webgpu', 'transformersjs_wasm', 'wgpool_node', 'transformersjs_node'];
 
@@ -39,6 +39,9 @@ useful GFLOP/s and the largest difference between their embeddings.
   --json OUT            write the results as JSON
   --workload LIST       extra workloads, comma-separated: ${WORKLOADS.join(', ')}, all, none
                         (default: concurrent). The main workload (--texts) always runs.
+                        search: the GPU vector index vs a JS flat scan (no model; runs alone
+                        when it is the only workload)
+  --search-sizes LIST   corpus rows for --workload search (default 10000,100000; 384 dims, top 10)
   --concurrency LIST    concurrent single-text callers per level (default 1,8,64)
   --requests N          requests per concurrency level (default max(16, callers))
   --batch-sizes LIST    for --workload batch (default 1,2,4,8,16,32)
@@ -71,6 +74,7 @@ try {
       json: { type: 'string' },
       workload: { type: 'string', default: 'concurrent' },
       concurrency: { type: 'string', default: '1,8,64' },
+      'search-sizes': { type: 'string', default: '10000,100000' },
       requests: { type: 'string' },
       'batch-sizes': { type: 'string', default: '1,2,4,8,16,32' },
       systems: { type: 'string', default: BROWSER_SYSTEMS.join(',') },
@@ -112,6 +116,19 @@ for (const s of systems) if (!BROWSER_SYSTEMS.includes(s)) fail(`unknown browser
 if (args['matmul-variant'] && !['naive', 'regblock', 'tiled'].includes(args['matmul-variant'])) fail(`unknown matmul variant ${args['matmul-variant']}`);
 const browser = !args['no-browser'];
 if (!browser && !args.node && !args.serve) fail('--no-browser leaves nothing to run; add --node');
+
+// The search workload needs no model: run it first, and alone when it is all that was asked for.
+if (workloads.includes('search') && !args.serve) {
+  const { runSearchWorkload } = await import('./e2e/search_run.mjs');
+  const sizes = list('search-sizes', args['search-sizes']);
+  try {
+    await runSearchWorkload({ root: ROOT, chromium: CHROMIUM, browser, node: args.node, sizes, runs: Math.max(runs, 5), json: args.json && workloads.length === 1 ? args.json : undefined });
+  } catch (err) {
+    fail(err.stack ?? String(err));
+  }
+  workloads.splice(workloads.indexOf('search'), 1);
+  if (!workloads.length) process.exit(0);
+}
 
 let texts;
 if (args.texts) {

@@ -87,6 +87,8 @@ interface Item {
   embed?: EmbedRow;
   token?: TokenRow;
   activation?: ClassifierActivation;
+  /** 'embed|gpu' batches: copy this row's vector here on the GPU instead of reading it back. */
+  target?: { buffer: GPUBuffer; offset: number };
 }
 
 type Output = Float32Array | Uint8Array | Float32Array[];
@@ -318,6 +320,14 @@ export class Engine implements EngineApi {
       fwd.encode(pass);
       head.encode(pass);
       pass.end();
+      if (key === 'embed|gpu') {
+        // embedInto: rows stay on the device, copied to their targets in this same submit.
+        const rowBytes = this.heads.embed.embeddingSize * 4;
+        items.forEach((it, i) => encoder.copyBufferToBuffer(head.output, i * rowBytes, it.target!.buffer, it.target!.offset, it.embed!.dims * 4));
+        this.gpu.device.queue.submit([encoder.finish()]);
+        read = async () => items.map(() => new Float32Array(0));
+        return;
+      }
       const staged = this.gpu.stage(encoder, head.output, head.bytes);
       this.gpu.device.queue.submit([encoder.finish()]);
       read = async () => head.split(await staged.read());
@@ -398,6 +408,30 @@ export class Engine implements EngineApi {
     else if (format === 'base64') embeddings = (outputs as Float32Array[]).map(toBase64);
     else embeddings = outputs;
     return { embeddings: embeddings as EmbeddingFor<F>[], usage, metadata };
+  }
+
+  /**
+   * Embed texts straight into a GPU buffer of this engine's device (e.g. a vector index's corpus
+   * matrix): row i lands at byte `offset + i·stride`, `dims` floats, L2-normalized unless the options
+   * say otherwise. Nothing is read back; the copies are ordered before any later submit on the queue.
+   */
+  async embedInto(input: string | string[], target: { buffer: GPUBuffer; offset?: number; stride?: number }, opts: EmbedOptions = {}): Promise<{ dims: number; usage: Usage; metadata: RequestMetadata }> {
+    this.requireTask('embed');
+    const t0 = now();
+    const texts = this.inputs(input);
+    checkTaskParams('embed', { dimensions: opts.dimensions, use_activation: opts.useActivation });
+    const dims = this.dimensions(opts.dimensions, this.info.embeddingSize);
+    const offset = target.offset ?? 0;
+    const stride = target.stride ?? dims * 4;
+    if (offset % 4 || stride % 4 || stride < dims * 4) throw new BadRequestError(`embedInto: offset and stride must be multiples of 4 bytes, stride ≥ ${dims * 4}`);
+    if (offset + (texts.length - 1) * stride + dims * 4 > target.buffer.size) {
+      throw new BadRequestError(`embedInto: ${texts.length} rows of ${dims} floats from byte ${offset} do not fit a ${target.buffer.size}-byte buffer`);
+    }
+    const row: EmbedRow = { mode: opts.pooling ?? this.info.pooling, dims, normalize: opts.useActivation ?? opts.normalize ?? this.info.normalize };
+    const prompt = this.resolvePrompt(opts);
+    const items = texts.map((t, i) => ({ seq: this.encodeInput(prompt + t, undefined, opts), embed: row, target: { buffer: target.buffer, offset: offset + i * stride } }));
+    const { usage, metadata } = await this.submit('embed|gpu', items, opts, now() - t0);
+    return { dims, usage, metadata };
   }
 
   /** Columns to keep: `dimensions` checked against the model's matryoshka support and `width`. */

@@ -13,3 +13,13 @@ export { parsePoolerConfig, poolerEngineOptions, withPoolerConfig } from './rout
 export type { PoolerConfig } from './router/pooler_config';
 export { decodeNumbers } from './serve/encoding';
 export type { EmbedDType, Endianness } from './serve/encoding';
+export { VectorIndex, unitVector } from './index/vector_index';
+export type { VectorIndexOptions, IndexEngine, IndexEntry, TextEntry, VectorEntry, AddOptions, SearchOptions, SearchHit } from './index/vector_index';
+export type { SearchMode } from './index/search';
+export { IndexCapacityError } from './index/corpus';
+export { IndexModelMismatchError, IndexFormatError, encodeIndex, decodeIndex } from './index/serialize';
+export type { IndexSnapshot, ModelIdentity } from './index/serialize';
+export { IndexedDBIndexStore, MemoryIndexStore } from './index/store';
+export type { IndexStore, StoredIndexInfo } from './index/store';
+export { flatSearch } from './index/flat';
+export type { FlatHit } from './index/flat';

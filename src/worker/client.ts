@@ -20,6 +20,8 @@ import type {
   TokenOptions,
   TokenResult,
 } from '../router/types';
+import { RemoteIndex } from './index_client';
+import type { IndexAction } from './index_host';
 import type { EngineMethod, FromWorker, LoadResult, ToWorker } from './protocol';
 
 /** Engine options that can cross to a worker (no device, no signal, no File handles beyond cloning). */
@@ -33,9 +35,10 @@ export class WorkerEngine implements EngineApi {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   info!: EngineInfo;
 
-  private constructor(private readonly worker: Worker) {
-    worker.addEventListener('message', (e: MessageEvent) => {
-      const msg = e.data as FromWorker;
+  /** A dedicated Worker, or a SharedWorker's (started) port. */
+  private constructor(private readonly worker: Worker | MessagePort) {
+    worker.addEventListener('message', (e: Event) => {
+      const msg = (e as MessageEvent).data as FromWorker;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -50,7 +53,7 @@ export class WorkerEngine implements EngineApi {
   }
 
   /** Load a model inside `worker` (a module worker running `startWorkerHost()`). */
-  static async create(worker: Worker, options: WorkerEngineOptions): Promise<WorkerEngine> {
+  static async create(worker: Worker | MessagePort, options: WorkerEngineOptions): Promise<WorkerEngine> {
     const client = new WorkerEngine(worker);
     const { info } = (await client.request({ op: 'load', options: options as Record<string, unknown> })) as LoadResult;
     client.info = info;
@@ -116,13 +119,23 @@ export class WorkerEngine implements EngineApi {
     return this.call('detokenize', [ids]);
   }
 
+  /** The worker's vector index called `name` (open or load it first); it lives beside the engine. */
+  index(name: string): RemoteIndex {
+    return new RemoteIndex(this, name);
+  }
+
+  indexCall(name: string, action: IndexAction, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+    return this.request({ op: 'index', name, action, args }, signal);
+  }
+
   stats(): Promise<unknown> {
     return this.call('stats', []);
   }
 
   async dispose(): Promise<void> {
     await this.request({ op: 'dispose' });
-    this.worker.terminate();
+    if ('terminate' in this.worker) this.worker.terminate();
+    else this.worker.close();
     for (const p of this.pending.values()) p.reject(new Error('The worker engine was disposed.'));
     this.pending.clear();
   }

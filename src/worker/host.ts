@@ -3,6 +3,7 @@
 
 import { createEngine, type Engine } from '../engine';
 import { WgpoolError, abortError } from '../gpu/errors';
+import { indexCall } from './index_host';
 import { transferables, type FromWorker, type ToWorker } from './protocol';
 
 interface Port {
@@ -10,8 +11,14 @@ interface Port {
   addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
 }
 
+/** How a host gets and gives back its engine (a SharedWorker shares one among its ports). */
+export interface HostHooks {
+  load(options: Record<string, unknown>): Promise<Engine>;
+  release(engine: Engine): Promise<void>;
+}
+
 /** Serve an engine over `port` (the worker's global scope by default). */
-export function startWorkerHost(port: Port = self as unknown as Port): void {
+export function startWorkerHost(port: Port = self as unknown as Port, hooks?: HostHooks): void {
   let engine: Engine | undefined;
   const aborts = new Map<number, AbortController>();
 
@@ -31,15 +38,26 @@ export function startWorkerHost(port: Port = self as unknown as Port): void {
       switch (msg.op) {
         case 'load': {
           if (engine) throw new Error('This worker already holds an engine.');
-          engine = await createEngine(msg.options as never);
+          engine = await (hooks ? hooks.load(msg.options) : createEngine(msg.options as never));
           reply({ id: msg.id, ok: true, result: { info: engine.info } });
+          break;
+        }
+        case 'index': {
+          if (!engine) throw new Error('No engine loaded in this worker.');
+          const ctl = new AbortController();
+          aborts.set(msg.id, ctl);
+          try {
+            reply({ id: msg.id, ok: true, result: await indexCall(engine, msg.name, msg.action, msg.args, ctl.signal) });
+          } finally {
+            aborts.delete(msg.id);
+          }
           break;
         }
         case 'abort':
           aborts.get(msg.target)?.abort(abortError());
           break;
         case 'dispose':
-          await engine?.dispose();
+          if (engine) await (hooks ? hooks.release(engine) : engine.dispose());
           engine = undefined;
           reply({ id: msg.id, ok: true, result: null });
           break;

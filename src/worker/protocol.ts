@@ -2,12 +2,14 @@
 // Float32Array results travel as transferables, so nothing is copied on the way back.
 
 import type { EngineInfo } from '../router/types';
+import type { IndexAction } from './index_host';
 
 export type EngineMethod = 'embed' | 'classify' | 'score' | 'rerank' | 'encode' | 'tokenize' | 'detokenize' | 'stats';
 
 export type ToWorker =
   | { id: number; op: 'load'; options: Record<string, unknown> }
   | { id: number; op: 'call'; method: EngineMethod; args: unknown[] }
+  | { id: number; op: 'index'; name: string; action: IndexAction; args: unknown[] }
   | { id: number; op: 'abort'; target: number }
   | { id: number; op: 'dispose' };
 

@@ -1,0 +1,85 @@
+// Typed wrapper for shaders/dot_scores.wgsl.
+
+import source from '../../shaders/dot_scores.wgsl?raw';
+import { Bound, type Gpu, type ParamField } from '../gpu/context';
+import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { elementwiseGrid } from './sigmoid';
+
+export const DOT_SCORES: ShaderSpec = {
+  file: 'dot_scores.wgsl',
+  source,
+  bindings: ['uniform', 'read', 'read', 'read', 'storage'],
+};
+
+/** The vec4 entry point, for D a multiple of 4. */
+export const DOT_SCORES_VEC4: ShaderSpec = { ...DOT_SCORES, entryPoint: 'main_vec4' };
+
+export interface ScanOptions {
+  /** Threads per workgroup (one (query, row) pair each). */
+  workgroupSize?: number;
+  /** Most workgroups along x before the grid wraps into y (default: the device limit). */
+  gridWidth?: number;
+}
+
+export interface DotScoresBuffers {
+  /** [Q, dims] f32. */
+  queries: GPUBuffer;
+  /** [capacity, dims] f32. */
+  corpus: GPUBuffer;
+  /** [Q, count] u32 rows to score (gather mode); omit for a dense scan. */
+  rows?: GPUBuffer;
+  /** [Q, count] f32. */
+  scores: GPUBuffer;
+}
+
+export interface DotScoresShape {
+  queries: number;
+  /** Rows scanned (dense) or candidates per query (gather). */
+  count: number;
+  dims: number;
+  /** Gather mode: candidate rows ≥ rowLimit are padding (score −3.4e38). */
+  rowLimit?: number;
+}
+
+/** Workgroups for a (row, query) scan: rows on a 2-D grid, queries on z. */
+export function scanGrid(count: number, queries: number, workgroupSize: number, width: number, maxZ: number): [number, number, number] {
+  if (queries > maxZ) throw new Error(`scan: ${queries} queries exceed maxComputeWorkgroupsPerDimension ${maxZ}; split the batch`);
+  const [x, y] = elementwiseGrid(count, workgroupSize, width);
+  return [x, y, queries];
+}
+
+export class DotScoresKernel {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly kernel: CompiledKernel,
+    private readonly kernelVec4: CompiledKernel | null,
+    readonly workgroupSize: number,
+    private readonly gridWidth: number,
+  ) {}
+
+  /** `vec4: false` keeps the scalar entry point for every D (tests compare both). */
+  static async create(gpu: Gpu, opts: ScanOptions & { vec4?: boolean } = {}): Promise<DotScoresKernel> {
+    const wg = opts.workgroupSize ?? 64;
+    const [kernel, kernelVec4] = await Promise.all([
+      gpu.pipelines.get(DOT_SCORES, { WG: wg }),
+      opts.vec4 === false ? Promise.resolve(null) : gpu.pipelines.get(DOT_SCORES_VEC4, { WG: wg }),
+    ]);
+    const width = Math.min(opts.gridWidth ?? Infinity, gpu.device.limits.maxComputeWorkgroupsPerDimension);
+    return new DotScoresKernel(gpu, kernel, kernelVec4, wg, width);
+  }
+
+  /** Bind for vectors of `dims` floats: the vec4 entry point when dims % 4 == 0. */
+  bind(b: DotScoresBuffers, dims: number, label = 'dot_scores'): Bound<DotScoresShape> {
+    const gather = !!b.rows;
+    const kernel = dims % 4 === 0 && this.kernelVec4 ? this.kernelVec4 : this.kernel;
+    // The rows binding must hold something in dense mode; the kernel never reads it there.
+    const d = this.gpu.dispatch(kernel, [b.queries, b.corpus, b.rows ?? b.queries, b.scores], 16, label);
+    const maxZ = this.gpu.device.limits.maxComputeWorkgroupsPerDimension;
+    return new Bound(d, (s: DotScoresShape) => {
+      if (s.dims !== dims) throw new Error(`dot_scores: bound for ${dims} dims, updated with ${s.dims}`);
+      const fields: ParamField[] = [['u32', s.count], ['u32', s.dims], ['u32', gather ? 1 : 0], ['u32', s.rowLimit ?? 0xffffffff]];
+      const workgroups = s.queries === 0 ? [0, 1, 1] : scanGrid(s.count, s.queries, this.workgroupSize, this.gridWidth, maxZ);
+      return { fields, workgroups };
+    });
+  }
+}
