@@ -2,7 +2,12 @@
 // (query token, head):
 //   out[t, h·HEAD_DIM + d] = Σ_j softmax_j(scale · q_t,h · k_j,g) · v_j,g[d],  g = h / (nH / nKV)
 // where j runs over the keys of t's own sequence — [cuSeqLens[s], cuSeqLens[s+1]) with
-// s = seqOf[t] — or, when CAUSAL, over [cuSeqLens[s], t] (key position ≤ query position).
+// s = seqOf[t] — or, when CAUSAL, over [cuSeqLens[s], t] (key position ≤ query position) — and,
+// with a sliding window W = params.window > 0, only keys with |t − j| < W: bidirectional, the W − 1
+// keys either side plus t itself (ModernBERT's |i − j| ≤ local_attention/2 is W = local_attention/2 + 1);
+// causal, the last W keys including t (Mistral's sliding_window = W). W = 0: no window. Packed
+// sequences and the window only ever clip a contiguous key range, so every schedule stays a loop
+// over [lo, hi) and the window lives in the uniform: one pipeline serves global and local layers.
 // Grouped-query attention: query head h reads KV head h / (numHeads / numKvHeads).
 // Q, K and V rows are read at row stride and column offset (f32 elements): head h of token t in q
 // is q[t·qStride + qOffset + h·HEAD_DIM + (0..HEAD_DIM)], same for k and v with the KV head. So the
@@ -56,6 +61,8 @@ struct Params {
   k_offset: u32,
   v_offset: u32,
   scale: f32,
+  window: u32,
+  _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -118,10 +125,18 @@ fn end_query(t: u32, h: u32) {
   }
 }
 
-// Keys [start, end) of query t: its sequence, cut at t itself when causal.
+// Keys [start, end) of query t: its sequence, cut at t itself when causal, and to |t − j| < window.
+// Both ends are non-decreasing in t, which main_tiled's block range relies on.
 fn key_range(t: u32) -> vec2<u32> {
   let s = seq_of[t];
-  return vec2<u32>(cu_seq_lens[s], select(cu_seq_lens[s + 1u], t + 1u, CAUSAL));
+  var lo = cu_seq_lens[s];
+  var hi = select(cu_seq_lens[s + 1u], t + 1u, CAUSAL);
+  let w = params.window;
+  if (w > 0u) {
+    lo = max(lo, select(0u, t + 1u - w, t + 1u >= w));
+    hi = min(hi, t + w);
+  }
+  return vec2<u32>(lo, hi);
 }
 
 @compute @workgroup_size(WG)

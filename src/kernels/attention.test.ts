@@ -18,7 +18,10 @@ function pack(lens: readonly number[]): Packed {
   return { cu, seqOf, tokens };
 }
 
-/** float64 reference: plain softmax over each query's own sequence (cut at itself when causal). */
+/**
+ * float64 reference: plain softmax over each query's own sequence (cut at itself when causal), and
+ * with s.window = W > 0 over the keys with |t − j| < W only, tested key by key (not as a range).
+ */
 function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Packed, s: AttentionShape, hd: number, causal: boolean): Float64Array {
   const out = new Float64Array(s.tokens * s.numHeads * hd);
   const group = s.numHeads / s.numKvHeads;
@@ -26,10 +29,16 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Pack
     const b = p.seqOf[t];
     const start = p.cu[b];
     const end = causal ? t + 1 : p.cu[b + 1];
+    const W = s.window ?? 0;
+    const allowed = (j: number) => W === 0 || Math.abs(t - j) < W;
     for (let h = 0; h < s.numHeads; h++) {
       const g = Math.floor(h / group);
       const scores: number[] = [];
       for (let j = start; j < end; j++) {
+        if (!allowed(j)) {
+          scores.push(-Infinity);
+          continue;
+        }
         let dot = 0;
         for (let d = 0; d < hd; d++) dot += q[t * s.qStride + s.qOffset + h * hd + d] * k[j * s.kStride + s.kOffset + g * hd + d];
         scores.push(dot * s.scale);
@@ -39,7 +48,7 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Pack
       const sum = w.reduce((a, x) => a + x, 0);
       for (let d = 0; d < hd; d++) {
         let o = 0;
-        for (let j = start; j < end; j++) o += w[j - start] * v[j * s.vStride + s.vOffset + g * hd + d];
+        for (let j = start; j < end; j++) if (allowed(j)) o += w[j - start] * v[j * s.vStride + s.vOffset + g * hd + d];
         out[(t * s.numHeads + h) * hd + d] = o / sum;
       }
     }
@@ -173,6 +182,29 @@ describe('attention', async () => {
     }
   }
 
+  // Sliding windows: W = 1 (only itself), windows shorter than some sequences and longer than all,
+  // over packed sequences whose blocks straddle sequence ends, in every schedule.
+  for (const variant of variants) {
+    for (const causal of [false, true]) {
+      it(`${variant.label} causal=${causal} sliding windows 1, 2, 5, 16, 100`, async () => {
+        const { label: _, ...opts } = variant;
+        const c: Case = { name: 'window', lens: [1, 2, 17, 40, 6], heads: 4, kvHeads: 2, hd: 16, fused: true, qScale: 2 };
+        const kernel = await AttentionKernel.create(gpu, { ...opts, causal, headDim: c.hd });
+        const d = makeData(c, 23);
+        for (const window of [1, 2, 5, 16, 100]) {
+          const shape = { ...d.shape, window };
+          const got = await runAttention(kernel, { ...d, shape }, true);
+          const want = attentionRef(d.q, d.k, d.v, d.packed, shape, c.hd, causal);
+          expect(maxAbsDiff(got, want), `window ${window}`).toBeLessThan(1e-4);
+        }
+        // A window longer than every sequence is the same as none.
+        const none = await runAttention(kernel, d, true);
+        const wide = await runAttention(kernel, { ...d, shape: { ...d.shape, window: 100 } }, true);
+        expect(Array.from(wide)).toEqual(Array.from(none));
+      });
+    }
+  }
+
   it('tiled with the default tile (32 keys at hd=16), blocks spanning sequences', async () => {
     const c: Case = { name: 'default tile', lens: [3, 70, 1, 33], heads: 2, kvHeads: 1, hd: 16, fused: true, qScale: 2 };
     for (const causal of [false, true]) {
@@ -200,6 +232,7 @@ describe('attention', async () => {
     const ok: AttentionShape = { tokens: 1, numHeads: 4, numKvHeads: 2, qStride: 64, kStride: 32, vStride: 32, qOffset: 0, kOffset: 0, vOffset: 0, scale: 0.25 };
     expect(() => bound.update({ ...ok, numKvHeads: 3 })).toThrow(/multiple/);
     expect(() => bound.update({ ...ok, kOffset: 1 })).toThrow(/overrun/);
+    expect(() => bound.update({ ...ok, window: -1 })).toThrow(/window/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 300 })).rejects.toThrow(/headDim/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 128, tiled: true, kvTile: 64 })).rejects.toThrow(/workgroup memory/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 16, tiled: true, kvTile: 0 })).rejects.toThrow(/kvTile/);

@@ -69,6 +69,11 @@ export interface AttentionShape {
   vOffset: number;
   /** Usually 1 / sqrt(headDim). */
   scale: number;
+  /**
+   * Sliding window W: only keys with |query − key| < W (causal: the last W keys, the query's own
+   * included). 0 or absent: the whole sequence (or prefix, causal).
+   */
+  window?: number;
 }
 
 /** Workgroup memory beside the K/V tiles (the block's key range, padded). */
@@ -117,12 +122,14 @@ export class AttentionKernel {
   }
 
   bind(b: AttentionBuffers, label = 'attention'): Bound<AttentionShape> {
-    const d = this.gpu.dispatch(this.kernel, [b.q, b.k, b.v, b.seqOf, b.cuSeqLens, b.out], 40, label);
+    const d = this.gpu.dispatch(this.kernel, [b.q, b.k, b.v, b.seqOf, b.cuSeqLens, b.out], 48, label);
     const hd = this.headDim;
     return new Bound(d, (s: AttentionShape) => {
       if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
         throw new Error(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
       }
+      const window = s.window ?? 0;
+      if (!Number.isInteger(window) || window < 0 || window > 0xffffffff) throw new Error(`${label}: window ${window} must be a non-negative integer`);
       for (const [name, offset, heads, stride] of [
         ['q', s.qOffset, s.numHeads, s.qStride],
         ['k', s.kOffset, s.numKvHeads, s.kStride],
@@ -140,7 +147,7 @@ export class AttentionKernel {
           ['u32', s.tokens], ['u32', s.numHeads], ['u32', s.numKvHeads],
           ['u32', s.qStride], ['u32', s.kStride], ['u32', s.vStride],
           ['u32', s.qOffset], ['u32', s.kOffset], ['u32', s.vOffset],
-          ['f32', s.scale],
+          ['f32', s.scale], ['u32', window], ['u32', 0],
         ],
         workgroups: [Math.ceil(s.tokens / ((this.queryBlock ? QBLOCK : 1) * this.workgroupSize)), s.numHeads],
       };
