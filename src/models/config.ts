@@ -19,16 +19,23 @@ const ARCHITECTURES = {
   Qwen3ForSequenceClassification: { family: 'qwen3', head: 'sequence-classification' },
   // Qwen3-Embedding checkpoints name the causal LM; as a pooling model only its base model runs.
   Qwen3ForCausalLM: { family: 'qwen3', head: 'causal-lm' },
+  ModernBertModel: { family: 'modernbert', head: 'base' },
+  ModernBertForSequenceClassification: { family: 'modernbert', head: 'sequence-classification' },
+  MistralModel: { family: 'mistral', head: 'base' },
+  // e5-mistral's config names the causal LM; as a pooling model only its base model runs.
+  MistralForCausalLM: { family: 'mistral', head: 'causal-lm' },
 } as const satisfies Record<string, { family: ModelFamily; head: ModelHead }>;
 
 export type Architecture = keyof typeof ARCHITECTURES;
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
 
-const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3' } as const;
+const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3', modernbert: 'modernbert', mistral: 'mistral' } as const;
+/** The base model built for a model_type whose config.json lists no architectures. */
+const BASE_ARCHITECTURES: Partial<Record<ModelType, Architecture>> = { modernbert: 'ModernBertModel', mistral: 'MistralModel' };
 export type ModelType = keyof typeof MODEL_TYPES;
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[];
 
-export type ModelFamily = 'bert' | 'qwen3';
+export type ModelFamily = 'bert' | 'qwen3' | 'modernbert' | 'mistral';
 /** What sits on top of the base model: nothing, a sequence/token classifier, or an LM head (unused). */
 export type ModelHead = 'base' | 'sequence-classification' | 'token-classification' | 'causal-lm';
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
@@ -105,7 +112,55 @@ export interface Qwen3Config extends CommonConfig {
   pad_token_id: number | null;
 }
 
-export type ModelConfig = BertConfig | Qwen3Config;
+export interface ModernBertConfig extends CommonConfig {
+  family: 'modernbert';
+  model_type: 'modernbert';
+  architecture: Extract<Architecture, `ModernBert${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  /** The MLP's and the classifier head's activation ("gelu" is exact erf GELU). */
+  hidden_activation: 'gelu' | 'gelu_pytorch_tanh';
+  classifier_activation: 'gelu' | 'gelu_pytorch_tanh';
+  norm_eps: number;
+  norm_bias: boolean;
+  attention_bias: boolean;
+  mlp_bias: boolean;
+  classifier_bias: boolean;
+  classifier_pooling: 'cls' | 'mean';
+  /** Layer i attends globally iff i % global_attn_every_n_layers == 0, else within local_attention. */
+  global_attn_every_n_layers: number;
+  /** Local layers see keys with |i − j| ≤ local_attention / 2 (floor), both ends inclusive. */
+  local_attention: number;
+  global_rope_theta: number;
+  local_rope_theta: number;
+  max_position_embeddings: number;
+  pad_token_id: number | null;
+}
+
+export interface MistralConfig extends CommonConfig {
+  family: 'mistral';
+  model_type: 'mistral';
+  architecture: Extract<Architecture, `Mistral${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  head_dim: number;
+  hidden_act: 'silu';
+  rms_norm_eps: number;
+  rope_theta: number;
+  /** Causal window: each query sees its last sliding_window keys, itself included; null = none. */
+  sliding_window: number | null;
+  max_position_embeddings: number;
+  pad_token_id: number | null;
+}
+
+export type ModelConfig = BertConfig | Qwen3Config | ModernBertConfig | MistralConfig;
 
 /** Read and parse `config.json` of a model. */
 export async function loadModelConfig(source: ModelSource, signal?: AbortSignal): Promise<ModelConfig> {
@@ -142,13 +197,18 @@ export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
     );
   }
   const architecture: Architecture =
-    supported[0] ?? (modelType === 'qwen3' ? 'Qwen3Model' : modelType === 'bert' ? 'BertModel' : modelType === 'roberta' ? 'RobertaModel' : 'XLMRobertaModel');
+    supported[0] ?? BASE_ARCHITECTURES[modelType as ModelType] ?? (modelType === 'qwen3' ? 'Qwen3Model' : modelType === 'bert' ? 'BertModel' : modelType === 'roberta' ? 'RobertaModel' : 'XLMRobertaModel');
   if (ARCHITECTURES[architecture].family !== family) {
     throw new ModelLoadError(`Model "${sourceId}": architecture "${architecture}" does not match model_type "${modelType}"`);
   }
 
   const common = parseCommon(f, modelType as ModelType, architectures, architecture);
-  return family === 'bert' ? parseBert(f, common) : parseQwen3(f, common);
+  switch (family) {
+    case 'bert': return parseBert(f, common);
+    case 'qwen3': return parseQwen3(f, common);
+    case 'modernbert': return parseModernBert(f, common);
+    case 'mistral': return parseMistral(f, common);
+  }
 }
 
 function parseCommon(f: Fields, model_type: ModelType, architectures: string[], architecture: Architecture): CommonConfig {
@@ -305,6 +365,108 @@ function parseQwen3(f: Fields, common: CommonConfig): Qwen3Config {
     rope_scaling: null,
     max_position_embeddings: f.optional('max_position_embeddings', 32768, positiveInt, 'a positive integer'),
     tie_word_embeddings: f.optional('tie_word_embeddings', false, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+    pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
+      v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
+      `null or an integer in [0, ${vocab_size})`),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseModernBert(f: Fields, common: CommonConfig): ModernBertConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  if (hidden_size % num_attention_heads !== 0 || (hidden_size / num_attention_heads) % 2 !== 0) {
+    throw new ModelLoadError(`${f.where}: hidden_size ${hidden_size} must split into num_attention_heads ${num_attention_heads} heads of even width (rotary embeddings)`);
+  }
+  const acts = ['gelu', 'gelu_pytorch_tanh'] as const;
+  const act = (key: string) => f.optional(key, 'gelu' as (typeof acts)[number], (v) => (acts.includes(v as never) ? (v as (typeof acts)[number]) : undefined), `one of ${acts.join(', ')}`);
+  const bool = (key: string, fallback: boolean) => f.optional(key, fallback, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false');
+  // transformers ≥ 5 writes the two thetas inside rope_parameters, keyed by layer type.
+  let global_rope_theta = f.optional('global_rope_theta', 160000, positiveNumber, 'a positive number');
+  let local_rope_theta = f.optional('local_rope_theta', null as number | null, (v) => (v === null ? null : positiveNumber(v)), 'a positive number') ?? global_rope_theta;
+  const rp = f.raw.rope_parameters as Record<string, { rope_type?: unknown; rope_theta?: unknown }> | undefined | null;
+  if (rp && typeof rp === 'object' && 'full_attention' in rp) {
+    for (const t of ['full_attention', 'sliding_attention']) {
+      const p = rp[t];
+      if (!p || (p.rope_type !== undefined && p.rope_type !== 'default') || positiveNumber(p.rope_theta) === undefined) {
+        throw new ModelLoadError(`${f.where}: rope_parameters ${JSON.stringify(rp)} is not supported (rope_type "default" with a rope_theta per layer type)`);
+      }
+    }
+    global_rope_theta = rp.full_attention.rope_theta as number;
+    local_rope_theta = rp.sliding_attention.rope_theta as number;
+  } else if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
+    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(f.raw.rope_scaling)} is not supported (only null)`);
+  }
+  const every = f.optional('global_attn_every_n_layers', 3, positiveInt, 'a positive integer');
+  const num_hidden_layers = f.positiveInt('num_hidden_layers');
+  const types = f.raw.layer_types;
+  if (Array.isArray(types) && (types.length !== num_hidden_layers || types.some((t, i) => (t === 'sliding_attention') !== (i % every !== 0)))) {
+    throw new ModelLoadError(`${f.where}: layer_types ${JSON.stringify(types)} disagree with global_attn_every_n_layers ${every}`);
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: ModernBertConfig = {
+    ...common,
+    family: 'modernbert',
+    model_type: 'modernbert',
+    architecture: common.architecture as ModernBertConfig['architecture'],
+    vocab_size,
+    hidden_size,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    num_hidden_layers,
+    num_attention_heads,
+    hidden_activation: act('hidden_activation'),
+    classifier_activation: act('classifier_activation'),
+    norm_eps: f.optional('norm_eps', 1e-5, positiveNumber, 'a positive number'),
+    norm_bias: bool('norm_bias', false),
+    attention_bias: bool('attention_bias', false),
+    mlp_bias: bool('mlp_bias', false),
+    classifier_bias: bool('classifier_bias', false),
+    classifier_pooling: f.optional('classifier_pooling', 'cls' as 'cls' | 'mean', (v) => (v === 'cls' || v === 'mean' ? v : undefined), '"cls" or "mean"'),
+    global_attn_every_n_layers: every,
+    local_attention: f.optional('local_attention', 128, positiveInt, 'a positive integer'),
+    global_rope_theta,
+    local_rope_theta,
+    max_position_embeddings: f.optional('max_position_embeddings', 8192, positiveInt, 'a positive integer'),
+    pad_token_id: f.optional('pad_token_id', null as number | null, (v) => (v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'null or a non-negative integer'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseMistral(f: Fields, common: CommonConfig): MistralConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const num_key_value_heads = f.optional('num_key_value_heads', num_attention_heads, positiveInt, 'a positive integer');
+  if (num_attention_heads % num_key_value_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: num_attention_heads ${num_attention_heads} is not a multiple of num_key_value_heads ${num_key_value_heads}`);
+  }
+  const defaultHeadDim = Math.floor(hidden_size / num_attention_heads);
+  const head_dim = f.optional('head_dim', defaultHeadDim, (v) => (v === null ? defaultHeadDim : positiveInt(v)), 'a positive integer');
+  if (head_dim % 2 !== 0) throw new ModelLoadError(`${f.where}: head_dim ${head_dim} must be even for rotary embeddings`);
+  const hidden_act = f.raw.hidden_act ?? 'silu';
+  if (hidden_act !== 'silu') throw f.invalid('hidden_act', hidden_act, '"silu"');
+  if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
+    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(f.raw.rope_scaling)} is not supported (only null)`);
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: MistralConfig = {
+    ...common,
+    family: 'mistral',
+    model_type: 'mistral',
+    architecture: common.architecture as MistralConfig['architecture'],
+    vocab_size,
+    hidden_size,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    num_key_value_heads,
+    head_dim,
+    hidden_act: 'silu',
+    rms_norm_eps: f.optional('rms_norm_eps', 1e-6, positiveNumber, 'a positive number'),
+    rope_theta: f.optional('rope_theta', 10000, positiveNumber, 'a positive number'),
+    sliding_window: f.optional('sliding_window', null as number | null, (v) => (v === null ? null : positiveInt(v)), 'null or a positive integer'),
+    max_position_embeddings: f.optional('max_position_embeddings', 32768, positiveInt, 'a positive integer'),
     pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
       v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
       `null or an integer in [0, ${vocab_size})`),

@@ -8,6 +8,8 @@ import { BertModel } from './bert';
 import type { ModelConfig } from './config';
 import type { ModelBody } from './model';
 import { Qwen3Model } from './qwen3';
+import { ModernBertModel } from './modernbert';
+import { MistralModel } from './mistral';
 
 export interface BodyOptions {
   matmulVariant?: MatmulVariant;
@@ -19,5 +21,9 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
       return BertModel.load(gpu, config, weights, opts);
     case 'qwen3':
       return Qwen3Model.load(gpu, config, weights, opts);
+    case 'modernbert':
+      return ModernBertModel.load(gpu, config, weights, opts);
+    case 'mistral':
+      return MistralModel.load(gpu, config, weights, opts);
   }
 }

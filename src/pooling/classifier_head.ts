@@ -1,15 +1,18 @@
 // Classification heads on the GPU, for sequences and for tokens:
 //
-//   sequence:  pool (CLS or last token) → [dense + tanh] → classifier → softmax | sigmoid | none
+//   sequence:  pool (CLS, mean or last token) → [dense + act → [LayerNorm]] → classifier → softmax | sigmoid | none
 //   token:     classifier on every token                   → softmax | sigmoid | none
 //
 // BertForSequenceClassification is pooler.dense+tanh on [CLS] then classifier; (XLM)Roberta's
 // classification head is classifier.dense+tanh on <s> then classifier.out_proj; Qwen3's score is
 // one bias-free projection of the last token; a Qwen3 yes/no reranker is a one-row classifier
-// (lm_head[yes] − lm_head[no]) of the last token. Only the activated [rows, labels] is read back.
+// (lm_head[yes] − lm_head[no]) of the last token; ModernBERT's head is head.norm(gelu(head.dense(pooled)))
+// on the CLS token or the mean (classifier_pooling), then classifier. Only the activated [rows, labels]
+// is read back.
 
 import type { Bound, Gpu } from '../gpu/context';
 import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
+import { LayerNormKernel, type LayerNormShape } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
 import { POOL_MODE, PoolKernel, type PoolShape } from '../kernels/pool';
 import { SigmoidKernel, type SigmoidShape } from '../kernels/sigmoid';
@@ -21,10 +24,15 @@ import { rowRuns } from './head';
 export type ClassifierActivation = 'softmax' | 'sigmoid' | 'none';
 
 export interface ClassifierWeights {
-  /** 'cls' / 'last': one output per sequence; 'token': one per token. */
-  pooling: 'cls' | 'last' | 'token';
-  /** BERT pooler / RoBERTa classifier.dense, followed by tanh: [H, H] + [H]. */
-  dense?: { w: GPUBuffer; b: GPUBuffer };
+  /** 'cls' / 'mean' / 'last': one output per sequence; 'token': one per token. */
+  pooling: 'cls' | 'mean' | 'last' | 'token';
+  /**
+   * BERT pooler / RoBERTa classifier.dense, followed by tanh: [H, H] + [H]; ModernBERT's head.dense
+   * (bias only with classifier_bias) followed by GELU. activation defaults to tanh.
+   */
+  dense?: { w: GPUBuffer; b?: GPUBuffer; activation?: 'tanh' | 'gelu' };
+  /** LayerNorm after the dense activation (ModernBERT's head.norm; beta zeros when bias-free). */
+  norm?: { gamma: GPUBuffer; beta: GPUBuffer; eps: number };
   /** [labels, H] (+ [labels]). */
   out: { w: GPUBuffer; b?: GPUBuffer };
   numLabels: number;
@@ -36,10 +44,12 @@ interface Plan {
   modes: GPUBuffer;
   pooled: GPUBuffer;
   densed: GPUBuffer;
+  normed: GPUBuffer;
   logits: GPUBuffer;
   probs: GPUBuffer;
   pool?: Bound<PoolShape>;
   dense?: Bound<MatmulShape>;
+  norm?: Bound<LayerNormShape>;
   out: Bound<MatmulShape>;
   acts: { softmax: Bound<SoftmaxShape>[]; sigmoid: Bound<SigmoidShape>[]; none: Bound<L2NormalizeShape>[] };
 }
@@ -51,19 +61,20 @@ export class ClassifierHead {
     private readonly gpu: Gpu,
     readonly hiddenSize: number,
     readonly weights: ClassifierWeights,
-    private readonly k: { pool: PoolKernel; dense: MatmulKernel; out: MatmulKernel; softmax: SoftmaxKernel; sigmoid: SigmoidKernel; copy: L2NormalizeKernel },
+    private readonly k: { pool: PoolKernel; dense: MatmulKernel; norm: LayerNormKernel; out: MatmulKernel; softmax: SoftmaxKernel; sigmoid: SigmoidKernel; copy: L2NormalizeKernel },
   ) {}
 
   static async create(gpu: Gpu, hiddenSize: number, weights: ClassifierWeights, variant?: MatmulVariant): Promise<ClassifierHead> {
-    const [pool, dense, out, softmax, sigmoid, copy] = await Promise.all([
+    const [pool, dense, norm, out, softmax, sigmoid, copy] = await Promise.all([
       PoolKernel.create(gpu),
-      MatmulKernel.create(gpu, { variant, bias: true, activation: 'tanh' }),
+      MatmulKernel.create(gpu, { variant, bias: !weights.dense || !!weights.dense.b, activation: weights.dense?.activation ?? 'tanh' }),
+      LayerNormKernel.create(gpu),
       MatmulKernel.create(gpu, { variant, bias: !!weights.out.b }),
       SoftmaxKernel.create(gpu),
       SigmoidKernel.create(gpu),
       L2NormalizeKernel.create(gpu, { normalize: false, workgroupSize: 32 }),
     ]);
-    return new ClassifierHead(gpu, hiddenSize, weights, { pool, dense, out, softmax, sigmoid, copy });
+    return new ClassifierHead(gpu, hiddenSize, weights, { pool, dense, norm, out, softmax, sigmoid, copy });
   }
 
   get perToken(): boolean {
@@ -81,22 +92,25 @@ export class ClassifierHead {
     const modes = gpu.storage(capacity * 4, 'classifier.modes');
     const pooled = gpu.storage(this.perToken ? 16 : capacity * H * 4, 'classifier.pooled');
     const densed = gpu.storage(w.dense ? capacity * H * 4 : 16, 'classifier.dense');
+    const normed = gpu.storage(w.norm ? capacity * H * 4 : 16, 'classifier.norm');
     const logits = gpu.storage(capacity * L * 4, 'classifier.logits');
     const probs = gpu.storage(capacity * L * 4, 'classifier.probs');
     const features = this.perToken ? fwd.hidden : pooled;
     const pool = this.perToken ? undefined : this.k.pool.bind({ hidden: fwd.hidden, cuSeqLens: fwd.inputs.cuSeqLens, modes, out: pooled }, 'classifier.pool');
     const dense = w.dense ? this.k.dense.bind({ x: features, w: w.dense.w, bias: w.dense.b, y: densed }, 'classifier.dense') : undefined;
-    const out = this.k.out.bind({ x: w.dense ? densed : features, w: w.out.w, bias: w.out.b, y: logits }, 'classifier.out_proj');
-    this.plan = { hidden: fwd.hidden, capacity, modes, pooled, densed, logits, probs, pool, dense, out, acts: { softmax: [], sigmoid: [], none: [] } };
+    const norm = w.dense && w.norm ? this.k.norm.bind({ x: densed, gamma: w.norm.gamma, beta: w.norm.beta, y: normed }, 'classifier.norm') : undefined;
+    const out = this.k.out.bind({ x: norm ? normed : w.dense ? densed : features, w: w.out.w, bias: w.out.b, y: logits }, 'classifier.out_proj');
+    this.plan = { hidden: fwd.hidden, capacity, modes, pooled, densed, normed, logits, probs, pool, dense, norm, out, acts: { softmax: [], sigmoid: [], none: [] } };
     return this.plan;
   }
 
   private release(p: Plan): void {
     p.pool?.destroy();
     p.dense?.destroy();
+    p.norm?.destroy();
     p.out.destroy();
     Object.values(p.acts).flat().forEach((d) => d.destroy());
-    [p.modes, p.pooled, p.densed, p.logits, p.probs].forEach((b) => this.gpu.pool.release(b));
+    [p.modes, p.pooled, p.densed, p.normed, p.logits, p.probs].forEach((b) => this.gpu.pool.release(b));
     this.plan = undefined;
   }
 
@@ -111,11 +125,12 @@ export class ClassifierHead {
     const p = this.planFor(fwd, rows);
     const steps: { encode(pass: GPUComputePassEncoder): void }[] = [];
     if (p.pool) {
-      const mode = POOL_MODE[this.weights.pooling as 'cls' | 'last'];
+      const mode = POOL_MODE[this.weights.pooling as 'cls' | 'mean' | 'last'];
       this.gpu.write(p.modes, new Uint32Array(batch.batch).fill(mode));
       steps.push(p.pool.update({ batch: batch.batch, hidden: H }));
     }
     if (p.dense) steps.push(p.dense.update({ M: rows, N: H, K: H }));
+    if (p.norm) steps.push(p.norm.update({ rows, n: H, eps: this.weights.norm!.eps }));
     steps.push(p.out.update({ M: rows, N: L, K: H }));
 
     const used = { softmax: 0, sigmoid: 0, none: 0 };
@@ -142,6 +157,6 @@ export class ClassifierHead {
   dispose(): void {
     if (this.plan) this.release(this.plan);
     const w = this.weights;
-    [w.dense?.w, w.dense?.b, w.out.w, w.out.b].forEach((b) => b?.destroy());
+    new Set([w.dense?.w, w.dense?.b, w.norm?.gamma, w.norm?.beta, w.out.w, w.out.b]).forEach((b) => b?.destroy());
   }
 }

@@ -11,6 +11,9 @@ export const FIXTURES = [
   'tiny-roberta-embed',
   'tiny-qwen3-embed',
   'tiny-qwen3-seqcls',
+  'tiny-modernbert-embed',
+  'tiny-modernbert-crossenc',
+  'tiny-mistral-embed',
 ] as const;
 
 export type FixtureName = (typeof FIXTURES)[number];

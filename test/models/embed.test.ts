@@ -1,4 +1,4 @@
-// Embedders (BERT, XLM-R with F16 weights, Qwen3 with BF16 weights) against the float64 oracle: per-token hidden states, every pooling mode,
+// Embedders (BERT, XLM-R with F16 weights, Qwen3 with BF16 weights, ModernBERT, Mistral with BF16 weights) against the float64 oracle: per-token hidden states, every pooling mode,
 // normalized and matryoshka embeddings, and batch invariance — through the public API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
@@ -27,7 +27,10 @@ function record(fixture: string, what: string, err: number) {
   m[what] = Math.max(m[what] ?? 0, err);
 }
 
-for (const name of ['tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed'] as FixtureName[]) {
+// ModernBERT (local layers ±8, local/global RoPE) and Mistral (causal window 16) have cases of up to
+// 77 tokens, longer than their windows.
+const EMBEDDERS: FixtureName[] = ['tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed', 'tiny-modernbert-embed', 'tiny-mistral-embed'];
+for (const name of EMBEDDERS) {
   describe(name, () => {
     const golden = loadGoldenOf(name, 'embed');
     const texts = golden.cases.map((c) => c.text);
