@@ -37,6 +37,8 @@ interface Case {
   tokens: number;
   maxPos: number;
   theta: number;
+  /** Norm weight is an offset from 1 (Gemma 3's q_norm / k_norm). */
+  unitOffset?: boolean;
 }
 
 describe('rope', async () => {
@@ -47,15 +49,15 @@ describe('rope', async () => {
     const s: RopeShape = { tokens: c.tokens, numHeads: c.heads, stride, offset: c.before * c.hd, theta: c.theta, eps: 1e-6 };
     const seed = c.hd * 7 + c.tokens + wg + c.maxPos;
     const x = randomF32(c.tokens * stride, seed, 2);
-    const w = randomF32(c.hd, seed + 1, 0.5, 1);
+    const w = randomF32(c.hd, seed + 1, 0.5, c.unitOffset ? 0 : 1);
     const r = rng(seed + 2);
     const pos = Uint32Array.from({ length: c.tokens }, (_, t) => (t === 0 ? c.maxPos : Math.floor(r() * (c.maxPos + 1))));
-    const k = await RopeKernel.create(gpu, { norm: c.norm, headDim: c.hd, workgroupSize: wg, gridWidth });
+    const k = await RopeKernel.create(gpu, { norm: c.norm, normUnitOffset: c.unitOffset, headDim: c.hd, workgroupSize: wg, gridWidth });
     const bufs = { x: gpu.upload(x, 'x'), positions: gpu.upload(pos, 'pos'), normWeight: gpu.upload(w, 'w') };
     await gpu.run([k.bind(bufs).update(s)]);
     const got = new Float32Array(await gpu.read(bufs.x, x.byteLength));
     // The whole buffer is compared: heads outside the range must come back untouched.
-    const err = maxAbsDiff(got, ropeRef(x, pos, c.norm ? w : null, s, c.hd));
+    const err = maxAbsDiff(got, ropeRef(x, pos, c.norm ? (c.unitOffset ? w.map((v) => 1 + v) : w) : null, s, c.hd));
     expect(err).toBeLessThan(1e-5);
     return err;
   }
@@ -90,6 +92,13 @@ describe('rope', async () => {
     for (let i = 0; i < hd / 2; i++) {
       const turns = (table[2 * i] * 2 ** 32 + table[2 * i + 1]) / 2 ** 64;
       expect(Math.abs(turns * 2 * Math.PI - 1e6 ** ((-2 * i) / hd))).toBeLessThan(1e-15);
+    }
+  });
+
+  it('q/k norm with 1 + w (Gemma 3), GQA-like k heads after q heads', async () => {
+    for (const wg of [1, 64]) {
+      await check({ hd: 32, norm: true, unitOffset: true, before: 4, heads: 2, after: 2, tokens: 13, maxPos: 77, theta: 1e4 }, wg);
+      await check({ hd: 24, norm: true, unitOffset: true, before: 0, heads: 3, after: 0, tokens: 5, maxPos: 2047, theta: 1e6 }, wg);
     }
   });
 

@@ -19,6 +19,8 @@ const PARAMS_BYTES = 32 + (ROPE_MAX_HEAD_DIM / 2) * 8;
 export interface RopeOptions {
   /** Apply Qwen3's per-head RMSNorm (q_norm / k_norm) before the rotation; needs `normWeight`. */
   norm: boolean;
+  /** With norm: scale by 1 + w (Gemma3RMSNorm's q_norm / k_norm) instead of w. */
+  normUnitOffset?: boolean;
   /** Even, ≤ ROPE_MAX_HEAD_DIM. */
   headDim: number;
   /** Threads per workgroup (one (token, head) each). */
@@ -82,7 +84,7 @@ export class RopeKernel {
       throw new Error(`rope: headDim ${headDim} must be even and in [2, ${ROPE_MAX_HEAD_DIM}]`);
     }
     const wg = opts.workgroupSize ?? 64;
-    const kernel = await gpu.pipelines.get(ROPE, { WG: wg, HEAD_DIM: headDim, HAS_NORM: norm });
+    const kernel = await gpu.pipelines.get(ROPE, { WG: wg, HEAD_DIM: headDim, HAS_NORM: norm, NORM_UNIT_OFFSET: opts.normUnitOffset ?? false });
     const width = Math.min(opts.gridWidth ?? Infinity, gpu.device.limits.maxComputeWorkgroupsPerDimension);
     return new RopeKernel(gpu, kernel, norm, headDim, wg, width);
   }
