@@ -24,18 +24,19 @@ const ARCHITECTURES = {
   MistralModel: { family: 'mistral', head: 'base' },
   // e5-mistral's config names the causal LM; as a pooling model only its base model runs.
   MistralForCausalLM: { family: 'mistral', head: 'causal-lm' },
+  Gemma3TextModel: { family: 'gemma3', head: 'base' },
 } as const satisfies Record<string, { family: ModelFamily; head: ModelHead }>;
 
 export type Architecture = keyof typeof ARCHITECTURES;
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
 
-const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3', modernbert: 'modernbert', mistral: 'mistral' } as const;
+const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3', modernbert: 'modernbert', mistral: 'mistral', gemma3_text: 'gemma3' } as const;
 /** The base model built for a model_type whose config.json lists no architectures. */
-const BASE_ARCHITECTURES: Partial<Record<ModelType, Architecture>> = { modernbert: 'ModernBertModel', mistral: 'MistralModel' };
+const BASE_ARCHITECTURES: Partial<Record<ModelType, Architecture>> = { modernbert: 'ModernBertModel', mistral: 'MistralModel', gemma3_text: 'Gemma3TextModel' };
 export type ModelType = keyof typeof MODEL_TYPES;
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[];
 
-export type ModelFamily = 'bert' | 'qwen3' | 'modernbert' | 'mistral';
+export type ModelFamily = 'bert' | 'qwen3' | 'modernbert' | 'mistral' | 'gemma3';
 /** What sits on top of the base model: nothing, a sequence/token classifier, or an LM head (unused). */
 export type ModelHead = 'base' | 'sequence-classification' | 'token-classification' | 'causal-lm';
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
@@ -160,7 +161,35 @@ export interface MistralConfig extends CommonConfig {
   pad_token_id: number | null;
 }
 
-export type ModelConfig = BertConfig | Qwen3Config | ModernBertConfig | MistralConfig;
+export interface Gemma3Config extends CommonConfig {
+  family: 'gemma3';
+  model_type: 'gemma3_text';
+  architecture: 'Gemma3TextModel';
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  head_dim: number;
+  /** Scores are scaled by query_pre_attn_scalar^-0.5, not head_dim^-0.5. */
+  query_pre_attn_scalar: number;
+  hidden_activation: 'gelu_pytorch_tanh';
+  rms_norm_eps: number;
+  /** Per layer, from layer_types or the older sliding_window_pattern. */
+  layer_types: ('sliding_attention' | 'full_attention')[];
+  /** RoPE base of full_attention layers (rope_theta) and of sliding_attention layers (rope_local_base_freq). */
+  rope_theta: number;
+  rope_local_base_freq: number;
+  /** As written in config.json (HF's config class rewrites it to sliding_window / 2 + 1 when bidirectional). */
+  sliding_window: number;
+  /** EmbeddingGemma: full layers see every key, sliding layers |q − k| ≤ sliding_window / 2. */
+  use_bidirectional_attention: boolean;
+  max_position_embeddings: number;
+  pad_token_id: number | null;
+}
+
+export type ModelConfig = BertConfig | Qwen3Config | ModernBertConfig | MistralConfig | Gemma3Config;
 
 /** Read and parse `config.json` of a model. */
 export async function loadModelConfig(source: ModelSource, signal?: AbortSignal): Promise<ModelConfig> {
@@ -208,6 +237,7 @@ export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
     case 'qwen3': return parseQwen3(f, common);
     case 'modernbert': return parseModernBert(f, common);
     case 'mistral': return parseMistral(f, common);
+    case 'gemma3': return parseGemma3(f, common);
   }
 }
 
@@ -470,6 +500,80 @@ function parseMistral(f: Fields, common: CommonConfig): MistralConfig {
     pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
       v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
       `null or an integer in [0, ${vocab_size})`),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseGemma3(f: Fields, common: CommonConfig): Gemma3Config {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const num_key_value_heads = f.optional('num_key_value_heads', 4, positiveInt, 'a positive integer');
+  if (num_attention_heads % num_key_value_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: num_attention_heads ${num_attention_heads} is not a multiple of num_key_value_heads ${num_key_value_heads}`);
+  }
+  const head_dim = f.optional('head_dim', 256, positiveInt, 'a positive integer');
+  if (head_dim % 2 !== 0) throw new ModelLoadError(`${f.where}: head_dim ${head_dim} must be even for rotary embeddings`);
+  const act = f.raw.hidden_activation ?? f.raw.hidden_act ?? 'gelu_pytorch_tanh';
+  if (act !== 'gelu_pytorch_tanh') throw f.invalid('hidden_activation', act, '"gelu_pytorch_tanh"');
+  if (f.raw.attention_bias === true) throw new ModelLoadError(`${f.where}: attention_bias true is not supported (Gemma 3 projections have no biases)`);
+  if (f.raw.attn_logit_softcapping !== undefined && f.raw.attn_logit_softcapping !== null) {
+    // HF's Gemma3 attention never applies it either; refuse rather than guess which one a checkpoint expects.
+    throw new ModelLoadError(`${f.where}: attn_logit_softcapping ${JSON.stringify(f.raw.attn_logit_softcapping)} is not supported (only null)`);
+  }
+  const num_hidden_layers = f.positiveInt('num_hidden_layers');
+  let layer_types: Gemma3Config['layer_types'];
+  const lt = f.raw.layer_types;
+  if (lt !== undefined && lt !== null) {
+    if (!Array.isArray(lt) || lt.length !== num_hidden_layers || lt.some((t) => t !== 'sliding_attention' && t !== 'full_attention')) {
+      throw f.invalid('layer_types', lt, `a list of ${num_hidden_layers} "sliding_attention" / "full_attention" entries`);
+    }
+    layer_types = lt as Gemma3Config['layer_types'];
+  } else {
+    const pattern = positiveInt(f.raw.sliding_window_pattern ?? f.raw._sliding_window_pattern ?? 6);
+    if (pattern === undefined) throw f.invalid('sliding_window_pattern', f.raw.sliding_window_pattern, 'a positive integer');
+    layer_types = Array.from({ length: num_hidden_layers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+  }
+  let rope_theta = f.optional('rope_theta', 1e6, positiveNumber, 'a positive number');
+  let rope_local_base_freq = f.optional('rope_local_base_freq', 1e4, positiveNumber, 'a positive number');
+  const rs = f.raw.rope_scaling as { rope_type?: unknown; type?: unknown } | null | undefined;
+  if (rs !== undefined && rs !== null && (rs.rope_type ?? rs.type ?? 'default') !== 'default') {
+    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(rs)} is not supported (only null or "default")`);
+  }
+  // transformers ≥ 5 writes both bases inside rope_parameters, keyed by layer type.
+  const rp = f.raw.rope_parameters as Record<string, { rope_type?: unknown; rope_theta?: unknown }> | undefined | null;
+  if (rp && typeof rp === 'object' && ('full_attention' in rp || 'sliding_attention' in rp)) {
+    for (const [t, p] of Object.entries(rp)) {
+      if (!p || (p.rope_type !== undefined && p.rope_type !== 'default') || positiveNumber(p.rope_theta) === undefined) {
+        throw new ModelLoadError(`${f.where}: rope_parameters ${JSON.stringify(rp)} is not supported (rope_type "default" with a rope_theta per layer type)`);
+      }
+      if (t === 'full_attention') rope_theta = p.rope_theta as number;
+      if (t === 'sliding_attention') rope_local_base_freq = p.rope_theta as number;
+    }
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: Gemma3Config = {
+    ...common,
+    family: 'gemma3',
+    model_type: 'gemma3_text',
+    architecture: 'Gemma3TextModel',
+    vocab_size,
+    hidden_size,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    num_hidden_layers,
+    num_attention_heads,
+    num_key_value_heads,
+    head_dim,
+    query_pre_attn_scalar: f.optional('query_pre_attn_scalar', 256, positiveNumber, 'a positive number'),
+    hidden_activation: 'gelu_pytorch_tanh',
+    rms_norm_eps: f.optional('rms_norm_eps', 1e-6, positiveNumber, 'a positive number'),
+    layer_types,
+    rope_theta,
+    rope_local_base_freq,
+    sliding_window: f.optional('sliding_window', 4096, positiveInt, 'a positive integer'),
+    use_bidirectional_attention: f.optional('use_bidirectional_attention', false, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+    max_position_embeddings: f.optional('max_position_embeddings', 131072, positiveInt, 'a positive integer'),
+    pad_token_id: f.optional('pad_token_id', null as number | null, (v) => (v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'null or a non-negative integer'),
   };
   checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
   return cfg;

@@ -10,6 +10,7 @@ import type { ModelBody } from './model';
 import { Qwen3Model } from './qwen3';
 import { ModernBertModel } from './modernbert';
 import { MistralModel } from './mistral';
+import { Gemma3Model } from './gemma3';
 
 export interface BodyOptions {
   matmulVariant?: MatmulVariant;
@@ -25,5 +26,7 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
       return ModernBertModel.load(gpu, config, weights, opts);
     case 'mistral':
       return MistralModel.load(gpu, config, weights, opts);
+    case 'gemma3':
+      return Gemma3Model.load(gpu, config, weights, opts);
   }
 }

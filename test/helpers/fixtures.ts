@@ -14,6 +14,7 @@ export const FIXTURES = [
   'tiny-modernbert-embed',
   'tiny-modernbert-crossenc',
   'tiny-mistral-embed',
+  'tiny-gemma3-embed',
 ] as const;
 
 export type FixtureName = (typeof FIXTURES)[number];
