@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AttentionKernel, defaultKvTile, type AttentionOptions, type AttentionShape } from './attention';
 import { testGpu } from '../../test/helpers/gpu';
@@ -22,7 +24,23 @@ function pack(lens: readonly number[]): Packed {
  * float64 reference: plain softmax over each query's own sequence (cut at itself when causal), and
  * with s.window = W > 0 over the keys with |t − j| < W only, tested key by key (not as a range).
  */
-function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Packed, s: AttentionShape, hd: number, causal: boolean): Float64Array {
+/**
+ * MPNet's relative position bucket of key − query, by counting: |n| < 8 exact, then one bucket per
+ * doubling of n² past 64 (8 + floor(log2(n² / 64))), capped at 15; keys after the query add 16.
+ * Checked below against the oracle's table from HF's float32 log formula.
+ */
+function relBucketRef(keyMinusQuery: number): number {
+  const n = -keyMinusQuery;
+  const a = Math.abs(n);
+  let b = a;
+  if (a >= 8) {
+    b = 8;
+    for (let sq = (a * a) / 64; sq >= 2 && b < 15; sq /= 2) b++;
+  }
+  return (n < 0 ? 16 : 0) + b;
+}
+
+function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Packed, s: AttentionShape, hd: number, causal: boolean, relBias?: Float32Array): Float64Array {
   const out = new Float64Array(s.tokens * s.numHeads * hd);
   const group = s.numHeads / s.numKvHeads;
   for (let t = 0; t < s.tokens; t++) {
@@ -41,7 +59,7 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Pack
         }
         let dot = 0;
         for (let d = 0; d < hd; d++) dot += q[t * s.qStride + s.qOffset + h * hd + d] * k[j * s.kStride + s.kOffset + g * hd + d];
-        scores.push(dot * s.scale);
+        scores.push(dot * s.scale + (relBias ? relBias[relBucketRef(j - t) * s.numHeads + h] : 0));
       }
       const m = Math.max(...scores);
       const w = scores.map((x) => Math.exp(x - m));
@@ -102,9 +120,10 @@ describe('attention', async () => {
     return { q, k, v, shape, packed };
   }
 
-  async function runAttention(kernel: AttentionKernel, d: Data, fused: boolean): Promise<Float32Array> {
+  async function runAttention(kernel: AttentionKernel, d: Data, fused: boolean, relBias?: Float32Array): Promise<Float32Array> {
     const qb = gpu.upload(d.q, 'q');
     const bufs = {
+      relBias: relBias ? gpu.upload(relBias, 'relBias') : undefined,
       q: qb,
       k: fused ? qb : gpu.upload(d.k, 'k'),
       v: fused ? qb : gpu.upload(d.v, 'v'),
@@ -115,7 +134,7 @@ describe('attention', async () => {
     await gpu.run([kernel.bind(bufs).update(d.shape)]);
     const bytes = d.shape.tokens * d.shape.numHeads * kernel.headDim * 4;
     const got = new Float32Array(await gpu.read(bufs.out, bytes));
-    for (const b of new Set([bufs.q, bufs.k, bufs.v, bufs.seqOf, bufs.cuSeqLens, bufs.out])) b.destroy();
+    for (const b of new Set([bufs.q, bufs.k, bufs.v, bufs.seqOf, bufs.cuSeqLens, bufs.out, bufs.relBias])) b?.destroy();
     return got;
   }
 
@@ -205,6 +224,29 @@ describe('attention', async () => {
     }
   }
 
+  it('the bucket reference equals HF relative_position_bucket (the MPNet golden table, |n| ≤ 160)', () => {
+    const g = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/goldens/tiny-mpnet-embed.json', import.meta.url)), 'utf8')) as {
+      relative_position_buckets: { key_minus_query: number[]; bucket: number[] };
+    };
+    const { key_minus_query: rel, bucket } = g.relative_position_buckets;
+    expect(rel.length).toBeGreaterThan(300);
+    expect(rel.map(relBucketRef)).toEqual(bucket);
+  });
+
+  // MPNet's relative position bias: a 160-token sequence reaches the capped buckets (|n| ≥ 128),
+  // short ones only the exact ones; packed so that the bias must use in-sequence distances.
+  for (const variant of variants) {
+    it(`${variant.label} relative position bias (MPNet buckets)`, async () => {
+      const { label: _, ...opts } = variant;
+      const c: Case = { name: 'relbias', lens: [3, 160, 1, 20], heads: 2, kvHeads: 2, hd: 16, fused: true };
+      const kernel = await AttentionKernel.create(gpu, { ...opts, causal: false, headDim: c.hd, relativeBias: true });
+      const d = makeData(c, 41);
+      const table = randomF32(32 * c.heads, 43, 3);
+      const got = await runAttention(kernel, d, true, table);
+      expect(maxAbsDiff(got, attentionRef(d.q, d.k, d.v, d.packed, d.shape, c.hd, false, table))).toBeLessThan(1e-4);
+    });
+  }
+
   it('tiled with the default tile (32 keys at hd=16), blocks spanning sequences', async () => {
     const c: Case = { name: 'default tile', lens: [3, 70, 1, 33], heads: 2, kvHeads: 1, hd: 16, fused: true, qScale: 2 };
     for (const causal of [false, true]) {
@@ -233,6 +275,8 @@ describe('attention', async () => {
     expect(() => bound.update({ ...ok, numKvHeads: 3 })).toThrow(/multiple/);
     expect(() => bound.update({ ...ok, kOffset: 1 })).toThrow(/overrun/);
     expect(() => bound.update({ ...ok, window: -1 })).toThrow(/window/);
+    const withBias = await AttentionKernel.create(gpu, { causal: false, headDim: 16, relativeBias: true });
+    expect(() => withBias.bind({ q: buf, k: buf, v: buf, seqOf: buf, cuSeqLens: buf, out: gpu.storage(64, 'o') })).toThrow(/relBias/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 300 })).rejects.toThrow(/headDim/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 128, tiled: true, kvTile: 64 })).rejects.toThrow(/workgroup memory/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 16, tiled: true, kvTile: 0 })).rejects.toThrow(/kvTile/);

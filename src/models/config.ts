@@ -25,18 +25,21 @@ const ARCHITECTURES = {
   // e5-mistral's config names the causal LM; as a pooling model only its base model runs.
   MistralForCausalLM: { family: 'mistral', head: 'causal-lm' },
   Gemma3TextModel: { family: 'gemma3', head: 'base' },
+  MPNetModel: { family: 'mpnet', head: 'base' },
+  // all-mpnet-base-v2's config names the masked LM; sentence-transformers runs its inner encoder (lm_head unused).
+  MPNetForMaskedLM: { family: 'mpnet', head: 'base' },
 } as const satisfies Record<string, { family: ModelFamily; head: ModelHead }>;
 
 export type Architecture = keyof typeof ARCHITECTURES;
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
 
-const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3', modernbert: 'modernbert', mistral: 'mistral', gemma3_text: 'gemma3' } as const;
+const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3', modernbert: 'modernbert', mistral: 'mistral', gemma3_text: 'gemma3', mpnet: 'mpnet' } as const;
 /** The base model built for a model_type whose config.json lists no architectures. */
-const BASE_ARCHITECTURES: Partial<Record<ModelType, Architecture>> = { modernbert: 'ModernBertModel', mistral: 'MistralModel', gemma3_text: 'Gemma3TextModel' };
+const BASE_ARCHITECTURES: Partial<Record<ModelType, Architecture>> = { modernbert: 'ModernBertModel', mistral: 'MistralModel', gemma3_text: 'Gemma3TextModel', mpnet: 'MPNetModel' };
 export type ModelType = keyof typeof MODEL_TYPES;
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[];
 
-export type ModelFamily = 'bert' | 'qwen3' | 'modernbert' | 'mistral' | 'gemma3';
+export type ModelFamily = 'bert' | 'qwen3' | 'modernbert' | 'mistral' | 'gemma3' | 'mpnet';
 /** What sits on top of the base model: nothing, a sequence/token classifier, or an LM head (unused). */
 export type ModelHead = 'base' | 'sequence-classification' | 'token-classification' | 'causal-lm';
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
@@ -189,7 +192,25 @@ export interface Gemma3Config extends CommonConfig {
   pad_token_id: number | null;
 }
 
-export type ModelConfig = BertConfig | Qwen3Config | ModernBertConfig | MistralConfig | Gemma3Config;
+export interface MPNetConfig extends CommonConfig {
+  family: 'mpnet';
+  model_type: 'mpnet';
+  architecture: Extract<Architecture, `MPNet${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: 'gelu';
+  /** Rows of the position table; positions start at padding_idx + 1 = 2 (padding_idx hard-coded 1). */
+  max_position_embeddings: number;
+  layer_norm_eps: number;
+  /** Only sizes the bias table: HF always indexes 32 buckets. */
+  relative_attention_num_buckets: number;
+  pad_token_id: number;
+}
+
+export type ModelConfig = BertConfig | Qwen3Config | ModernBertConfig | MistralConfig | Gemma3Config | MPNetConfig;
 
 /** Read and parse `config.json` of a model. */
 export async function loadModelConfig(source: ModelSource, signal?: AbortSignal): Promise<ModelConfig> {
@@ -238,6 +259,7 @@ export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
     case 'modernbert': return parseModernBert(f, common);
     case 'mistral': return parseMistral(f, common);
     case 'gemma3': return parseGemma3(f, common);
+    case 'mpnet': return parseMPNet(f, common);
   }
 }
 
@@ -574,6 +596,38 @@ function parseGemma3(f: Fields, common: CommonConfig): Gemma3Config {
     use_bidirectional_attention: f.optional('use_bidirectional_attention', false, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
     max_position_embeddings: f.optional('max_position_embeddings', 131072, positiveInt, 'a positive integer'),
     pad_token_id: f.optional('pad_token_id', null as number | null, (v) => (v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'null or a non-negative integer'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseMPNet(f: Fields, common: CommonConfig): MPNetConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  if (hidden_size % num_attention_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: hidden_size ${hidden_size} is not a multiple of num_attention_heads ${num_attention_heads}`);
+  }
+  const hidden_act = f.raw.hidden_act ?? 'gelu';
+  if (hidden_act !== 'gelu') throw f.invalid('hidden_act', hidden_act, '"gelu"');
+  const buckets = f.optional('relative_attention_num_buckets', 32, positiveInt, 'a positive integer');
+  if (buckets < 32) throw new ModelLoadError(`${f.where}: relative_attention_num_buckets ${buckets} is below the 32 buckets MPNet always indexes`);
+  const max_position_embeddings = f.optional('max_position_embeddings', 514, positiveInt, 'a positive integer');
+  if (max_position_embeddings <= 2) throw new ModelLoadError(`${f.where}: max_position_embeddings ${max_position_embeddings} leaves no positions after MPNet's offset 2`);
+  const cfg: MPNetConfig = {
+    ...common,
+    family: 'mpnet',
+    model_type: 'mpnet',
+    architecture: common.architecture as MPNetConfig['architecture'],
+    vocab_size: f.positiveInt('vocab_size'),
+    hidden_size,
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    hidden_act: 'gelu',
+    max_position_embeddings,
+    layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
+    relative_attention_num_buckets: buckets,
+    pad_token_id: f.optional('pad_token_id', 1, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer'),
   };
   checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
   return cfg;

@@ -11,6 +11,7 @@ import { Qwen3Model } from './qwen3';
 import { ModernBertModel } from './modernbert';
 import { MistralModel } from './mistral';
 import { Gemma3Model } from './gemma3';
+import { MPNetModel } from './mpnet';
 
 export interface BodyOptions {
   matmulVariant?: MatmulVariant;
@@ -28,5 +29,7 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
       return MistralModel.load(gpu, config, weights, opts);
     case 'gemma3':
       return Gemma3Model.load(gpu, config, weights, opts);
+    case 'mpnet':
+      return MPNetModel.load(gpu, config, weights, opts);
   }
 }

@@ -15,6 +15,7 @@ export const FIXTURES = [
   'tiny-modernbert-crossenc',
   'tiny-mistral-embed',
   'tiny-gemma3-embed',
+  'tiny-mpnet-embed',
 ] as const;
 
 export type FixtureName = (typeof FIXTURES)[number];
