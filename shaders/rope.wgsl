@@ -3,7 +3,8 @@
 //   head j of token t is x[t·stride + offset + j·HEAD_DIM + (0..HEAD_DIM)], j < numHeads;
 //   HAS_NORM: x ← x · rsqrt(mean(x²) + eps) · w       (w multiplies directly; with NORM_UNIT_OFFSET
 //             it is 1 + w, Gemma 3's q_norm / k_norm)
-//   rotate-half, for i < HEAD_DIM/2 with θ = pos · theta^(−2i/HEAD_DIM), pos = positions[t]:
+//   rotate-half, for i < HEAD_DIM/2 with θ = pos · inv_freq_i, pos = positions[t], inv_freq_i from the
+//   host (theta^(−2i/HEAD_DIM), or its NTK rescaling for GTE v1.5: the shader only sees the table):
 //     (x_i, x_{i+HEAD_DIM/2}) ← (x_i cos θ − x_{i+HEAD_DIM/2} sin θ, x_{i+HEAD_DIM/2} cos θ + x_i sin θ)
 //
 // Bindings: 0 params (uniform), 1 x (read_write, updated in place), 2 positions u32 [T],
