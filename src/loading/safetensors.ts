@@ -201,7 +201,7 @@ export function toFloat32(t: TensorInfo, modelId: string): Float32Array {
 // WeightStore
 
 /** Prefixes HF head models put before the base model's names (BertForX: "bert.", Qwen3ForX: "model."). */
-export const BASE_PREFIXES = ['bert.', 'roberta.', 'model.', 'mpnet.'] as const;
+export const BASE_PREFIXES = ['bert.', 'roberta.', 'model.', 'mpnet.', 'new.'] as const;
 
 export const SINGLE_FILE = 'model.safetensors';
 export const SHARD_INDEX = 'model.safetensors.index.json';

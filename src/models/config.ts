@@ -28,18 +28,20 @@ const ARCHITECTURES = {
   MPNetModel: { family: 'mpnet', head: 'base' },
   // all-mpnet-base-v2's config names the masked LM; sentence-transformers runs its inner encoder (lm_head unused).
   MPNetForMaskedLM: { family: 'mpnet', head: 'base' },
+  // GTE v1.5's trust_remote_code model, built from its config alone (no repository code runs).
+  NewModel: { family: 'gte', head: 'base' },
 } as const satisfies Record<string, { family: ModelFamily; head: ModelHead }>;
 
 export type Architecture = keyof typeof ARCHITECTURES;
 export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architecture[];
 
-const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3', modernbert: 'modernbert', mistral: 'mistral', gemma3_text: 'gemma3', mpnet: 'mpnet' } as const;
+const MODEL_TYPES = { bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3', modernbert: 'modernbert', mistral: 'mistral', gemma3_text: 'gemma3', mpnet: 'mpnet', new: 'gte' } as const;
 /** The base model built for a model_type whose config.json lists no architectures. */
-const BASE_ARCHITECTURES: Partial<Record<ModelType, Architecture>> = { modernbert: 'ModernBertModel', mistral: 'MistralModel', gemma3_text: 'Gemma3TextModel', mpnet: 'MPNetModel' };
+const BASE_ARCHITECTURES: Partial<Record<ModelType, Architecture>> = { modernbert: 'ModernBertModel', mistral: 'MistralModel', gemma3_text: 'Gemma3TextModel', mpnet: 'MPNetModel', new: 'NewModel' };
 export type ModelType = keyof typeof MODEL_TYPES;
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[];
 
-export type ModelFamily = 'bert' | 'qwen3' | 'modernbert' | 'mistral' | 'gemma3' | 'mpnet';
+export type ModelFamily = 'bert' | 'qwen3' | 'modernbert' | 'mistral' | 'gemma3' | 'mpnet' | 'gte';
 /** What sits on top of the base model: nothing, a sequence/token classifier, or an LM head (unused). */
 export type ModelHead = 'base' | 'sequence-classification' | 'token-classification' | 'causal-lm';
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
@@ -210,7 +212,28 @@ export interface MPNetConfig extends CommonConfig {
   pad_token_id: number;
 }
 
-export type ModelConfig = BertConfig | Qwen3Config | ModernBertConfig | MistralConfig | Gemma3Config | MPNetConfig;
+export interface GteConfig extends CommonConfig {
+  family: 'gte';
+  model_type: 'new';
+  architecture: 'NewModel';
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: 'gelu';
+  layer_norm_eps: number;
+  /** 0 (gte-base-en-v1.5): no token-type table at all. */
+  type_vocab_size: number;
+  rope_theta: number;
+  /** rope_scaling {type: "ntk", factor, mixed_b?}: a fixed rescaling of every frequency. */
+  rope_scaling: { type: 'ntk'; factor: number; mixed_b: number | null } | null;
+  /** q, k, v packed in one qkv_proj (true in the real checkpoints) or three projections. */
+  pack_qkv: boolean;
+  max_position_embeddings: number;
+}
+
+export type ModelConfig = BertConfig | Qwen3Config | ModernBertConfig | MistralConfig | Gemma3Config | MPNetConfig | GteConfig;
 
 /** Read and parse `config.json` of a model. */
 export async function loadModelConfig(source: ModelSource, signal?: AbortSignal): Promise<ModelConfig> {
@@ -260,6 +283,7 @@ export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
     case 'mistral': return parseMistral(f, common);
     case 'gemma3': return parseGemma3(f, common);
     case 'mpnet': return parseMPNet(f, common);
+    case 'gte': return parseGte(f, common);
   }
 }
 
@@ -628,6 +652,53 @@ function parseMPNet(f: Fields, common: CommonConfig): MPNetConfig {
     layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
     relative_attention_num_buckets: buckets,
     pad_token_id: f.optional('pad_token_id', 1, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseGte(f: Fields, common: CommonConfig): GteConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  if (hidden_size % num_attention_heads !== 0 || (hidden_size / num_attention_heads) % 2 !== 0) {
+    throw new ModelLoadError(`${f.where}: hidden_size ${hidden_size} must split into num_attention_heads ${num_attention_heads} heads of even width (rotary embeddings)`);
+  }
+  const refuse = (key: string, ok: unknown[], what: string) => {
+    const v = f.raw[key];
+    if (v !== undefined && !ok.includes(v)) throw new ModelLoadError(`${f.where}: ${key} ${JSON.stringify(v)} is not supported (${what})`);
+  };
+  refuse('position_embedding_type', ['rope'], 'only "rope"');
+  refuse('layer_norm_type', ['layer_norm'], 'only "layer_norm"');
+  refuse('logn_attention_scale', [false, null], 'only false');
+  const hidden_act = f.raw.hidden_act ?? 'gelu';
+  if (hidden_act !== 'gelu') throw f.invalid('hidden_act', hidden_act, '"gelu"');
+  let rope_scaling: GteConfig['rope_scaling'] = null;
+  const rs = f.raw.rope_scaling as { type?: unknown; factor?: unknown; mixed_b?: unknown } | null | undefined;
+  if (rs !== undefined && rs !== null) {
+    const factor = positiveNumber(rs.factor);
+    const mixed = rs.mixed_b ?? null;
+    if (typeof rs !== 'object' || rs.type !== 'ntk' || factor === undefined || (mixed !== null && positiveNumber(mixed) === undefined)) {
+      throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(rs)} is not supported (only {"type": "ntk", "factor": f, "mixed_b"?: b})`);
+    }
+    rope_scaling = { type: 'ntk', factor, mixed_b: mixed as number | null };
+  }
+  const cfg: GteConfig = {
+    ...common,
+    family: 'gte',
+    model_type: 'new',
+    architecture: 'NewModel',
+    vocab_size: f.positiveInt('vocab_size'),
+    hidden_size,
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    hidden_act: 'gelu',
+    layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
+    type_vocab_size: f.optional('type_vocab_size', 1, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer'),
+    rope_theta: f.optional('rope_theta', 10000, positiveNumber, 'a positive number'),
+    rope_scaling,
+    pack_qkv: f.optional('pack_qkv', true, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+    max_position_embeddings: f.optional('max_position_embeddings', 2048, positiveInt, 'a positive integer'),
   };
   checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
   return cfg;

@@ -12,6 +12,7 @@ import { ModernBertModel } from './modernbert';
 import { MistralModel } from './mistral';
 import { Gemma3Model } from './gemma3';
 import { MPNetModel } from './mpnet';
+import { GteNewModel } from './gte';
 
 export interface BodyOptions {
   matmulVariant?: MatmulVariant;
@@ -31,5 +32,7 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
       return Gemma3Model.load(gpu, config, weights, opts);
     case 'mpnet':
       return MPNetModel.load(gpu, config, weights, opts);
+    case 'gte':
+      return GteNewModel.load(gpu, config, weights, opts);
   }
 }

@@ -16,6 +16,7 @@ export const FIXTURES = [
   'tiny-mistral-embed',
   'tiny-gemma3-embed',
   'tiny-mpnet-embed',
+  'tiny-gtenew-embed',
 ] as const;
 
 export type FixtureName = (typeof FIXTURES)[number];

@@ -1,4 +1,4 @@
-// Embedders (BERT, XLM-R with F16 weights, Qwen3 with BF16 weights, ModernBERT, Mistral with BF16 weights, MPNet) against the float64 oracle: per-token hidden states, every pooling mode,
+// Embedders (BERT, XLM-R with F16 weights, Qwen3 with BF16 weights, ModernBERT, Mistral with BF16 weights, MPNet, GTE v1.5) against the float64 oracle: per-token hidden states, every pooling mode,
 // normalized and matryoshka embeddings, and batch invariance — through the public API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
@@ -31,6 +31,7 @@ function record(fixture: string, what: string, err: number) {
 // 77 tokens, longer than their windows; MPNet's 154-token case reaches the capped relative buckets.
 const EMBEDDERS: FixtureName[] = [
   'tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed', 'tiny-modernbert-embed', 'tiny-mistral-embed', 'tiny-mpnet-embed',
+  'tiny-gtenew-embed',
 ];
 for (const name of EMBEDDERS) {
   describe(name, () => {
