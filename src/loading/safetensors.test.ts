@@ -47,7 +47,7 @@ describe('WeightStore on the fixtures', () => {
       const src = await resolveSource(fixtureDir(name));
       const w = await WeightStore.load(src);
       const cfg = await src.json<{ hidden_size: number; vocab_size: number }>('config.json');
-      const emb = name.includes('qwen3') ? 'embed_tokens.weight' : 'embeddings.word_embeddings.weight';
+      const emb = /qwen3|mistral|gemma3/.test(name) ? 'embed_tokens.weight' : name.includes('modernbert') ? 'embeddings.tok_embeddings.weight' : 'embeddings.word_embeddings.weight';
       expect(w.shape(emb), name).toEqual([cfg.vocab_size, cfg.hidden_size]);
       expect(w.get(emb).length).toBe(cfg.vocab_size * cfg.hidden_size);
       expect(w.files).toEqual(['model.safetensors']);
