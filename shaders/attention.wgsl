@@ -2,14 +2,27 @@
 // (query token, head):
 //   out[t, h·HEAD_DIM + d] = Σ_j softmax_j(scale · q_t,h · k_j,g) · v_j,g[d],  g = h / (nH / nKV)
 // where j runs over the keys of t's own sequence — [cuSeqLens[s], cuSeqLens[s+1]) with
-// s = seqOf[t] — or, when CAUSAL, over [cuSeqLens[s], t] (key position ≤ query position).
+// s = seqOf[t] — or, when CAUSAL, over [cuSeqLens[s], t] (key position ≤ query position) — and,
+// with a sliding window W = params.window > 0, only keys with |t − j| < W: bidirectional, the W − 1
+// keys either side plus t itself (ModernBERT's |i − j| ≤ local_attention/2 is W = local_attention/2 + 1);
+// causal, the last W keys including t (Mistral's sliding_window = W). W = 0: no window. Packed
+// sequences and the window only ever clip a contiguous key range, so every schedule stays a loop
+// over [lo, hi) and the window lives in the uniform: one pipeline serves global and local layers.
+// With HAS_REL_BIAS, MPNet's T5-style relative position bias is added to every score after the
+// scaling: s = scale · q·k + relBias[bucket(t − j), h], relBias [32, numHeads] the shared
+// encoder.relative_attention_bias table. bucket(n), n = query − key index (equal within one sequence
+// to the positions HF uses, 0..len−1): keys after the query (n < 0) are buckets 16..31; |n| < 8 is
+// exact; else 8 + bit_length(n²) − 7 capped at 15, which equals HF's float32
+// 8 + int(log(|n|/8) / log(16) · 8) for every |n| (checked to 4096 by the oracle; capped from 128).
+// HF hard-codes 32 buckets and max distance 128 whatever the config says.
 // Grouped-query attention: query head h reads KV head h / (numHeads / numKvHeads).
 // Q, K and V rows are read at row stride and column offset (f32 elements): head h of token t in q
 // is q[t·qStride + qOffset + h·HEAD_DIM + (0..HEAD_DIM)], same for k and v with the KV head. So the
 // fused QKV projection [T, (nH + 2·nKV)·HEAD_DIM] is read in place: bind it as q, k and v.
 //
 // Bindings: 0 params (uniform), 1 q, 2 k, 3 v (read-only; may be the same buffer), 4 seqOf u32 [T],
-//           5 cuSeqLens u32 [B+1], 6 out [T, numHeads·HEAD_DIM] (must not alias q, k or v).
+//           5 cuSeqLens u32 [B+1], 6 out [T, numHeads·HEAD_DIM] (must not alias q, k or v),
+//           7 relBias f32 [32, numHeads] (read only with HAS_REL_BIAS).
 // Entry points (same math, two schedules; the wrapper picks one):
 //   main        one thread per (query, head); grid (ceil(T / WG), numHeads). Each thread streams
 //               its sequence's keys from global memory. Best on CPU emulation (SwiftShader).
@@ -40,6 +53,7 @@ override WG: u32 = 64;
 override HEAD_DIM: u32 = 64;
 override CAUSAL: bool = false;
 override KV_TILE: u32 = 16;
+override HAS_REL_BIAS: bool = false;
 
 const MAX_HEAD_DIM: u32 = 256u;
 // The largest finite f32 as a hex literal: Tint rejects decimal 3.4028235e38 (not exactly an f32).
@@ -56,6 +70,8 @@ struct Params {
   k_offset: u32,
   v_offset: u32,
   scale: f32,
+  window: u32,
+  _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -69,6 +85,23 @@ struct Params {
 @group(0) @binding(4) var<storage, read> seq_of: array<u32>;
 @group(0) @binding(5) var<storage, read> cu_seq_lens: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read> rel_bias: array<f32>;
+
+// MPNet's relative position bias of query t and key j (same sequence) for head h; 0 without it.
+fn position_bias(t: u32, j: u32, h: u32) -> f32 {
+  if (!HAS_REL_BIAS) {
+    return 0.0;
+  }
+  let after = j > t; // key after the query: n = t − j < 0
+  let a = select(t - j, j - t, after);
+  var bucket = a;
+  if (a >= 128u) {
+    bucket = 15u; // also keeps a·a below 2^32
+  } else if (a >= 8u) {
+    bucket = min(15u, 8u + (32u - countLeadingZeros(a * a)) - 7u);
+  }
+  return rel_bias[(select(0u, 16u, after) + bucket) * params.num_heads + h];
+}
 
 // One query's state: its scaled q row, the running max and sum, and the unnormalized output.
 var<private> q_row: array<f32, MAX_HEAD_DIM>;
@@ -118,10 +151,18 @@ fn end_query(t: u32, h: u32) {
   }
 }
 
-// Keys [start, end) of query t: its sequence, cut at t itself when causal.
+// Keys [start, end) of query t: its sequence, cut at t itself when causal, and to |t − j| < window.
+// Both ends are non-decreasing in t, which main_tiled's block range relies on.
 fn key_range(t: u32) -> vec2<u32> {
   let s = seq_of[t];
-  return vec2<u32>(cu_seq_lens[s], select(cu_seq_lens[s + 1u], t + 1u, CAUSAL));
+  var lo = cu_seq_lens[s];
+  var hi = select(cu_seq_lens[s + 1u], t + 1u, CAUSAL);
+  let w = params.window;
+  if (w > 0u) {
+    lo = max(lo, select(0u, t + 1u - w, t + 1u >= w));
+    hi = min(hi, t + w);
+  }
+  return vec2<u32>(lo, hi);
 }
 
 @compute @workgroup_size(WG)
@@ -140,7 +181,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var d = 0u; d < HEAD_DIM; d++) {
       s += q_row[d] * k[kb + d];
     }
-    let p = online_softmax_step(s);
+    let p = online_softmax_step(s + position_bias(t, j, h));
     let vb = j * params.v_stride + params.v_offset + g * HEAD_DIM;
     for (var d = 0u; d < HEAD_DIM; d++) {
       acc[d] += p * v[vb + d];
@@ -187,7 +228,7 @@ fn main_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
       for (var d = 0u; d < HEAD_DIM; d++) {
         s += q_row[d] * k_tile[kb + d];
       }
-      let p = online_softmax_step(s);
+      let p = online_softmax_step(s + position_bias(t, j, h));
       for (var d = 0u; d < HEAD_DIM; d++) {
         acc[d] += p * v_tile[kb + d];
       }
@@ -230,7 +271,7 @@ fn main_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   var m = NEG_FLT_MAX;
   var l = 0.0;
   for (var j = keys.x; j < keys.y; j++) {
-    let s = score4(j, g);
+    let s = score4(j, g) + position_bias(t, j, h);
     if (s > m) {
       let correction = exp(m - s);
       l *= correction;
@@ -322,6 +363,10 @@ fn main_qblock(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var d = 0u; d < n4; d++) {
       let kr = k4[kb + d];
       s += vec4<f32>(dot(qb_q[d], kr), dot(qb_q[QB_HD4 + d], kr), dot(qb_q[2u * QB_HD4 + d], kr), dot(qb_q[3u * QB_HD4 + d], kr));
+    }
+    if (HAS_REL_BIAS) {
+      // Queries past the end read a clamped row; their outputs are never written.
+      s += vec4<f32>(position_bias(t0, j, h), position_bias(t0 + 1u, j, h), position_bias(t0 + 2u, j, h), position_bias(t0 + 3u, j, h));
     }
     let p = vec4<f32>(qblock_step(0u, j, s.x), qblock_step(1u, j, s.y), qblock_step(2u, j, s.z), qblock_step(3u, j, s.w));
     let vb = (j * params.v_stride + params.v_offset + g * HEAD_DIM) / 4u;

@@ -1,7 +1,11 @@
-// rms_norm.wgsl — y[r] = x[r] * rsqrt(mean(x[r]²) + eps) * w, one row of width N at a time
-// (Qwen3RMSNorm / LlamaRMSNorm: the weight multiplies directly, it is not 1 + w).
+// rms_norm.wgsl — y[r] = x[r] * rsqrt(mean(x[r]²) + eps) * g (+ residual[r]), one row of width N at a
+// time, where g = w (Qwen3RMSNorm / LlamaRMSNorm: the weight multiplies directly) or, with
+// UNIT_OFFSET, g = 1 + w (Gemma3RMSNorm, whose weights are stored as offsets from 1; the sum is
+// rounded to f32 first, as HF's `1.0 + weight.float()`). HAS_RESIDUAL adds residual[r] after the
+// scaling: Gemma's sandwich norms, h = x + post_attention_layernorm(attn), in one pass.
 //
-// Bindings: 0 params (uniform), 1 x [rows, N], 2 w [N], 3 y [rows, N] (may not alias x).
+// Bindings: 0 params (uniform), 1 x [rows, N], 2 residual [rows, N] (read only with HAS_RESIDUAL),
+//           3 w [N], 4 y [rows, N] (may not alias x or residual).
 // Dispatch: `main`: (rows, 1, 1) workgroups of WG threads (a power of two); each workgroup owns one
 //           row (tree reduction in workgroup memory, for GPUs).
 //           `main_row`: (ceil(rows / WG), 1, 1) workgroups, one thread per row and no barriers (CPU
@@ -12,6 +16,8 @@
 
 // reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
 override WG: u32 = 128;
+override UNIT_OFFSET: bool = false;
+override HAS_RESIDUAL: bool = false;
 
 struct Params {
   rows: u32,
@@ -21,8 +27,19 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> residual: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// Element i of row base: normalized, scaled, plus the residual.
+fn output(base: u32, i: u32, inv_rms: f32) -> f32 {
+  let g = select(w[i], 1.0 + w[i], UNIT_OFFSET);
+  var v = x[base + i] * inv_rms * g;
+  if (HAS_RESIDUAL) {
+    v += residual[base + i];
+  }
+  return v;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -41,7 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let inv_rms = inverseSqrt(reduce_sum(q, lid) / f32(n) + params.eps);
 
   for (var i = lid; i < n; i += WG) {
-    y[base + i] = x[base + i] * inv_rms * w[i];
+    y[base + i] = output(base, i, inv_rms);
   }
 }
 
@@ -60,6 +77,6 @@ fn main_row(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let inv_rms = inverseSqrt(q / f32(n) + params.eps);
   for (var i = 0u; i < n; i++) {
-    y[base + i] = x[base + i] * inv_rms * w[i];
+    y[base + i] = output(base, i, inv_rms);
   }
 }

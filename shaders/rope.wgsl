@@ -1,8 +1,10 @@
 // rope.wgsl — rotary position embedding, in place, on the q or k heads of a fused QKV buffer, with
 // Qwen3's per-head RMSNorm (q_norm / k_norm) first when HAS_NORM:
 //   head j of token t is x[t·stride + offset + j·HEAD_DIM + (0..HEAD_DIM)], j < numHeads;
-//   HAS_NORM: x ← x · rsqrt(mean(x²) + eps) · w       (w multiplies directly, not 1 + w)
-//   rotate-half, for i < HEAD_DIM/2 with θ = pos · theta^(−2i/HEAD_DIM), pos = positions[t]:
+//   HAS_NORM: x ← x · rsqrt(mean(x²) + eps) · w       (w multiplies directly; with NORM_UNIT_OFFSET
+//             it is 1 + w, Gemma 3's q_norm / k_norm)
+//   rotate-half, for i < HEAD_DIM/2 with θ = pos · inv_freq_i, pos = positions[t], inv_freq_i from the
+//   host (theta^(−2i/HEAD_DIM), or its NTK rescaling for GTE v1.5: the shader only sees the table):
 //     (x_i, x_{i+HEAD_DIM/2}) ← (x_i cos θ − x_{i+HEAD_DIM/2} sin θ, x_{i+HEAD_DIM/2} cos θ + x_i sin θ)
 //
 // Bindings: 0 params (uniform), 1 x (read_write, updated in place), 2 positions u32 [T],
@@ -26,6 +28,7 @@
 override WG: u32 = 64;
 override HEAD_DIM: u32 = 128;
 override HAS_NORM: bool = false;
+override NORM_UNIT_OFFSET: bool = false;
 
 const MAX_FREQS: u32 = 128u;
 // One turn is 2^32 units of the fixed-point angle.
@@ -123,8 +126,10 @@ fn main(
     var a = x[base + i];
     var b = x[base + i + half];
     if (HAS_NORM) {
-      a = a * inv_rms * norm_weight[i];
-      b = b * inv_rms * norm_weight[i + half];
+      let wa = norm_weight[i];
+      let wb = norm_weight[i + half];
+      a = a * inv_rms * select(wa, 1.0 + wa, NORM_UNIT_OFFSET);
+      b = b * inv_rms * select(wb, 1.0 + wb, NORM_UNIT_OFFSET);
     }
     let cs = cos_sin(pos, i);
     x[base + i] = a * cs.x - b * cs.y;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AttentionKernel, defaultKvTile, type AttentionOptions, type AttentionShape } from './attention';
 import { testGpu } from '../../test/helpers/gpu';
@@ -18,28 +20,53 @@ function pack(lens: readonly number[]): Packed {
   return { cu, seqOf, tokens };
 }
 
-/** float64 reference: plain softmax over each query's own sequence (cut at itself when causal). */
-function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Packed, s: AttentionShape, hd: number, causal: boolean): Float64Array {
+/**
+ * float64 reference: plain softmax over each query's own sequence (cut at itself when causal), and
+ * with s.window = W > 0 over the keys with |t − j| < W only, tested key by key (not as a range).
+ */
+/**
+ * MPNet's relative position bucket of key − query, by counting: |n| < 8 exact, then one bucket per
+ * doubling of n² past 64 (8 + floor(log2(n² / 64))), capped at 15; keys after the query add 16.
+ * Checked below against the oracle's table from HF's float32 log formula.
+ */
+function relBucketRef(keyMinusQuery: number): number {
+  const n = -keyMinusQuery;
+  const a = Math.abs(n);
+  let b = a;
+  if (a >= 8) {
+    b = 8;
+    for (let sq = (a * a) / 64; sq >= 2 && b < 15; sq /= 2) b++;
+  }
+  return (n < 0 ? 16 : 0) + b;
+}
+
+function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, p: Packed, s: AttentionShape, hd: number, causal: boolean, relBias?: Float32Array): Float64Array {
   const out = new Float64Array(s.tokens * s.numHeads * hd);
   const group = s.numHeads / s.numKvHeads;
   for (let t = 0; t < s.tokens; t++) {
     const b = p.seqOf[t];
     const start = p.cu[b];
     const end = causal ? t + 1 : p.cu[b + 1];
+    const W = s.window ?? 0;
+    const allowed = (j: number) => W === 0 || Math.abs(t - j) < W;
     for (let h = 0; h < s.numHeads; h++) {
       const g = Math.floor(h / group);
       const scores: number[] = [];
       for (let j = start; j < end; j++) {
+        if (!allowed(j)) {
+          scores.push(-Infinity);
+          continue;
+        }
         let dot = 0;
         for (let d = 0; d < hd; d++) dot += q[t * s.qStride + s.qOffset + h * hd + d] * k[j * s.kStride + s.kOffset + g * hd + d];
-        scores.push(dot * s.scale);
+        scores.push(dot * s.scale + (relBias ? relBias[relBucketRef(j - t) * s.numHeads + h] : 0));
       }
       const m = Math.max(...scores);
       const w = scores.map((x) => Math.exp(x - m));
       const sum = w.reduce((a, x) => a + x, 0);
       for (let d = 0; d < hd; d++) {
         let o = 0;
-        for (let j = start; j < end; j++) o += w[j - start] * v[j * s.vStride + s.vOffset + g * hd + d];
+        for (let j = start; j < end; j++) if (allowed(j)) o += w[j - start] * v[j * s.vStride + s.vOffset + g * hd + d];
         out[(t * s.numHeads + h) * hd + d] = o / sum;
       }
     }
@@ -93,9 +120,10 @@ describe('attention', async () => {
     return { q, k, v, shape, packed };
   }
 
-  async function runAttention(kernel: AttentionKernel, d: Data, fused: boolean): Promise<Float32Array> {
+  async function runAttention(kernel: AttentionKernel, d: Data, fused: boolean, relBias?: Float32Array): Promise<Float32Array> {
     const qb = gpu.upload(d.q, 'q');
     const bufs = {
+      relBias: relBias ? gpu.upload(relBias, 'relBias') : undefined,
       q: qb,
       k: fused ? qb : gpu.upload(d.k, 'k'),
       v: fused ? qb : gpu.upload(d.v, 'v'),
@@ -106,7 +134,7 @@ describe('attention', async () => {
     await gpu.run([kernel.bind(bufs).update(d.shape)]);
     const bytes = d.shape.tokens * d.shape.numHeads * kernel.headDim * 4;
     const got = new Float32Array(await gpu.read(bufs.out, bytes));
-    for (const b of new Set([bufs.q, bufs.k, bufs.v, bufs.seqOf, bufs.cuSeqLens, bufs.out])) b.destroy();
+    for (const b of new Set([bufs.q, bufs.k, bufs.v, bufs.seqOf, bufs.cuSeqLens, bufs.out, bufs.relBias])) b?.destroy();
     return got;
   }
 
@@ -173,6 +201,52 @@ describe('attention', async () => {
     }
   }
 
+  // Sliding windows: W = 1 (only itself), windows shorter than some sequences and longer than all,
+  // over packed sequences whose blocks straddle sequence ends, in every schedule.
+  for (const variant of variants) {
+    for (const causal of [false, true]) {
+      it(`${variant.label} causal=${causal} sliding windows 1, 2, 5, 16, 100`, async () => {
+        const { label: _, ...opts } = variant;
+        const c: Case = { name: 'window', lens: [1, 2, 17, 40, 6], heads: 4, kvHeads: 2, hd: 16, fused: true, qScale: 2 };
+        const kernel = await AttentionKernel.create(gpu, { ...opts, causal, headDim: c.hd });
+        const d = makeData(c, 23);
+        for (const window of [1, 2, 5, 16, 100]) {
+          const shape = { ...d.shape, window };
+          const got = await runAttention(kernel, { ...d, shape }, true);
+          const want = attentionRef(d.q, d.k, d.v, d.packed, shape, c.hd, causal);
+          expect(maxAbsDiff(got, want), `window ${window}`).toBeLessThan(1e-4);
+        }
+        // A window longer than every sequence is the same as none.
+        const none = await runAttention(kernel, d, true);
+        const wide = await runAttention(kernel, { ...d, shape: { ...d.shape, window: 100 } }, true);
+        expect(Array.from(wide)).toEqual(Array.from(none));
+      });
+    }
+  }
+
+  it('the bucket reference equals HF relative_position_bucket (the MPNet golden table, |n| ≤ 160)', () => {
+    const g = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/goldens/tiny-mpnet-embed.json', import.meta.url)), 'utf8')) as {
+      relative_position_buckets: { key_minus_query: number[]; bucket: number[] };
+    };
+    const { key_minus_query: rel, bucket } = g.relative_position_buckets;
+    expect(rel.length).toBeGreaterThan(300);
+    expect(rel.map(relBucketRef)).toEqual(bucket);
+  });
+
+  // MPNet's relative position bias: a 160-token sequence reaches the capped buckets (|n| ≥ 128),
+  // short ones only the exact ones; packed so that the bias must use in-sequence distances.
+  for (const variant of variants) {
+    it(`${variant.label} relative position bias (MPNet buckets)`, async () => {
+      const { label: _, ...opts } = variant;
+      const c: Case = { name: 'relbias', lens: [3, 160, 1, 20], heads: 2, kvHeads: 2, hd: 16, fused: true };
+      const kernel = await AttentionKernel.create(gpu, { ...opts, causal: false, headDim: c.hd, relativeBias: true });
+      const d = makeData(c, 41);
+      const table = randomF32(32 * c.heads, 43, 3);
+      const got = await runAttention(kernel, d, true, table);
+      expect(maxAbsDiff(got, attentionRef(d.q, d.k, d.v, d.packed, d.shape, c.hd, false, table))).toBeLessThan(1e-4);
+    });
+  }
+
   it('tiled with the default tile (32 keys at hd=16), blocks spanning sequences', async () => {
     const c: Case = { name: 'default tile', lens: [3, 70, 1, 33], heads: 2, kvHeads: 1, hd: 16, fused: true, qScale: 2 };
     for (const causal of [false, true]) {
@@ -200,6 +274,9 @@ describe('attention', async () => {
     const ok: AttentionShape = { tokens: 1, numHeads: 4, numKvHeads: 2, qStride: 64, kStride: 32, vStride: 32, qOffset: 0, kOffset: 0, vOffset: 0, scale: 0.25 };
     expect(() => bound.update({ ...ok, numKvHeads: 3 })).toThrow(/multiple/);
     expect(() => bound.update({ ...ok, kOffset: 1 })).toThrow(/overrun/);
+    expect(() => bound.update({ ...ok, window: -1 })).toThrow(/window/);
+    const withBias = await AttentionKernel.create(gpu, { causal: false, headDim: 16, relativeBias: true });
+    expect(() => withBias.bind({ q: buf, k: buf, v: buf, seqOf: buf, cuSeqLens: buf, out: gpu.storage(64, 'o') })).toThrow(/relBias/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 300 })).rejects.toThrow(/headDim/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 128, tiled: true, kvTile: 64 })).rejects.toThrow(/workgroup memory/);
     await expect(AttentionKernel.create(gpu, { causal: false, headDim: 16, tiled: true, kvTile: 0 })).rejects.toThrow(/kvTile/);

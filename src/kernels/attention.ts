@@ -4,7 +4,10 @@ import source from '../../shaders/attention.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 
-const BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage'] as const;
+const BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage', 'read'] as const;
+
+/** Rows of MPNet's relative position bias table: HF always indexes 32 buckets. */
+export const REL_BIAS_BUCKETS = 32;
 
 /** One thread per (query, head), keys streamed from global memory. */
 export const ATTENTION: ShaderSpec = { file: 'attention.wgsl', source, bindings: BINDINGS };
@@ -40,6 +43,8 @@ export interface AttentionOptions {
   queryBlock?: boolean;
   /** Keys per tile (tiled only); default `defaultKvTile(headDim)`. */
   kvTile?: number;
+  /** Add MPNet's bucketed relative position bias (binding `relBias`) to every score. */
+  relativeBias?: boolean;
 }
 
 export interface AttentionBuffers {
@@ -53,6 +58,8 @@ export interface AttentionBuffers {
   cuSeqLens: GPUBuffer;
   /** [T, numHeads·headDim]. */
   out: GPUBuffer;
+  /** f32 [REL_BIAS_BUCKETS, numHeads] (encoder.relative_attention_bias.weight); required with relativeBias. */
+  relBias?: GPUBuffer;
 }
 
 export interface AttentionShape {
@@ -69,6 +76,11 @@ export interface AttentionShape {
   vOffset: number;
   /** Usually 1 / sqrt(headDim). */
   scale: number;
+  /**
+   * Sliding window W: only keys with |query − key| < W (causal: the last W keys, the query's own
+   * included). 0 or absent: the whole sequence (or prefix, causal).
+   */
+  window?: number;
 }
 
 /** Workgroup memory beside the K/V tiles (the block's key range, padded). */
@@ -90,6 +102,7 @@ export class AttentionKernel {
     readonly workgroupSize: number,
     readonly vec4 = false,
     readonly queryBlock = false,
+    readonly relativeBias = false,
   ) {}
 
   static async create(gpu: Gpu, opts: AttentionOptions): Promise<AttentionKernel> {
@@ -98,31 +111,36 @@ export class AttentionKernel {
       throw new Error(`attention: headDim ${headDim} must be an integer in [1, ${ATTENTION_MAX_HEAD_DIM}]`);
     }
     const wg = opts.workgroupSize ?? 64;
+    const relBias = opts.relativeBias ?? false;
     if (!opts.tiled) {
       const vec4 = opts.vec4 ?? headDim % 4 === 0;
       if (vec4 && headDim % 4 !== 0) throw new Error(`attention: vec4 needs headDim % 4 == 0, got ${headDim}`);
       const queryBlock = vec4 && (opts.queryBlock ?? headDim <= QBLOCK_MAX_HEAD_DIM);
       if (queryBlock && headDim > QBLOCK_MAX_HEAD_DIM) throw new Error(`attention: queryBlock needs headDim ≤ ${QBLOCK_MAX_HEAD_DIM}, got ${headDim}`);
       const spec = queryBlock ? ATTENTION_QBLOCK : vec4 ? ATTENTION_VEC4 : ATTENTION;
-      const kernel = await gpu.pipelines.get(spec, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal });
-      return new AttentionKernel(gpu, kernel, headDim, wg, vec4, queryBlock);
+      const kernel = await gpu.pipelines.get(spec, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal, HAS_REL_BIAS: relBias });
+      return new AttentionKernel(gpu, kernel, headDim, wg, vec4, queryBlock, relBias);
     }
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const kvTile = opts.kvTile ?? defaultKvTile(headDim);
     if (!Number.isInteger(kvTile) || kvTile < 1 || 2 * 4 * kvTile * headDim + TILED_EXTRA_BYTES > limit) {
       throw new Error(`attention: kvTile ${kvTile} must be a positive integer with K and V tiles (2·kvTile·headDim f32) within ${limit} B of workgroup memory`);
     }
-    const kernel = await gpu.pipelines.get(ATTENTION_TILED, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal, KV_TILE: kvTile });
-    return new AttentionKernel(gpu, kernel, headDim, wg);
+    const kernel = await gpu.pipelines.get(ATTENTION_TILED, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal, KV_TILE: kvTile, HAS_REL_BIAS: relBias });
+    return new AttentionKernel(gpu, kernel, headDim, wg, false, false, relBias);
   }
 
   bind(b: AttentionBuffers, label = 'attention'): Bound<AttentionShape> {
-    const d = this.gpu.dispatch(this.kernel, [b.q, b.k, b.v, b.seqOf, b.cuSeqLens, b.out], 40, label);
+    if (this.relativeBias && !b.relBias) throw new Error(`${label}: relBias buffer required (created with relativeBias)`);
+    // A disabled binding still needs a buffer; seqOf is read-only, so binding it twice is valid.
+    const d = this.gpu.dispatch(this.kernel, [b.q, b.k, b.v, b.seqOf, b.cuSeqLens, b.out, b.relBias ?? b.seqOf], 48, label);
     const hd = this.headDim;
     return new Bound(d, (s: AttentionShape) => {
       if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
         throw new Error(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
       }
+      const window = s.window ?? 0;
+      if (!Number.isInteger(window) || window < 0 || window > 0xffffffff) throw new Error(`${label}: window ${window} must be a non-negative integer`);
       for (const [name, offset, heads, stride] of [
         ['q', s.qOffset, s.numHeads, s.qStride],
         ['k', s.kOffset, s.numKvHeads, s.kStride],
@@ -140,7 +158,7 @@ export class AttentionKernel {
           ['u32', s.tokens], ['u32', s.numHeads], ['u32', s.numKvHeads],
           ['u32', s.qStride], ['u32', s.kStride], ['u32', s.vStride],
           ['u32', s.qOffset], ['u32', s.kOffset], ['u32', s.vOffset],
-          ['f32', s.scale],
+          ['f32', s.scale], ['u32', window], ['u32', 0],
         ],
         workgroups: [Math.ceil(s.tokens / ((this.queryBlock ? QBLOCK : 1) * this.workgroupSize)), s.numHeads],
       };

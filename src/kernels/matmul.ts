@@ -7,6 +7,7 @@ import naiveSource from '../../shaders/matmul_naive.wgsl?raw';
 import regblockSource from '../../shaders/matmul_regblock.wgsl?raw';
 import tiledSource from '../../shaders/matmul_tiled.wgsl?raw';
 import epilogueSource from '../../shaders/matmul_epilogue.wgsl?raw';
+import activationsSource from '../../shaders/activations.wgsl?raw';
 import { Bound, type Dispatch, type Gpu, type Plan } from '../gpu/context';
 import type { AdapterReport } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
@@ -21,11 +22,12 @@ const BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'storage'] as const
 
 /** The bias / activation / residual epilogue shared by every variant (appended to each source). */
 const EPILOGUE = { file: 'matmul_epilogue.wgsl', source: epilogueSource };
+export const ACTIVATIONS = { file: 'activations.wgsl', source: activationsSource };
 
 export const MATMUL_SHADERS: Record<MatmulVariant, ShaderSpec> = {
-  naive: { file: 'matmul_naive.wgsl', source: naiveSource, bindings: BINDINGS, includes: [EPILOGUE] },
-  regblock: { file: 'matmul_regblock.wgsl', source: regblockSource, bindings: BINDINGS, includes: [EPILOGUE] },
-  tiled: { file: 'matmul_tiled.wgsl', source: tiledSource, bindings: BINDINGS, includes: [EPILOGUE] },
+  naive: { file: 'matmul_naive.wgsl', source: naiveSource, bindings: BINDINGS, includes: [EPILOGUE, ACTIVATIONS] },
+  regblock: { file: 'matmul_regblock.wgsl', source: regblockSource, bindings: BINDINGS, includes: [EPILOGUE, ACTIVATIONS] },
+  tiled: { file: 'matmul_tiled.wgsl', source: tiledSource, bindings: BINDINGS, includes: [EPILOGUE, ACTIVATIONS] },
 };
 
 /** ACT override values, as the shaders' `activate()` switch reads them. */

@@ -10,7 +10,7 @@ export const RMS_NORM: ShaderSpec = {
   file: 'rms_norm.wgsl',
   source,
   includes: [{ file: 'workgroup_reduce.wgsl', source: reduceSource }],
-  bindings: ['uniform', 'read', 'read', 'storage'],
+  bindings: ['uniform', 'read', 'read', 'read', 'storage'],
 };
 
 export interface RmsNormOptions {
@@ -18,10 +18,16 @@ export interface RmsNormOptions {
   workgroupSize?: number;
   /** Workgroup per row (GPUs) or thread per row (CPU adapters); default picked from the adapter. */
   schedule?: RowSchedule;
+  /** Scale by 1 + w instead of w (Gemma3RMSNorm). */
+  unitOffset?: boolean;
+  /** Add `residual` after the scaling (Gemma's post-attention / post-feedforward norms). */
+  residual?: boolean;
 }
 
 export interface RmsNormBuffers {
   x: GPUBuffer;
+  /** Required when created with `residual: true`; may not be y. */
+  residual?: GPUBuffer;
   w: GPUBuffer;
   /** Output [rows, n]; must not be x (a buffer cannot be bound read-only and writable at once). */
   y: GPUBuffer;
@@ -39,6 +45,7 @@ export class RmsNormKernel {
     private readonly kernel: CompiledKernel,
     readonly schedule: RowSchedule,
     private readonly workgroupSize: number,
+    readonly residual: boolean,
   ) {}
 
   static async create(gpu: Gpu, opts: RmsNormOptions = {}): Promise<RmsNormKernel> {
@@ -46,12 +53,15 @@ export class RmsNormKernel {
     const wg = opts.workgroupSize ?? (schedule === 'thread' ? 64 : 128);
     // The tree reduction halves the workgroup each step.
     if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`rms_norm: workgroupSize ${wg} is not a power of two`);
-    const kernel = await gpu.pipelines.get({ ...RMS_NORM, entryPoint: rowEntry(schedule) }, { WG: wg });
-    return new RmsNormKernel(gpu, kernel, schedule, wg);
+    const residual = opts.residual ?? false;
+    const kernel = await gpu.pipelines.get({ ...RMS_NORM, entryPoint: rowEntry(schedule) }, { WG: wg, UNIT_OFFSET: opts.unitOffset ?? false, HAS_RESIDUAL: residual });
+    return new RmsNormKernel(gpu, kernel, schedule, wg, residual);
   }
 
   bind(b: RmsNormBuffers, label = 'rms_norm'): Bound<RmsNormShape> {
-    const d = this.gpu.dispatch(this.kernel, [b.x, b.w, b.y], 12, label);
+    if (this.residual && !b.residual) throw new Error(`${label}: residual buffer required`);
+    // A disabled binding still needs a buffer; x is read-only, so binding it twice is valid.
+    const d = this.gpu.dispatch(this.kernel, [b.x, b.residual ?? b.x, b.w, b.y], 12, label);
     return new Bound(d, (s: RmsNormShape) => ({
       fields: [['u32', s.rows], ['u32', s.n], ['f32', s.eps]],
       workgroups: rowGrid(this.schedule, s.rows, this.workgroupSize),

@@ -200,8 +200,8 @@ export function toFloat32(t: TensorInfo, modelId: string): Float32Array {
 // ---------------------------------------------------------------------------------------------
 // WeightStore
 
-/** Prefixes HF head models put before the base model's names (BertForX: "bert.", Qwen3ForX: "model.", DistilBertForX: "distilbert."). */
-export const BASE_PREFIXES = ['bert.', 'roberta.', 'model.', 'distilbert.'] as const;
+/** Prefixes HF head models put before the base model's names (BertForX: "bert.", Qwen3ForX: "model.", DistilBertForX: "distilbert.", MPNetForX: "mpnet.", GTE: "new."). */
+export const BASE_PREFIXES = ['bert.', 'roberta.', 'model.', 'distilbert.', 'mpnet.', 'new.'] as const;
 
 export const SINGLE_FILE = 'model.safetensors';
 export const SHARD_INDEX = 'model.safetensors.index.json';

@@ -241,3 +241,39 @@ describe('DistilBERT, Qwen2, Llama, NomicBert', () => {
     expectLoadError({ ...nomic, moe_every_n_layers: 2 }, 'moe_every_n_layers');
   });
 });
+
+describe('ModernBERT, Mistral, Gemma 3, MPNet, GTE v1.5', () => {
+  it('parse the fixtures with the fields their model files read', () => {
+    expect(parseModelConfig(raw('tiny-modernbert-crossenc'), 'x')).toMatchObject({
+      family: 'modernbert', architecture: 'ModernBertForSequenceClassification', head: 'sequence-classification', classifier_pooling: 'mean',
+      local_attention: 24, global_attn_every_n_layers: 3, global_rope_theta: 160000, local_rope_theta: 10000, norm_bias: false, norm_eps: 1e-5,
+    });
+    expect(parseModelConfig(raw('tiny-mistral-embed'), 'x')).toMatchObject({ family: 'mistral', sliding_window: 16, num_key_value_heads: 1, head_dim: 16 });
+    expect(parseModelConfig(raw('tiny-gemma3-embed'), 'x')).toMatchObject({
+      family: 'gemma3', layer_types: ['sliding_attention', 'sliding_attention', 'full_attention'], sliding_window: 16, use_bidirectional_attention: true,
+      query_pre_attn_scalar: 16, head_dim: 32, rope_local_base_freq: 10000, rope_theta: 1e6,
+    });
+    expect(parseModelConfig(raw('tiny-mpnet-embed'), 'x')).toMatchObject({ family: 'mpnet', architecture: 'MPNetModel', layer_norm_eps: 1e-5, max_position_embeddings: 514 });
+    expect(parseModelConfig(raw('tiny-gtenew-embed'), 'x')).toMatchObject({ family: 'gte', architecture: 'NewModel', type_vocab_size: 0, rope_scaling: { type: 'ntk', factor: 2, mixed_b: null } });
+  });
+
+  it('real-checkpoint names: MPNetForMaskedLM, MistralForCausalLM; the 5.x rope_parameters layout', () => {
+    expect(parseModelConfig({ ...raw('tiny-mpnet-embed'), architectures: ['MPNetForMaskedLM'] }, 'x')).toMatchObject({ family: 'mpnet', head: 'base' });
+    expect(parseModelConfig({ ...raw('tiny-mistral-embed'), architectures: ['MistralForCausalLM'] }, 'x')).toMatchObject({ family: 'mistral', head: 'causal-lm' });
+    const m = parseModelConfig({ ...raw('tiny-modernbert-embed'), rope_parameters: { full_attention: { rope_type: 'default', rope_theta: 5e5 }, sliding_attention: { rope_type: 'default', rope_theta: 2e4 } } }, 'x');
+    expect(m).toMatchObject({ global_rope_theta: 5e5, local_rope_theta: 2e4 });
+    const { layer_types: _, ...noTypes } = raw('tiny-gemma3-embed');
+    expect(parseModelConfig({ ...noTypes, sliding_window_pattern: 2, num_hidden_layers: 4 }, 'x')).toMatchObject({ layer_types: ['sliding_attention', 'full_attention', 'sliding_attention', 'full_attention'] });
+  });
+
+  it('refuses what the model files do not implement, naming the field', () => {
+    expectLoadError({ ...raw('tiny-modernbert-embed'), layer_types: ['full_attention', 'full_attention', 'full_attention', 'full_attention'] }, /layer_types/);
+    expectLoadError({ ...raw('tiny-gtenew-embed'), rope_scaling: { type: 'yarn', factor: 2 } }, /rope_scaling/);
+    expectLoadError({ ...raw('tiny-gtenew-embed'), logn_attention_scale: true }, /logn_attention_scale/);
+    expectLoadError({ ...raw('tiny-gtenew-embed'), layer_norm_type: 'rms_norm' }, /layer_norm_type/);
+    expectLoadError({ ...raw('tiny-gemma3-embed'), rope_scaling: { rope_type: 'linear', factor: 8 } }, /rope_scaling/);
+    expectLoadError({ ...raw('tiny-gemma3-embed'), attention_bias: true }, /attention_bias/);
+    expectLoadError({ ...raw('tiny-mpnet-embed'), relative_attention_num_buckets: 16 }, /32 buckets/);
+    expectLoadError({ ...raw('tiny-mistral-embed'), hidden_act: 'gelu' }, /hidden_act/);
+  });
+});

@@ -30,6 +30,17 @@ const ARCHITECTURES = {
   LlamaForSequenceClassification: { family: 'llama', head: 'sequence-classification' },
   // trust_remote_code (nomic-embed-text): registered by its config alone, no repository code runs.
   NomicBertModel: { family: 'nomic_bert', head: 'base' },
+  ModernBertModel: { family: 'modernbert', head: 'base' },
+  ModernBertForSequenceClassification: { family: 'modernbert', head: 'sequence-classification' },
+  MistralModel: { family: 'mistral', head: 'base' },
+  // e5-mistral's config names the causal LM; as a pooling model only its base model runs.
+  MistralForCausalLM: { family: 'mistral', head: 'causal-lm' },
+  Gemma3TextModel: { family: 'gemma3', head: 'base' },
+  MPNetModel: { family: 'mpnet', head: 'base' },
+  // all-mpnet-base-v2's config names the masked LM; sentence-transformers runs its inner encoder (lm_head unused).
+  MPNetForMaskedLM: { family: 'mpnet', head: 'base' },
+  // GTE v1.5's trust_remote_code model, built from its config alone (no repository code runs).
+  NewModel: { family: 'gte', head: 'base' },
 } as const satisfies Record<string, { family: ModelFamily; head: ModelHead }>;
 
 export type Architecture = keyof typeof ARCHITECTURES;
@@ -38,16 +49,18 @@ export const SUPPORTED_ARCHITECTURES = Object.keys(ARCHITECTURES) as Architectur
 const MODEL_TYPES = {
   bert: 'bert', roberta: 'bert', 'xlm-roberta': 'bert', qwen3: 'qwen3',
   distilbert: 'distilbert', qwen2: 'qwen2', llama: 'llama', nomic_bert: 'nomic_bert',
+  modernbert: 'modernbert', mistral: 'mistral', gemma3_text: 'gemma3', mpnet: 'mpnet', new: 'gte',
 } as const;
 export type ModelType = keyof typeof MODEL_TYPES;
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES) as ModelType[];
 
-export type ModelFamily = 'bert' | 'qwen3' | 'distilbert' | 'qwen2' | 'llama' | 'nomic_bert';
+export type ModelFamily = 'bert' | 'qwen3' | 'distilbert' | 'qwen2' | 'llama' | 'nomic_bert' | 'modernbert' | 'mistral' | 'gemma3' | 'mpnet' | 'gte';
 
 /** The architecture built when config.json lists none: the model type's base model. */
 const BASE_ARCHITECTURE: Record<ModelType, Architecture> = {
   bert: 'BertModel', roberta: 'RobertaModel', 'xlm-roberta': 'XLMRobertaModel', qwen3: 'Qwen3Model',
   distilbert: 'DistilBertModel', qwen2: 'Qwen2Model', llama: 'LlamaModel', nomic_bert: 'NomicBertModel',
+  modernbert: 'ModernBertModel', mistral: 'MistralModel', gemma3_text: 'Gemma3TextModel', mpnet: 'MPNetModel', new: 'NewModel',
 };
 
 /** Decoder families (pre-norm RMSNorm + RoPE + SwiGLU, src/models/decoder.ts): last-token pooling by default. */
@@ -190,11 +203,130 @@ export interface NomicBertConfig extends CommonConfig {
   mlp_fc2_bias: boolean;
 }
 
-export type ModelConfig = BertConfig | DecoderConfig | DistilBertConfig | NomicBertConfig;
+
+export interface ModernBertConfig extends CommonConfig {
+  family: 'modernbert';
+  model_type: 'modernbert';
+  architecture: Extract<Architecture, `ModernBert${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  /** The MLP's and the classifier head's activation ("gelu" is exact erf GELU). */
+  hidden_activation: 'gelu' | 'gelu_pytorch_tanh';
+  classifier_activation: 'gelu' | 'gelu_pytorch_tanh';
+  norm_eps: number;
+  norm_bias: boolean;
+  attention_bias: boolean;
+  mlp_bias: boolean;
+  classifier_bias: boolean;
+  classifier_pooling: 'cls' | 'mean';
+  /** Layer i attends globally iff i % global_attn_every_n_layers == 0, else within local_attention. */
+  global_attn_every_n_layers: number;
+  /** Local layers see keys with |i − j| ≤ local_attention / 2 (floor), both ends inclusive. */
+  local_attention: number;
+  global_rope_theta: number;
+  local_rope_theta: number;
+  max_position_embeddings: number;
+  pad_token_id: number | null;
+}
+
+export interface MistralConfig extends CommonConfig {
+  family: 'mistral';
+  model_type: 'mistral';
+  architecture: Extract<Architecture, `Mistral${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  head_dim: number;
+  hidden_act: 'silu';
+  rms_norm_eps: number;
+  rope_theta: number;
+  /** Causal window: each query sees its last sliding_window keys, itself included; null = none. */
+  sliding_window: number | null;
+  max_position_embeddings: number;
+  pad_token_id: number | null;
+}
+
+export interface Gemma3Config extends CommonConfig {
+  family: 'gemma3';
+  model_type: 'gemma3_text';
+  architecture: 'Gemma3TextModel';
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  head_dim: number;
+  /** Scores are scaled by query_pre_attn_scalar^-0.5, not head_dim^-0.5. */
+  query_pre_attn_scalar: number;
+  hidden_activation: 'gelu_pytorch_tanh';
+  rms_norm_eps: number;
+  /** Per layer, from layer_types or the older sliding_window_pattern. */
+  layer_types: ('sliding_attention' | 'full_attention')[];
+  /** RoPE base of full_attention layers (rope_theta) and of sliding_attention layers (rope_local_base_freq). */
+  rope_theta: number;
+  rope_local_base_freq: number;
+  /** As written in config.json (HF's config class rewrites it to sliding_window / 2 + 1 when bidirectional). */
+  sliding_window: number;
+  /** EmbeddingGemma: full layers see every key, sliding layers |q − k| ≤ sliding_window / 2. */
+  use_bidirectional_attention: boolean;
+  max_position_embeddings: number;
+  pad_token_id: number | null;
+}
+
+export interface MPNetConfig extends CommonConfig {
+  family: 'mpnet';
+  model_type: 'mpnet';
+  architecture: Extract<Architecture, `MPNet${string}`>;
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: 'gelu';
+  /** Rows of the position table; positions start at padding_idx + 1 = 2 (padding_idx hard-coded 1). */
+  max_position_embeddings: number;
+  layer_norm_eps: number;
+  /** Only sizes the bias table: HF always indexes 32 buckets. */
+  relative_attention_num_buckets: number;
+  pad_token_id: number;
+}
+
+export interface GteConfig extends CommonConfig {
+  family: 'gte';
+  model_type: 'new';
+  architecture: 'NewModel';
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: 'gelu';
+  layer_norm_eps: number;
+  /** 0 (gte-base-en-v1.5): no token-type table at all. */
+  type_vocab_size: number;
+  rope_theta: number;
+  /** rope_scaling {type: "ntk", factor, mixed_b?}: a fixed rescaling of every frequency. */
+  rope_scaling: { type: 'ntk'; factor: number; mixed_b: number | null } | null;
+  /** q, k, v packed in one qkv_proj (true in the real checkpoints) or three projections. */
+  pack_qkv: boolean;
+  max_position_embeddings: number;
+}
+
+
+export type ModelConfig =
+  | BertConfig | DecoderConfig | DistilBertConfig | NomicBertConfig
+  | ModernBertConfig | MistralConfig | Gemma3Config | MPNetConfig | GteConfig;
 
 /** Rows of the token-type table the tokenizer's type ids index, or 0 when the model takes none. */
 export function typeVocabSize(config: ModelConfig): number {
-  return config.family === 'bert' || config.family === 'nomic_bert' ? config.type_vocab_size : 0;
+  return config.family === 'bert' || config.family === 'nomic_bert' || config.family === 'gte' ? config.type_vocab_size : 0;
 }
 
 /** Read and parse `config.json` of a model. */
@@ -244,6 +376,16 @@ export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
       return parseDistilBert(f, common);
     case 'nomic_bert':
       return parseNomicBert(f, common);
+    case 'modernbert':
+      return parseModernBert(f, common);
+    case 'mistral':
+      return parseMistral(f, common);
+    case 'gemma3':
+      return parseGemma3(f, common);
+    case 'mpnet':
+      return parseMPNet(f, common);
+    case 'gte':
+      return parseGte(f, common);
     default:
       return parseDecoder(f, common);
   }
@@ -494,6 +636,261 @@ function parseNomicBert(f: Fields, common: CommonConfig): NomicBertConfig {
     mlp_fc2_bias: bool('mlp_fc2_bias', true),
   };
   checkMatryoshka(f, cfg.matryoshka_dimensions, n_embd);
+  return cfg;
+}
+
+function parseModernBert(f: Fields, common: CommonConfig): ModernBertConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  if (hidden_size % num_attention_heads !== 0 || (hidden_size / num_attention_heads) % 2 !== 0) {
+    throw new ModelLoadError(`${f.where}: hidden_size ${hidden_size} must split into num_attention_heads ${num_attention_heads} heads of even width (rotary embeddings)`);
+  }
+  const acts = ['gelu', 'gelu_pytorch_tanh'] as const;
+  const act = (key: string) => f.optional(key, 'gelu' as (typeof acts)[number], (v) => (acts.includes(v as never) ? (v as (typeof acts)[number]) : undefined), `one of ${acts.join(', ')}`);
+  const bool = (key: string, fallback: boolean) => f.optional(key, fallback, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false');
+  // transformers ≥ 5 writes the two thetas inside rope_parameters, keyed by layer type.
+  let global_rope_theta = f.optional('global_rope_theta', 160000, positiveNumber, 'a positive number');
+  let local_rope_theta = f.optional('local_rope_theta', null as number | null, (v) => (v === null ? null : positiveNumber(v)), 'a positive number') ?? global_rope_theta;
+  const rp = f.raw.rope_parameters as Record<string, { rope_type?: unknown; rope_theta?: unknown }> | undefined | null;
+  if (rp && typeof rp === 'object' && 'full_attention' in rp) {
+    for (const t of ['full_attention', 'sliding_attention']) {
+      const p = rp[t];
+      if (!p || (p.rope_type !== undefined && p.rope_type !== 'default') || positiveNumber(p.rope_theta) === undefined) {
+        throw new ModelLoadError(`${f.where}: rope_parameters ${JSON.stringify(rp)} is not supported (rope_type "default" with a rope_theta per layer type)`);
+      }
+    }
+    global_rope_theta = rp.full_attention.rope_theta as number;
+    local_rope_theta = rp.sliding_attention.rope_theta as number;
+  } else if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
+    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(f.raw.rope_scaling)} is not supported (only null)`);
+  }
+  const every = f.optional('global_attn_every_n_layers', 3, positiveInt, 'a positive integer');
+  const num_hidden_layers = f.positiveInt('num_hidden_layers');
+  const types = f.raw.layer_types;
+  if (Array.isArray(types) && (types.length !== num_hidden_layers || types.some((t, i) => (t === 'sliding_attention') !== (i % every !== 0)))) {
+    throw new ModelLoadError(`${f.where}: layer_types ${JSON.stringify(types)} disagree with global_attn_every_n_layers ${every}`);
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: ModernBertConfig = {
+    ...common,
+    family: 'modernbert',
+    model_type: 'modernbert',
+    architecture: common.architecture as ModernBertConfig['architecture'],
+    vocab_size,
+    hidden_size,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    num_hidden_layers,
+    num_attention_heads,
+    hidden_activation: act('hidden_activation'),
+    classifier_activation: act('classifier_activation'),
+    norm_eps: f.optional('norm_eps', 1e-5, positiveNumber, 'a positive number'),
+    norm_bias: bool('norm_bias', false),
+    attention_bias: bool('attention_bias', false),
+    mlp_bias: bool('mlp_bias', false),
+    classifier_bias: bool('classifier_bias', false),
+    classifier_pooling: f.optional('classifier_pooling', 'cls' as 'cls' | 'mean', (v) => (v === 'cls' || v === 'mean' ? v : undefined), '"cls" or "mean"'),
+    global_attn_every_n_layers: every,
+    local_attention: f.optional('local_attention', 128, positiveInt, 'a positive integer'),
+    global_rope_theta,
+    local_rope_theta,
+    max_position_embeddings: f.optional('max_position_embeddings', 8192, positiveInt, 'a positive integer'),
+    pad_token_id: f.optional('pad_token_id', null as number | null, (v) => (v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'null or a non-negative integer'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseMistral(f: Fields, common: CommonConfig): MistralConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const num_key_value_heads = f.optional('num_key_value_heads', num_attention_heads, positiveInt, 'a positive integer');
+  if (num_attention_heads % num_key_value_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: num_attention_heads ${num_attention_heads} is not a multiple of num_key_value_heads ${num_key_value_heads}`);
+  }
+  const defaultHeadDim = Math.floor(hidden_size / num_attention_heads);
+  const head_dim = f.optional('head_dim', defaultHeadDim, (v) => (v === null ? defaultHeadDim : positiveInt(v)), 'a positive integer');
+  if (head_dim % 2 !== 0) throw new ModelLoadError(`${f.where}: head_dim ${head_dim} must be even for rotary embeddings`);
+  const hidden_act = f.raw.hidden_act ?? 'silu';
+  if (hidden_act !== 'silu') throw f.invalid('hidden_act', hidden_act, '"silu"');
+  if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
+    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(f.raw.rope_scaling)} is not supported (only null)`);
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: MistralConfig = {
+    ...common,
+    family: 'mistral',
+    model_type: 'mistral',
+    architecture: common.architecture as MistralConfig['architecture'],
+    vocab_size,
+    hidden_size,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    num_key_value_heads,
+    head_dim,
+    hidden_act: 'silu',
+    rms_norm_eps: f.optional('rms_norm_eps', 1e-6, positiveNumber, 'a positive number'),
+    rope_theta: f.optional('rope_theta', 10000, positiveNumber, 'a positive number'),
+    sliding_window: f.optional('sliding_window', null as number | null, (v) => (v === null ? null : positiveInt(v)), 'null or a positive integer'),
+    max_position_embeddings: f.optional('max_position_embeddings', 32768, positiveInt, 'a positive integer'),
+    pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
+      v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
+      `null or an integer in [0, ${vocab_size})`),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseGemma3(f: Fields, common: CommonConfig): Gemma3Config {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const num_key_value_heads = f.optional('num_key_value_heads', 4, positiveInt, 'a positive integer');
+  if (num_attention_heads % num_key_value_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: num_attention_heads ${num_attention_heads} is not a multiple of num_key_value_heads ${num_key_value_heads}`);
+  }
+  const head_dim = f.optional('head_dim', 256, positiveInt, 'a positive integer');
+  if (head_dim % 2 !== 0) throw new ModelLoadError(`${f.where}: head_dim ${head_dim} must be even for rotary embeddings`);
+  const act = f.raw.hidden_activation ?? f.raw.hidden_act ?? 'gelu_pytorch_tanh';
+  if (act !== 'gelu_pytorch_tanh') throw f.invalid('hidden_activation', act, '"gelu_pytorch_tanh"');
+  if (f.raw.attention_bias === true) throw new ModelLoadError(`${f.where}: attention_bias true is not supported (Gemma 3 projections have no biases)`);
+  if (f.raw.attn_logit_softcapping !== undefined && f.raw.attn_logit_softcapping !== null) {
+    // HF's Gemma3 attention never applies it either; refuse rather than guess which one a checkpoint expects.
+    throw new ModelLoadError(`${f.where}: attn_logit_softcapping ${JSON.stringify(f.raw.attn_logit_softcapping)} is not supported (only null)`);
+  }
+  const num_hidden_layers = f.positiveInt('num_hidden_layers');
+  let layer_types: Gemma3Config['layer_types'];
+  const lt = f.raw.layer_types;
+  if (lt !== undefined && lt !== null) {
+    if (!Array.isArray(lt) || lt.length !== num_hidden_layers || lt.some((t) => t !== 'sliding_attention' && t !== 'full_attention')) {
+      throw f.invalid('layer_types', lt, `a list of ${num_hidden_layers} "sliding_attention" / "full_attention" entries`);
+    }
+    layer_types = lt as Gemma3Config['layer_types'];
+  } else {
+    const pattern = positiveInt(f.raw.sliding_window_pattern ?? f.raw._sliding_window_pattern ?? 6);
+    if (pattern === undefined) throw f.invalid('sliding_window_pattern', f.raw.sliding_window_pattern, 'a positive integer');
+    layer_types = Array.from({ length: num_hidden_layers }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+  }
+  let rope_theta = f.optional('rope_theta', 1e6, positiveNumber, 'a positive number');
+  let rope_local_base_freq = f.optional('rope_local_base_freq', 1e4, positiveNumber, 'a positive number');
+  const rs = f.raw.rope_scaling as { rope_type?: unknown; type?: unknown } | null | undefined;
+  if (rs !== undefined && rs !== null && (rs.rope_type ?? rs.type ?? 'default') !== 'default') {
+    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(rs)} is not supported (only null or "default")`);
+  }
+  // transformers ≥ 5 writes both bases inside rope_parameters, keyed by layer type.
+  const rp = f.raw.rope_parameters as Record<string, { rope_type?: unknown; rope_theta?: unknown }> | undefined | null;
+  if (rp && typeof rp === 'object' && ('full_attention' in rp || 'sliding_attention' in rp)) {
+    for (const [t, p] of Object.entries(rp)) {
+      if (!p || (p.rope_type !== undefined && p.rope_type !== 'default') || positiveNumber(p.rope_theta) === undefined) {
+        throw new ModelLoadError(`${f.where}: rope_parameters ${JSON.stringify(rp)} is not supported (rope_type "default" with a rope_theta per layer type)`);
+      }
+      if (t === 'full_attention') rope_theta = p.rope_theta as number;
+      if (t === 'sliding_attention') rope_local_base_freq = p.rope_theta as number;
+    }
+  }
+  const vocab_size = f.positiveInt('vocab_size');
+  const cfg: Gemma3Config = {
+    ...common,
+    family: 'gemma3',
+    model_type: 'gemma3_text',
+    architecture: 'Gemma3TextModel',
+    vocab_size,
+    hidden_size,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    num_hidden_layers,
+    num_attention_heads,
+    num_key_value_heads,
+    head_dim,
+    query_pre_attn_scalar: f.optional('query_pre_attn_scalar', 256, positiveNumber, 'a positive number'),
+    hidden_activation: 'gelu_pytorch_tanh',
+    rms_norm_eps: f.optional('rms_norm_eps', 1e-6, positiveNumber, 'a positive number'),
+    layer_types,
+    rope_theta,
+    rope_local_base_freq,
+    sliding_window: f.optional('sliding_window', 4096, positiveInt, 'a positive integer'),
+    use_bidirectional_attention: f.optional('use_bidirectional_attention', false, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+    max_position_embeddings: f.optional('max_position_embeddings', 131072, positiveInt, 'a positive integer'),
+    pad_token_id: f.optional('pad_token_id', null as number | null, (v) => (v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'null or a non-negative integer'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseMPNet(f: Fields, common: CommonConfig): MPNetConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  if (hidden_size % num_attention_heads !== 0) {
+    throw new ModelLoadError(`${f.where}: hidden_size ${hidden_size} is not a multiple of num_attention_heads ${num_attention_heads}`);
+  }
+  const hidden_act = f.raw.hidden_act ?? 'gelu';
+  if (hidden_act !== 'gelu') throw f.invalid('hidden_act', hidden_act, '"gelu"');
+  const buckets = f.optional('relative_attention_num_buckets', 32, positiveInt, 'a positive integer');
+  if (buckets < 32) throw new ModelLoadError(`${f.where}: relative_attention_num_buckets ${buckets} is below the 32 buckets MPNet always indexes`);
+  const max_position_embeddings = f.optional('max_position_embeddings', 514, positiveInt, 'a positive integer');
+  if (max_position_embeddings <= 2) throw new ModelLoadError(`${f.where}: max_position_embeddings ${max_position_embeddings} leaves no positions after MPNet's offset 2`);
+  const cfg: MPNetConfig = {
+    ...common,
+    family: 'mpnet',
+    model_type: 'mpnet',
+    architecture: common.architecture as MPNetConfig['architecture'],
+    vocab_size: f.positiveInt('vocab_size'),
+    hidden_size,
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    hidden_act: 'gelu',
+    max_position_embeddings,
+    layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
+    relative_attention_num_buckets: buckets,
+    pad_token_id: f.optional('pad_token_id', 1, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
+  return cfg;
+}
+
+function parseGte(f: Fields, common: CommonConfig): GteConfig {
+  const hidden_size = f.positiveInt('hidden_size');
+  const num_attention_heads = f.positiveInt('num_attention_heads');
+  if (hidden_size % num_attention_heads !== 0 || (hidden_size / num_attention_heads) % 2 !== 0) {
+    throw new ModelLoadError(`${f.where}: hidden_size ${hidden_size} must split into num_attention_heads ${num_attention_heads} heads of even width (rotary embeddings)`);
+  }
+  const refuse = (key: string, ok: unknown[], what: string) => {
+    const v = f.raw[key];
+    if (v !== undefined && !ok.includes(v)) throw new ModelLoadError(`${f.where}: ${key} ${JSON.stringify(v)} is not supported (${what})`);
+  };
+  refuse('position_embedding_type', ['rope'], 'only "rope"');
+  refuse('layer_norm_type', ['layer_norm'], 'only "layer_norm"');
+  refuse('logn_attention_scale', [false, null], 'only false');
+  const hidden_act = f.raw.hidden_act ?? 'gelu';
+  if (hidden_act !== 'gelu') throw f.invalid('hidden_act', hidden_act, '"gelu"');
+  let rope_scaling: GteConfig['rope_scaling'] = null;
+  const rs = f.raw.rope_scaling as { type?: unknown; factor?: unknown; mixed_b?: unknown } | null | undefined;
+  if (rs !== undefined && rs !== null) {
+    const factor = positiveNumber(rs.factor);
+    const mixed = rs.mixed_b ?? null;
+    if (typeof rs !== 'object' || rs.type !== 'ntk' || factor === undefined || (mixed !== null && positiveNumber(mixed) === undefined)) {
+      throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(rs)} is not supported (only {"type": "ntk", "factor": f, "mixed_b"?: b})`);
+    }
+    rope_scaling = { type: 'ntk', factor, mixed_b: mixed as number | null };
+  }
+  const cfg: GteConfig = {
+    ...common,
+    family: 'gte',
+    model_type: 'new',
+    architecture: 'NewModel',
+    vocab_size: f.positiveInt('vocab_size'),
+    hidden_size,
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    num_attention_heads,
+    intermediate_size: f.positiveInt('intermediate_size'),
+    hidden_act: 'gelu',
+    layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
+    type_vocab_size: f.optional('type_vocab_size', 1, (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'a non-negative integer'),
+    rope_theta: f.optional('rope_theta', 10000, positiveNumber, 'a positive number'),
+    rope_scaling,
+    pack_qkv: f.optional('pack_qkv', true, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false'),
+    max_position_embeddings: f.optional('max_position_embeddings', 2048, positiveInt, 'a positive integer'),
+  };
+  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
   return cfg;
 }
 

@@ -6,6 +6,7 @@
 //   Qwen3ForSequenceClassification         score (no bias) on the last token
 //   DistilBertForSequenceClassification    pre_classifier (+ReLU) on [CLS] → classifier
 //   Llama/Qwen2ForSequenceClassification   score (no bias) on the rightmost token whose id ≠ pad_token_id
+//   ModernBertForSequenceClassification    head.norm(gelu(head.dense)) on CLS or the mean → classifier
 //   Qwen3ForCausalLM + classifier_from_token  one row, lm_head[yes] − lm_head[no], on the last token
 //                                          (vLLM's Qwen3-Reranker conversion: sigmoid(yes − no) is
 //                                          the softmax probability of "yes" over {no, yes})
@@ -109,6 +110,22 @@ export function loadClassifier(
         weights: { pooling: 'last_non_pad', padTokenId: config.pad_token_id, out: { w: w('score.weight', [L, H]) }, numLabels: L },
         labels,
       };
+    case 'ModernBertForSequenceClassification': {
+      if (config.family !== 'modernbert') return null;
+      if (config.classifier_activation !== 'gelu') {
+        throw new ModelLoadError(`classifier_activation "${config.classifier_activation}" is not supported for the ModernBERT head (only exact "gelu")`);
+      }
+      return {
+        weights: {
+          pooling: config.classifier_pooling,
+          dense: { w: w('head.dense.weight', [H, H]), b: config.classifier_bias ? w('head.dense.bias', [H]) : undefined, activation: 'gelu' },
+          norm: { gamma: w('head.norm.weight', [H]), beta: config.norm_bias ? w('head.norm.bias', [H]) : gpu.upload(new Float32Array(H), 'head.norm.bias(zero)'), eps: config.norm_eps },
+          out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) },
+          numLabels: L,
+        },
+        labels,
+      };
+    }
     default:
       return null;
   }

@@ -10,6 +10,11 @@ import { DecoderModel } from './decoder';
 import { DistilBertModel } from './distilbert';
 import type { ModelBody } from './model';
 import { NomicBertModel } from './nomic_bert';
+import { ModernBertModel } from './modernbert';
+import { MistralModel } from './mistral';
+import { Gemma3Model } from './gemma3';
+import { MPNetModel } from './mpnet';
+import { GteNewModel } from './gte';
 
 export interface BodyOptions {
   matmulVariant?: MatmulVariant;
@@ -27,5 +32,15 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
       return DistilBertModel.load(gpu, config, weights, opts);
     case 'nomic_bert':
       return NomicBertModel.load(gpu, config, weights, opts);
+    case 'modernbert':
+      return ModernBertModel.load(gpu, config, weights, opts);
+    case 'mistral':
+      return MistralModel.load(gpu, config, weights, opts);
+    case 'gemma3':
+      return Gemma3Model.load(gpu, config, weights, opts);
+    case 'mpnet':
+      return MPNetModel.load(gpu, config, weights, opts);
+    case 'gte':
+      return GteNewModel.load(gpu, config, weights, opts);
   }
 }

@@ -1,7 +1,7 @@
 // Classification heads on the GPU, for sequences and for tokens:
 //
-//   sequence:  pool (CLS, last token, or last non-pad token) → [dense + tanh | relu] → classifier
-//              → softmax | sigmoid | none
+//   sequence:  pool (CLS, mean, last token, or last non-pad token) → [dense + tanh | relu | gelu → [LayerNorm]]
+//              → classifier → softmax | sigmoid | none
 //   token:     classifier on every token                   → softmax | sigmoid | none
 //
 // BertForSequenceClassification is pooler.dense+tanh on [CLS] then classifier; (XLM)Roberta's
@@ -10,11 +10,14 @@
 // classifier; Llama / Qwen2 (HF GenericForSequenceClassification) score the rightmost token whose
 // id is not pad_token_id, picked on the CPU from the packed ids and gathered on the GPU by row index
 // (the embedding kernel is a row gather); a Qwen3 yes/no reranker is a one-row classifier
-// (lm_head[yes] − lm_head[no]) of the last token. Only the activated [rows, labels] is read back.
+// (lm_head[yes] − lm_head[no]) of the last token; ModernBERT's head is head.norm(gelu(head.dense(pooled)))
+// on the CLS token or the mean (classifier_pooling), then classifier. Only the activated [rows, labels]
+// is read back.
 
 import type { Bound, Gpu } from '../gpu/context';
 import { L2NormalizeKernel, type L2NormalizeShape } from '../kernels/l2_normalize';
 import { EmbeddingKernel, type EmbeddingShape } from '../kernels/embedding';
+import { LayerNormKernel, type LayerNormShape } from '../kernels/layer_norm';
 import { BadRequestError } from '../gpu/errors';
 import { MatmulKernel, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
 import { POOL_MODE, PoolKernel, type PoolShape } from '../kernels/pool';
@@ -28,15 +31,20 @@ export type ClassifierActivation = 'softmax' | 'sigmoid' | 'none';
 
 export interface ClassifierWeights {
   /**
-   * 'cls' / 'last' / 'last_non_pad': one output per sequence; 'token': one per token.
+   * 'cls' / 'mean' / 'last' / 'last_non_pad': one output per sequence; 'token': one per token.
    * 'last_non_pad' is HF's rule for decoder classifiers: the rightmost token whose id ≠ padTokenId
    * (the first token when all are pad), which is 'last' unless an input ends in the pad token.
    */
-  pooling: 'cls' | 'last' | 'last_non_pad' | 'token';
+  pooling: 'cls' | 'mean' | 'last' | 'last_non_pad' | 'token';
   /** With 'last_non_pad'; null (no pad token in config.json) means the last token. */
   padTokenId?: number | null;
-  /** BERT pooler / RoBERTa classifier.dense (tanh), DistilBERT pre_classifier (relu): [H, H] + [H]. */
-  dense?: { w: GPUBuffer; b: GPUBuffer; activation?: 'tanh' | 'relu' };
+  /**
+   * BERT pooler / RoBERTa classifier.dense (tanh), DistilBERT pre_classifier (relu): [H, H] + [H];
+   * ModernBERT's head.dense (bias only with classifier_bias) followed by GELU. activation defaults to tanh.
+   */
+  dense?: { w: GPUBuffer; b?: GPUBuffer; activation?: 'tanh' | 'relu' | 'gelu' };
+  /** LayerNorm after the dense activation (ModernBERT's head.norm; beta zeros when bias-free). */
+  norm?: { gamma: GPUBuffer; beta: GPUBuffer; eps: number };
   /** [labels, H] (+ [labels]). */
   out: { w: GPUBuffer; b?: GPUBuffer };
   numLabels: number;
@@ -50,11 +58,13 @@ interface Plan {
   scoreRows: GPUBuffer;
   pooled: GPUBuffer;
   densed: GPUBuffer;
+  normed: GPUBuffer;
   logits: GPUBuffer;
   probs: GPUBuffer;
   pool?: Bound<PoolShape>;
   gather?: Bound<EmbeddingShape>;
   dense?: Bound<MatmulShape>;
+  norm?: Bound<LayerNormShape>;
   out: Bound<MatmulShape>;
   acts: { softmax: Bound<SoftmaxShape>[]; sigmoid: Bound<SigmoidShape>[]; none: Bound<L2NormalizeShape>[] };
 }
@@ -66,20 +76,21 @@ export class ClassifierHead {
     private readonly gpu: Gpu,
     readonly hiddenSize: number,
     readonly weights: ClassifierWeights,
-    private readonly k: { pool: PoolKernel; gather: EmbeddingKernel; dense: MatmulKernel; out: MatmulKernel; softmax: SoftmaxKernel; sigmoid: SigmoidKernel; copy: L2NormalizeKernel },
+    private readonly k: { pool: PoolKernel; gather: EmbeddingKernel; dense: MatmulKernel; norm: LayerNormKernel; out: MatmulKernel; softmax: SoftmaxKernel; sigmoid: SigmoidKernel; copy: L2NormalizeKernel },
   ) {}
 
   static async create(gpu: Gpu, hiddenSize: number, weights: ClassifierWeights, variant?: MatmulVariant): Promise<ClassifierHead> {
-    const [pool, gather, dense, out, softmax, sigmoid, copy] = await Promise.all([
+    const [pool, gather, dense, norm, out, softmax, sigmoid, copy] = await Promise.all([
       PoolKernel.create(gpu),
       EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false }),
-      MatmulKernel.create(gpu, { variant, bias: true, activation: weights.dense?.activation ?? 'tanh' }),
+      MatmulKernel.create(gpu, { variant, bias: !weights.dense || !!weights.dense.b, activation: weights.dense?.activation ?? 'tanh' }),
+      LayerNormKernel.create(gpu),
       MatmulKernel.create(gpu, { variant, bias: !!weights.out.b }),
       SoftmaxKernel.create(gpu),
       SigmoidKernel.create(gpu),
       L2NormalizeKernel.create(gpu, { normalize: false, workgroupSize: 32 }),
     ]);
-    return new ClassifierHead(gpu, hiddenSize, weights, { pool, gather, dense, out, softmax, sigmoid, copy });
+    return new ClassifierHead(gpu, hiddenSize, weights, { pool, gather, dense, norm, out, softmax, sigmoid, copy });
   }
 
   get perToken(): boolean {
@@ -98,6 +109,7 @@ export class ClassifierHead {
     const scoreRows = gpu.storage(capacity * 4, 'classifier.score_rows');
     const pooled = gpu.storage(this.perToken ? 16 : capacity * H * 4, 'classifier.pooled');
     const densed = gpu.storage(w.dense ? capacity * H * 4 : 16, 'classifier.dense');
+    const normed = gpu.storage(w.norm ? capacity * H * 4 : 16, 'classifier.norm');
     const logits = gpu.storage(capacity * L * 4, 'classifier.logits');
     const probs = gpu.storage(capacity * L * 4, 'classifier.probs');
     const features = this.perToken ? fwd.hidden : pooled;
@@ -106,8 +118,9 @@ export class ClassifierHead {
     // pooled[b] = hidden[rows[b]]: the embedding gather with the hidden states as its table.
     const gather = byRow ? this.k.gather.bind({ ids: scoreRows, word: fwd.hidden, out: pooled, positions: scoreRows, tokenTypes: scoreRows, position: scoreRows, tokenType: scoreRows }, 'classifier.gather_last_non_pad') : undefined;
     const dense = w.dense ? this.k.dense.bind({ x: features, w: w.dense.w, bias: w.dense.b, y: densed }, 'classifier.dense') : undefined;
-    const out = this.k.out.bind({ x: w.dense ? densed : features, w: w.out.w, bias: w.out.b, y: logits }, 'classifier.out_proj');
-    this.plan = { hidden: fwd.hidden, capacity, modes, scoreRows, pooled, densed, logits, probs, pool, gather, dense, out, acts: { softmax: [], sigmoid: [], none: [] } };
+    const norm = w.dense && w.norm ? this.k.norm.bind({ x: densed, gamma: w.norm.gamma, beta: w.norm.beta, y: normed }, 'classifier.norm') : undefined;
+    const out = this.k.out.bind({ x: norm ? normed : w.dense ? densed : features, w: w.out.w, bias: w.out.b, y: logits }, 'classifier.out_proj');
+    this.plan = { hidden: fwd.hidden, capacity, modes, scoreRows, pooled, densed, normed, logits, probs, pool, gather, dense, norm, out, acts: { softmax: [], sigmoid: [], none: [] } };
     return this.plan;
   }
 
@@ -115,9 +128,10 @@ export class ClassifierHead {
     p.pool?.destroy();
     p.gather?.destroy();
     p.dense?.destroy();
+    p.norm?.destroy();
     p.out.destroy();
     Object.values(p.acts).flat().forEach((d) => d.destroy());
-    [p.modes, p.scoreRows, p.pooled, p.densed, p.logits, p.probs].forEach((b) => this.gpu.pool.release(b));
+    [p.modes, p.scoreRows, p.pooled, p.densed, p.normed, p.logits, p.probs].forEach((b) => this.gpu.pool.release(b));
     this.plan = undefined;
   }
 
@@ -132,7 +146,7 @@ export class ClassifierHead {
     const p = this.planFor(fwd, rows);
     const steps: { encode(pass: GPUComputePassEncoder): void }[] = [];
     if (p.pool) {
-      const mode = POOL_MODE[this.weights.pooling as 'cls' | 'last'];
+      const mode = POOL_MODE[this.weights.pooling as 'cls' | 'mean' | 'last'];
       this.gpu.write(p.modes, new Uint32Array(batch.batch).fill(mode));
       steps.push(p.pool.update({ batch: batch.batch, hidden: H }));
     }
@@ -141,6 +155,7 @@ export class ClassifierHead {
       steps.push(p.gather.update({ tokens: batch.batch, hidden: H, vocab: batch.tokens, maxPositions: 0, typeVocab: 0 }));
     }
     if (p.dense) steps.push(p.dense.update({ M: rows, N: H, K: H }));
+    if (p.norm) steps.push(p.norm.update({ rows, n: H, eps: this.weights.norm!.eps }));
     steps.push(p.out.update({ M: rows, N: L, K: H }));
 
     const used = { softmax: 0, sigmoid: 0, none: 0 };
@@ -167,7 +182,7 @@ export class ClassifierHead {
   dispose(): void {
     if (this.plan) this.release(this.plan);
     const w = this.weights;
-    [w.dense?.w, w.dense?.b, w.out.w, w.out.b].forEach((b) => b?.destroy());
+    new Set([w.dense?.w, w.dense?.b, w.norm?.gamma, w.norm?.beta, w.out.w, w.out.b]).forEach((b) => b?.destroy());
   }
 }
 

@@ -17,6 +17,12 @@ export const FIXTURES = [
   'tiny-qwen2-bidir-embed',
   'tiny-llama-seqcls',
   'tiny-nomic-embed',
+  'tiny-modernbert-embed',
+  'tiny-modernbert-crossenc',
+  'tiny-mistral-embed',
+  'tiny-gemma3-embed',
+  'tiny-mpnet-embed',
+  'tiny-gtenew-embed',
 ] as const;
 
 export type FixtureName = (typeof FIXTURES)[number];

@@ -61,7 +61,7 @@ export interface GoldenBatch {
 interface GoldenBase {
   fixture: FixtureName;
   architecture: string;
-  model_type: 'bert' | 'xlm-roberta' | 'qwen3' | 'distilbert' | 'qwen2' | 'llama' | 'nomic_bert';
+  model_type: 'bert' | 'xlm-roberta' | 'qwen3' | 'distilbert' | 'qwen2' | 'llama' | 'nomic_bert' | 'modernbert' | 'mistral' | 'gemma3_text' | 'mpnet' | 'new';
   reference_dtype: 'float64';
   pad_token_id: number;
   batch: GoldenBatch;

@@ -83,11 +83,13 @@ for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls', 'tiny-distilbert-se
   });
 }
 
-describe('tiny-bert-crossenc: score and rerank', () => {
-  const golden = loadGoldenOf('tiny-bert-crossenc', 'score');
+// ModernBERT's cross-encoder (mean pooling → head.dense → GELU → head.norm → classifier, local
+// window ±12) as gte-reranker-modernbert-base; its pairs run up to 38 tokens.
+for (const name of ['tiny-bert-crossenc', 'tiny-modernbert-crossenc'] as FixtureName[]) describe(`${name}: score and rerank`, () => {
+  const golden = loadGoldenOf(name, 'score');
   const a = golden.cases.map((c) => c.text);
   const b = golden.cases.map((c) => c.text_pair);
-  const engine = useEngine('tiny-bert-crossenc');
+  const engine = useEngine(name);
 
   it('tokenizes pairs with token_type_ids exactly as the golden', () => {
     for (const c of golden.cases) {
@@ -101,7 +103,7 @@ describe('tiny-bert-crossenc: score and rerank', () => {
     const res = await engine().score(a, b);
     golden.cases.forEach((c, i) => {
       const err = Math.abs(res.scores[i] - c.probs);
-      record('tiny-bert-crossenc', 'score', err);
+      record(name, 'score', err);
       expect(err, `${c.text} / ${c.text_pair}`).toBeLessThan(TOL_PROBS);
     });
   });
@@ -110,7 +112,7 @@ describe('tiny-bert-crossenc: score and rerank', () => {
     const res = await engine().score(a, b, { useActivation: false });
     golden.cases.forEach((c, i) => {
       const err = Math.abs(res.scores[i] - c.score);
-      record('tiny-bert-crossenc', 'logit', err);
+      record(name, 'logit', err);
       expect(err).toBeLessThan(TOL_LOGITS);
     });
   });

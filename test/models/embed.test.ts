@@ -1,5 +1,5 @@
 // Embedders (BERT, XLM-R with F16 weights, Qwen3 with BF16 weights, DistilBERT, Qwen2 causal and
-// bidirectional, NomicBert) against the float64 oracle: per-token hidden states, every pooling mode,
+// bidirectional, NomicBert, ModernBERT, Mistral with BF16 weights, MPNet, GTE v1.5) against the float64 oracle: per-token hidden states, every pooling mode,
 // normalized and matryoshka embeddings, and batch invariance — through the public API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
@@ -28,9 +28,12 @@ function record(fixture: string, what: string, err: number) {
   m[what] = Math.max(m[what] ?? 0, err);
 }
 
+// ModernBERT (local layers ±8, local/global RoPE) and Mistral (causal window 16) have cases of up to
+// 77 tokens, longer than their windows; MPNet's 154-token case reaches the capped relative buckets.
 const EMBEDDERS: FixtureName[] = [
   'tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed',
   'tiny-distilbert-embed', 'tiny-qwen2-embed', 'tiny-qwen2-bidir-embed', 'tiny-nomic-embed',
+  'tiny-modernbert-embed', 'tiny-mistral-embed', 'tiny-mpnet-embed', 'tiny-gtenew-embed',
 ];
 
 for (const name of EMBEDDERS) {
