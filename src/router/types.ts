@@ -2,6 +2,7 @@
 // Semantics follow vLLM's pooling tasks (DESIGN.md §4); names are camelCase in JS and snake_case on
 // the wire.
 
+import type { BackendInfo } from '../backend';
 import type { AdapterReport } from '../gpu/device';
 import type { PoolMode } from '../kernels/pool';
 import type { TruncationSide } from '../tokenizer/tokenizer';
@@ -161,6 +162,8 @@ export interface EngineInfo {
   numLabels: number;
   labels: string[];
   adapter: AdapterReport;
+  /** The backend running the kernels (WebGPU or the WebAssembly CPU backend), and why. */
+  backend: BackendInfo;
 }
 
 /** What the HTTP handler and the worker client need from an engine. */

@@ -91,6 +91,7 @@ export class FakeEngine implements EngineApi {
       numLabels: labels.length,
       labels,
       adapter: FAKE_ADAPTER,
+      backend: { name: 'webgpu', requested: 'webgpu', reason: 'requested', threads: null, simd: null, decideMs: 0 },
     };
     this.delayMs = o.delayMs ?? 0;
     this.fail = o.fail ?? null;
