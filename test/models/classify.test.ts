@@ -3,8 +3,10 @@
 // labels, and batch invariance across mixed lengths.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { BackendChoice } from '../../src/backend';
 import { createEngine, type Engine } from '../../src/index';
+import { describeBackends } from '../helpers/backends';
 import { fixtureDir, type FixtureName } from '../helpers/fixtures';
 import { flat, loadGoldenOf } from '../helpers/goldens';
 import { maxAbsDiff } from '../helpers/random';
@@ -19,10 +21,10 @@ function record(fixture: string, what: string, err: number) {
   m[what] = Math.max(m[what] ?? 0, err);
 }
 
-function useEngine(name: FixtureName): () => Engine {
+function useEngine(name: FixtureName, backend: BackendChoice): () => Engine {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createEngine({ model: fixtureDir(name) });
+    engine = await createEngine({ model: fixtureDir(name), backend });
   });
   afterAll(async () => {
     await engine?.dispose();
@@ -32,10 +34,10 @@ function useEngine(name: FixtureName): () => Engine {
 }
 
 for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls'] as FixtureName[]) {
-  describe(`${name}: classify`, () => {
+  describeBackends(`${name}: classify`, (backend) => {
     const golden = loadGoldenOf(name, 'seqcls');
     const texts = golden.cases.map((c) => c.text);
-    const engine = useEngine(name);
+    const engine = useEngine(name, backend);
 
     it('serves classify only', () => {
       expect(engine().info.tasks).toEqual(['classify']);
@@ -83,11 +85,11 @@ for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls'] as FixtureName[]) {
   });
 }
 
-describe('tiny-bert-crossenc: score and rerank', () => {
+describeBackends('tiny-bert-crossenc: score and rerank', (backend) => {
   const golden = loadGoldenOf('tiny-bert-crossenc', 'score');
   const a = golden.cases.map((c) => c.text);
   const b = golden.cases.map((c) => c.text_pair);
-  const engine = useEngine('tiny-bert-crossenc');
+  const engine = useEngine('tiny-bert-crossenc', backend);
 
   it('tokenizes pairs with token_type_ids exactly as the golden', () => {
     for (const c of golden.cases) {
@@ -148,10 +150,10 @@ describe('tiny-bert-crossenc: score and rerank', () => {
   });
 });
 
-describe('tiny-bert-tokcls: token_classify', () => {
+describeBackends('tiny-bert-tokcls: token_classify', (backend) => {
   const golden = loadGoldenOf('tiny-bert-tokcls', 'tokcls');
   const texts = golden.cases.map((c) => c.text);
-  const engine = useEngine('tiny-bert-tokcls');
+  const engine = useEngine('tiny-bert-tokcls', backend);
 
   it('per-token probabilities and logits for every real token', async () => {
     const probs = await engine().encode(texts, { task: 'token_classify' });
@@ -178,13 +180,13 @@ describe('tiny-bert-tokcls: token_classify', () => {
   });
 });
 
-describe('tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (classifier.dense + tanh on <s>, out_proj)', () => {
+describeBackends('tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (classifier.dense + tanh on <s>, out_proj)', (backend) => {
   interface XlmrCase { text: string; input_ids: number[]; logits: number[]; probs: number[]; predicted_label: string }
   const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/goldens/tiny-xlmr-seqcls.json', import.meta.url)), 'utf8')) as { cases: XlmrCase[] };
   const texts = golden.cases.map((c) => c.text);
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createEngine({ model: fileURLToPath(new URL('../fixtures/models/tiny-xlmr-seqcls', import.meta.url)) });
+    engine = await createEngine({ model: fileURLToPath(new URL('../fixtures/models/tiny-xlmr-seqcls', import.meta.url)), backend });
   });
   afterAll(async () => {
     await engine?.dispose();
