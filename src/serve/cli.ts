@@ -4,6 +4,7 @@
 // side effects; main() does the work and resolves with the exit code.
 
 import { parseArgs } from 'node:util';
+import type { BackendChoice } from '../backend';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
 import type { EngineApi } from '../router/types';
@@ -24,6 +25,8 @@ Options:
   --port <port>                port (default 8000; 0 picks a free one)
   --max-body-bytes <n>         largest request body accepted (default ${DEFAULT_MAX_BODY_BYTES})
   --base-path <path>           serve every route under this prefix, e.g. /wgpool
+  --backend <webgpu|cpu|auto>  kernels on WebGPU (default), on the CPU (WebAssembly SIMD, no
+                               Vulkan needed), or auto: WebGPU on a hardware adapter, else CPU
   -q, --quiet                  no per-request log lines
   -h, --help                   this text
 
@@ -38,6 +41,7 @@ export interface ServeArgs {
   maxBodyBytes: number;
   basePath?: string;
   quiet: boolean;
+  backend: BackendChoice;
 }
 
 /** An argument error: main() prints it with the usage and exits 2. */
@@ -63,6 +67,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
         port: { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'base-path': { type: 'string' },
+        backend: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -85,6 +90,8 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
   if (dup !== undefined) throw new UsageError(`The model name '${dup}' is used twice; give distinct --served-model-name values.`);
   const basePath = values['base-path'];
   if (basePath !== undefined && !basePath.startsWith('/')) throw new UsageError(`--base-path must start with '/', got '${basePath}'.`);
+  const backend = values.backend ?? 'webgpu';
+  if (backend !== 'webgpu' && backend !== 'cpu' && backend !== 'auto') throw new UsageError(`--backend must be webgpu, cpu or auto, got '${backend}'.`);
   return {
     models,
     servedModelNames,
@@ -93,6 +100,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
     maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], DEFAULT_MAX_BODY_BYTES, 1, Number.MAX_SAFE_INTEGER),
     basePath,
     quiet: values.quiet ?? false,
+    backend,
   };
 }
 
@@ -166,6 +174,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         token: env.HF_TOKEN || undefined,
         endpoint: env.HF_ENDPOINT || undefined,
         signal: stop.signal,
+        backend: args.backend,
       });
       engines.set(name ?? engine.info.model, engine);
       if (stop.signal.aborted) break;
@@ -211,6 +220,7 @@ export function startupLine(url: string, engines: Map<string, EngineApi>): strin
 }
 
 export function describeAdapter(a: AdapterReport): string {
+  if (a.vendor === 'wgpool' && a.device === 'cpu') return `CPU backend (${a.description})`;
   const name = [a.vendor, a.architecture].filter(Boolean).join(' ') || 'unknown adapter';
   const detail = a.description || a.device;
   return `${name}${detail ? ` (${detail})` : ''}${a.isSoftware ? ', software renderer' : ''}`;
