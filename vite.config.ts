@@ -39,6 +39,10 @@ function serveModels(): Plugin {
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
 
+// Node 20's V8 validates relaxed SIMD only behind a flag (on by default from V8 11.4 / Chrome 114);
+// with it the CPU backend's relaxed-SIMD build is tested in Node too, beside the plain-SIMD build.
+const RELAXED_SIMD_FLAG = /^v20\./.test(process.version) ? ['--experimental-wasm-relaxed-simd'] : [];
+
 // One config for the demo pages (vite dev/build) and the Node test suite (vitest).
 // WGSL is imported with `?raw`, which vite and vitest both resolve, so shaders/ is the only source.
 export default defineConfig({
@@ -65,6 +69,7 @@ export default defineConfig({
     exclude: ['test/e2e/**', 'node_modules/**'],
     environment: 'node',
     pool: 'forks',
+    execArgv: RELAXED_SIMD_FLAG,
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,

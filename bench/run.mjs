@@ -22,8 +22,8 @@ const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const WORKLOADS = ['uniform', 'rerank', 'concurrent', 'batch', 'search'];
-const BROWSER_SYSTEMS = ['wgpool', 'transformersjs_wasm', 'transformersjs_webgpu'];
-const ORDER = ['wgpool', 'transformersjs_webgpu', 'transformersjs_wasm', 'wgpool_node', 'transformersjs_node'];
+const BROWSER_SYSTEMS = ['wgpool', 'wgpool_cpu', 'transformersjs_wasm', 'transformersjs_webgpu'];
+const ORDER = ['wgpool', 'wgpool_cpu', 'transformersjs_webgpu', 'transformersjs_wasm', 'wgpool_node', 'wgpool_cpu_node', 'transformersjs_node'];
 
 const HELP = `usage: npm run bench -- [options]        (or: node bench/run.mjs [options])
 
@@ -365,6 +365,12 @@ function report(r) {
       }),
     ),
   );
+  const cpu = r.wgpool_cpu ?? r.wgpool_cpu_node;
+  const wasm = r.transformersjs_wasm ?? r.transformersjs_node;
+  if (cpu && wasm) {
+    lines.push('');
+    lines.push(`wgpool_cpu vs ${r.transformersjs_wasm ? 'transformersjs_wasm' : 'transformersjs_node'}: median ${s(cpu.median_ms)} s vs ${s(wasm.median_ms)} s = x${f(cpu.median_ms / wasm.median_ms)} (issue 13 target: <= 0.67)`);
+  }
   const w = r.wgpool ?? r.wgpool_node;
   if (w) {
     lines.push('');

@@ -5,7 +5,9 @@
 // scheduler merges items of many callers into packed token-budget batches, and each batch runs as
 // ONE compute pass (body + head), one submit, and one readback of only the answer.
 
-import { Gpu } from './gpu/context';
+import { openBackend, type BackendChoice } from './backend';
+import type { SimdLevel } from './cpu/wasm';
+import type { Gpu } from './gpu/context';
 import { BadRequestError, WgpoolError, abortError } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
@@ -64,6 +66,13 @@ export interface EngineOptions extends ResolveOptions {
   servedModelName?: string;
   /** Run on this device (e.g. shared with a renderer) instead of requesting one. */
   device?: GPUDevice;
+  /**
+   * 'webgpu' (default), 'cpu' (WebAssembly SIMD kernels, no GPU needed), or 'auto': WebGPU on a
+   * hardware adapter, the CPU when WebGPU is missing or software (src/backend.ts). See info.backend.
+   */
+  backend?: BackendChoice;
+  /** The CPU backend's SIMD level (default: relaxed SIMD where the engine has it). */
+  cpuSimd?: SimdLevel;
   /** Override the pooling mode from sentence-transformers files / architecture default. */
   pooling?: PoolMode;
   /** Force a matmul kernel variant instead of picking one for the adapter. */
@@ -133,7 +142,7 @@ export class Engine implements EngineApi {
     const fromToken = classifierFromToken(config, opts.classifierFromToken);
     const weights = await WeightStore.load(source, { signal: opts.signal });
     if (opts.signal?.aborted) throw abortError(opts.signal.reason);
-    const gpu = await Gpu.create({ device: opts.device });
+    const { gpu, info: backend } = await openBackend({ backend: opts.backend, device: opts.device, cpuSimd: opts.cpuSimd });
     try {
       const body = await loadModelBody(gpu, config, weights, { matmulVariant: opts.matmulVariant });
       const H = body.hiddenSize;
@@ -173,6 +182,7 @@ export class Engine implements EngineApi {
         // vLLM decides the score type from the served task: classifier → cross-encoder, embedder →
         // bi-encoder, or late-interaction when served for token_embed (lateInteraction).
         scoreType: !tasks.includes('score') ? undefined : cls ? 'cross-encoder' : opts.lateInteraction ? 'late-interaction' : 'bi-encoder',
+        backend,
       };
       const engine = new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier }, info, !!opts.lateInteraction, opts.scheduler);
       engine.chatTemplate = opts.chatTemplate;
@@ -312,24 +322,23 @@ export class Engine implements EngineApi {
     // Encode and submit strictly one batch at a time (they share the body's activation buffers);
     // the readback of this batch then overlaps the next batch's submit.
     let read!: () => Promise<Output[]>;
-    const submitted = this.submitting.then(() => {
+    const submitted = this.submitting.then(async () => {
       const fwd = this.body.prepare(batch);
       const head = this.head(key, fwd, batch, items);
-      const encoder = this.gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
-      const pass = encoder.beginComputePass({ label: `wgpool.${key}` });
-      fwd.encode(pass);
-      head.encode(pass);
-      pass.end();
       if (key === 'embed|gpu') {
-        // embedInto: rows stay on the device, copied to their targets in this same submit.
+        // embedInto (WebGPU only): rows stay on the device, copied to their targets in this same submit.
+        const encoder = this.gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
+        const pass = encoder.beginComputePass({ label: `wgpool.${key}` });
+        fwd.encode(pass);
+        head.encode(pass);
+        pass.end();
         const rowBytes = this.heads.embed.embeddingSize * 4;
         items.forEach((it, i) => encoder.copyBufferToBuffer(head.output, i * rowBytes, it.target!.buffer, it.target!.offset, it.embed!.dims * 4));
         this.gpu.device.queue.submit([encoder.finish()]);
         read = async () => items.map(() => new Float32Array(0));
         return;
       }
-      const staged = this.gpu.stage(encoder, head.output, head.bytes);
-      this.gpu.device.queue.submit([encoder.finish()]);
+      const staged = await this.gpu.submit(`wgpool.${key}`, [fwd, head], head.output, head.bytes);
       read = async () => head.split(await staged.read());
     });
     this.submitting = submitted.catch(() => undefined);
@@ -597,7 +606,7 @@ export class Engine implements EngineApi {
     this.disposed = true;
     this.scheduler.close(new BadRequestError('This engine was disposed.'));
     await this.submitting;
-    await this.gpu.device.queue.onSubmittedWorkDone();
+    await this.gpu.idle();
     this.heads.embed.dispose();
     this.heads.token.dispose();
     this.heads.classifier?.dispose();

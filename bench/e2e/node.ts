@@ -27,7 +27,7 @@ const dir = resolve(opts.model);
 const log = (line: string) => process.stderr.write(`  [node] ${line}\n`);
 
 const p = await prepare(await resolveSource(dir));
-const systems: SystemName[] = ['wgpool_node'];
+const systems: SystemName[] = ['wgpool_node', 'wgpool_cpu_node'];
 let tjs: TjsModule | null = null;
 const pooling = tjsPooling(p.pooling);
 if (opts.tjs && p.hasOnnx && pooling) {
@@ -44,7 +44,7 @@ if (opts.tjs && p.hasOnnx && pooling) {
 }
 
 const make = (name: SystemName): BenchSystem =>
-  name === 'wgpool_node'
+  name === 'wgpool_node' || name === 'wgpool_cpu_node'
     ? new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant })
     : new TransformersJsSystem({ name: 'transformersjs_node', tjs: tjs!, modelId: basename(dir), pooling: pooling!, normalize: p.normalize });
 

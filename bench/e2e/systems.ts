@@ -8,7 +8,7 @@ import { pickMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul'
 import type { ModelSource } from '../../src/loading/source';
 import type { SchedulerOptions, SchedulerStats } from '../../src/scheduler/queue';
 
-export const SYSTEM_NAMES = ['wgpool', 'transformersjs_webgpu', 'transformersjs_wasm', 'wgpool_node', 'transformersjs_node'] as const;
+export const SYSTEM_NAMES = ['wgpool', 'wgpool_cpu', 'transformersjs_webgpu', 'transformersjs_wasm', 'wgpool_node', 'wgpool_cpu_node', 'transformersjs_node'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 export interface LoadTiming {
@@ -79,8 +79,11 @@ function timedSource(src: ModelSource, clock: BusyClock): ModelSource {
   };
 }
 
+/** wgpool on WebGPU (page / Dawn) or on its CPU backend (WebAssembly SIMD, page / Node). */
+export type WgpoolSystemName = 'wgpool' | 'wgpool_node' | 'wgpool_cpu' | 'wgpool_cpu_node';
+
 export interface WgpoolSystemOptions {
-  name: 'wgpool' | 'wgpool_node';
+  name: WgpoolSystemName;
   source: ModelSource;
   matmulVariant?: MatmulVariant;
   scheduler?: Partial<SchedulerOptions>;
@@ -89,7 +92,7 @@ export interface WgpoolSystemOptions {
 }
 
 export class WgpoolSystem implements BenchSystem {
-  readonly name: 'wgpool' | 'wgpool_node';
+  readonly name: WgpoolSystemName;
   readonly runtime: 'chromium' | 'node';
   private engine: Engine | null = null;
   private device: GPUDevice | null = null;
@@ -98,11 +101,21 @@ export class WgpoolSystem implements BenchSystem {
 
   constructor(private readonly opts: WgpoolSystemOptions) {
     this.name = opts.name;
-    this.runtime = opts.name === 'wgpool' ? 'chromium' : 'node';
+    this.runtime = opts.name === 'wgpool' || opts.name === 'wgpool_cpu' ? 'chromium' : 'node';
+  }
+
+  private get cpu(): boolean {
+    return this.opts.name === 'wgpool_cpu' || this.opts.name === 'wgpool_cpu_node';
   }
 
   async load(): Promise<LoadTiming> {
     const t0 = now();
+    if (this.cpu) {
+      // The CPU backend compiles its WebAssembly once (~30 KB); weights are packed at the first batch.
+      const files = new BusyClock();
+      this.engine = await createEngine({ model: timedSource(this.opts.source, files), backend: 'cpu', scheduler: this.opts.scheduler });
+      return { loadMs: now() - t0, fetchMs: files.total, compileMs: null };
+    }
     // The device is requested here (as createEngine would) so that its pipeline creation can be
     // timed; the engine gets the matmul variant it would pick for this adapter on its own.
     const { device, report } = await acquireDevice();
@@ -153,6 +166,8 @@ export class WgpoolSystem implements BenchSystem {
 
   describe(): Record<string, unknown> {
     const a = this.adapter;
+    const b = this.engine?.info.backend;
+    if (this.cpu) return { backend: 'cpu', simd: b?.simd ?? null, threads: b?.threads ?? null, pooling: this.engine?.info.pooling ?? null, normalize: this.engine?.info.normalize ?? null };
     return {
       backend: 'webgpu',
       adapter: a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || a.device : null,

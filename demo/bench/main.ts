@@ -10,7 +10,7 @@ import { resolveSource } from '../../src/loading/source';
 import { COLORS, barChart, lineChart, type Bar } from './plot';
 import { setupTjs } from './tjs';
 
-export const BROWSER_SYSTEMS = ['wgpool', 'transformersjs_wasm', 'transformersjs_webgpu'] as const;
+export const BROWSER_SYSTEMS = ['wgpool', 'wgpool_cpu', 'transformersjs_wasm', 'transformersjs_webgpu'] as const;
 
 export interface PageRunOptions extends Omit<BenchOptions, 'log' | 'systems'> {
   /** URL prefix of the model folder (relative to the page or absolute). */
@@ -52,7 +52,7 @@ export async function runPage(opts: PageRunOptions): Promise<PageResult> {
   const skipped: PageResult['skipped'] = {};
   const systems: SystemName[] = [];
   for (const name of wanted) {
-    if (name === 'wgpool') systems.push(name);
+    if (name === 'wgpool' || name === 'wgpool_cpu') systems.push(name);
     else if (name !== 'transformersjs_wasm' && name !== 'transformersjs_webgpu') skipped[name] = 'not a browser system';
     else if (!p.hasOnnx) skipped[name] = `${href}/onnx/model.onnx not found (make one with shared/oracle/export_onnx.py)`;
     else if (!pooling) skipped[name] = `Transformers.js has no "${p.pooling}" pooling`;
@@ -67,7 +67,7 @@ export async function runPage(opts: PageRunOptions): Promise<PageResult> {
   const modelId = href.slice(href.lastIndexOf('/') + 1);
   const firstTjs = systems.find((s) => s.startsWith('transformersjs'));
   const make = (name: SystemName): BenchSystem => {
-    if (name === 'wgpool') return new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant });
+    if (name === 'wgpool' || name === 'wgpool_cpu') return new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant });
     const sys = new TransformersJsSystem({
       name: name as 'transformersjs_wasm' | 'transformersjs_webgpu',
       tjs: setup!.tjs,
@@ -98,6 +98,8 @@ export async function runPage(opts: PageRunOptions): Promise<PageResult> {
 const LABEL: Record<string, string> = {
   wgpool: 'wgpool (WebGPU)',
   wgpool_node: 'wgpool (Node, Dawn)',
+  wgpool_cpu: 'wgpool CPU (WASM SIMD)',
+  wgpool_cpu_node: 'wgpool CPU (Node, WASM SIMD)',
   transformersjs_webgpu: 'Transformers.js WebGPU',
   transformersjs_wasm: 'Transformers.js WASM',
   transformersjs_node: 'Transformers.js Node CPU',

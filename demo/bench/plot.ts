@@ -3,6 +3,8 @@
 export const COLORS: Record<string, string> = {
   wgpool: '#1f77b4',
   wgpool_node: '#17becf',
+  wgpool_cpu: '#2ca02c',
+  wgpool_cpu_node: '#98df8a',
   transformersjs_webgpu: '#d62728',
   transformersjs_wasm: '#ff7f0e',
   transformersjs_node: '#8c564b',

@@ -146,7 +146,7 @@ export class Gpu {
   readonly pool: BufferPool;
   private readonly owned: boolean;
 
-  private constructor(
+  protected constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterReport,
     owned: boolean,
@@ -163,6 +163,20 @@ export class Gpu {
 
   get hasF16(): boolean {
     return this.device.features.has('shader-f16');
+  }
+
+  /** Which backend runs the kernels: WebGPU here; the CPU backend (src/cpu/context.ts) says 'cpu'. */
+  get backend(): 'webgpu' | 'cpu' {
+    return 'webgpu';
+  }
+
+  /**
+   * The seam below the models: every kernel wrapper's create() asks its context first, and a CPU
+   * context answers with its WebAssembly kernel of the same surface (bind → update / encode /
+   * destroy). A WebGPU context has none, and the wrapper builds its pipeline.
+   */
+  cpuKernel<K>(_name: string, _opts: unknown): Promise<K> | null {
+    return null;
   }
 
   /** A storage buffer (pooled) of at least `bytes`. */
@@ -214,6 +228,25 @@ export class Gpu {
     const err = await this.device.popErrorScope();
     if (err) throw new GpuError(`${label}: ${err.message}`);
     await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /**
+   * One batch: encode `work` into one compute pass, copy `bytes` of `output` for readback, submit.
+   * Resolves once submitted (the CPU backend: once computed); `read()` then waits for the answer.
+   */
+  async submit(label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], output: GPUBuffer, bytes: number): Promise<{ read(): Promise<ArrayBuffer> }> {
+    const encoder = this.device.createCommandEncoder({ label });
+    const pass = encoder.beginComputePass({ label });
+    for (const w of work) w.encode(pass);
+    pass.end();
+    const staged = this.stage(encoder, output, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    return staged;
+  }
+
+  /** Resolves when all submitted work has finished. */
+  idle(): Promise<void> {
+    return this.device.queue.onSubmittedWorkDone();
   }
 
   /** Read a whole storage buffer (or a prefix) back to the host. */

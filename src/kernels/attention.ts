@@ -106,6 +106,8 @@ export class AttentionKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: AttentionOptions): Promise<AttentionKernel> {
+    const cpu = gpu.cpuKernel<AttentionKernel>('attention', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    if (cpu) return cpu;
     const { headDim, causal } = opts;
     if (!Number.isInteger(headDim) || headDim < 1 || headDim > ATTENTION_MAX_HEAD_DIM) {
       throw new Error(`attention: headDim ${headDim} must be an integer in [1, ${ATTENTION_MAX_HEAD_DIM}]`);

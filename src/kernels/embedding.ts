@@ -64,6 +64,8 @@ export class EmbeddingKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: EmbeddingOptions): Promise<EmbeddingKernel> {
+    const cpu = gpu.cpuKernel<EmbeddingKernel>('embedding', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    if (cpu) return cpu;
     const kernel = await gpu.pipelines.get(EMBEDDING, {
       WG: opts.workgroupSize ?? 64,
       HAS_POSITIONS: opts.positions,

@@ -43,6 +43,8 @@ export class L2NormalizeKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: L2NormalizeOptions): Promise<L2NormalizeKernel> {
+    const cpu = gpu.cpuKernel<L2NormalizeKernel>('l2_normalize', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 128;
     // The tree reduction halves the workgroup each step.
     if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`l2_normalize: workgroupSize ${wg} is not a power of two`);

@@ -47,6 +47,8 @@ export class LayerNormKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: LayerNormOptions = {}): Promise<LayerNormKernel> {
+    const cpu = gpu.cpuKernel<LayerNormKernel>('layer_norm', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    if (cpu) return cpu;
     const residual = opts.residual ?? false;
     const schedule = opts.schedule ?? pickRowSchedule(gpu.adapter);
     const wg = opts.workgroupSize ?? (schedule === 'thread' ? 64 : 128);

@@ -48,6 +48,8 @@ export class PoolKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: PoolOptions = {}): Promise<PoolKernel> {
+    const cpu = gpu.cpuKernel<PoolKernel>('pool', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     const kernel = await gpu.pipelines.get(POOL, { WG: wg });
     return new PoolKernel(gpu, kernel, wg);

@@ -41,6 +41,8 @@ export class SiluMulKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: SiluMulOptions = {}): Promise<SiluMulKernel> {
+    const cpu = gpu.cpuKernel<SiluMulKernel>('silu_mul', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 256;
     const kernel = await gpu.pipelines.get(SILU_MUL, { WG: wg });
     return new SiluMulKernel(gpu, kernel, wg);

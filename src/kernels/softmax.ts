@@ -38,6 +38,8 @@ export class SoftmaxKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: SoftmaxOptions = {}): Promise<SoftmaxKernel> {
+    const cpu = gpu.cpuKernel<SoftmaxKernel>('softmax', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     // The tree reductions halve the workgroup each step.
     if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`softmax: workgroupSize ${wg} is not a power of two`);

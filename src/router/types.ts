@@ -2,6 +2,7 @@
 // Semantics follow vLLM's pooling tasks (DESIGN.md §4); names are camelCase in JS and snake_case on
 // the wire.
 
+import type { BackendInfo } from '../backend';
 import type { AdapterReport } from '../gpu/device';
 import type { PoolMode } from '../kernels/pool';
 import type { TruncationSide } from '../tokenizer/tokenizer';
@@ -204,6 +205,8 @@ export interface EngineInfo {
   scoreType?: ScoreType;
   /** The task a server runs when a request does not name one (vLLM PoolerConfig.task). */
   defaultTask?: Task;
+  /** The backend running the kernels (WebGPU or the WebAssembly CPU backend), and why. */
+  backend: BackendInfo;
 }
 
 /** What the HTTP handler and the worker client need from an engine. */

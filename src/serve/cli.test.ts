@@ -4,6 +4,9 @@ import { FakeEngine } from './fake_engine';
 import { main, parseServeArgs, startupLine, UsageError } from './cli';
 import type { EngineOptions } from '../engine';
 import type { EngineApi } from '../router/types';
+import { fixtureDir } from '../../test/helpers/fixtures';
+import { loadGoldenOf } from '../../test/helpers/goldens';
+import { maxAbsDiff } from '../../test/helpers/random';
 
 describe('parseServeArgs', () => {
   it('reads models, names and options, with vLLM-like defaults', () => {
@@ -16,10 +19,11 @@ describe('parseServeArgs', () => {
       basePath: undefined,
       quiet: false,
       vllm: { apiKeys: [] },
+      backend: 'webgpu',
     });
     expect(
-      parseServeArgs(['serve', './models/x', '-m', 'org/b', '--served-model-name', 'x', '--served-model-name', 'b', '--host', '0.0.0.0', '--port', '0', '--max-body-bytes', '1024', '--base-path', '/wgpool', '-q']),
-    ).toStrictEqual({ models: ['./models/x', 'org/b'], servedModelNames: ['x', 'b'], host: '0.0.0.0', port: 0, maxBodyBytes: 1024, basePath: '/wgpool', quiet: true, vllm: { apiKeys: [] } });
+      parseServeArgs(['serve', './models/x', '-m', 'org/b', '--served-model-name', 'x', '--served-model-name', 'b', '--host', '0.0.0.0', '--port', '0', '--max-body-bytes', '1024', '--base-path', '/wgpool', '-q', '--backend', 'cpu']),
+    ).toStrictEqual({ models: ['./models/x', 'org/b'], servedModelNames: ['x', 'b'], host: '0.0.0.0', port: 0, maxBodyBytes: 1024, basePath: '/wgpool', quiet: true, vllm: { apiKeys: [] }, backend: 'cpu' });
     expect(parseServeArgs(['--help'])).toBeNull();
     expect(parseServeArgs(['serve', '-h'])).toBeNull();
   });
@@ -34,6 +38,7 @@ describe('parseServeArgs', () => {
     [['serve', '-m', 'a', '--port', 'http'], /--port must be an integer/],
     [['serve', '-m', 'a', '--max-body-bytes', '0'], /--max-body-bytes must be an integer from 1/],
     [['serve', '-m', 'a', '--base-path', 'wgpool'], /--base-path must start with '\/'/],
+    [['serve', '-m', 'a', '--backend', 'wasm'], /--backend must be webgpu, cpu or auto, got 'wasm'/],
     [['serve', '-m', 'a', '--gpu-memory-utilization', '0.9'], /Unknown option '--gpu-memory-utilization'/],
     [['serve', '-m', 'a', '--pooler-config', '{bad'], /--pooler-config is not valid JSON/],
     [['serve', '-m', 'a', '--pooler-config', '{"pooling_type":"STEP"}'], /--pooler-config: STEP pooling/],
@@ -224,5 +229,32 @@ describe('main', () => {
   it('names a renamed model with its source in the startup line', () => {
     const e = new FakeEngine({ model: 'org/source' });
     expect(startupLine('http://x', new Map([['alias', e]]))).toMatch(/models: alias from org\/source \(/);
+  });
+});
+
+describe('wgpool serve --backend cpu', () => {
+  it('serves a real model on the WebAssembly kernels (no Vulkan, no Dawn) within the golden tolerance', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const shutdown = new AbortController();
+    const done = main(['serve', fixtureDir('tiny-bert-embed'), '--served-model-name', 'm', '--port', '0', '--backend', 'cpu', '-q'], {
+      out: (l) => void out.push(l),
+      err: (l) => void err.push(l),
+      shutdown: shutdown.signal,
+      signals: false,
+    });
+    let ended = false;
+    void done.finally(() => (ended = true));
+    while (out.length === 0 && !ended) await new Promise((r) => setTimeout(r, 5));
+    expect(err).toStrictEqual([]);
+    expect(out[0]).toMatch(/\| GPU: CPU backend \(WebAssembly (relaxed-simd|simd128), 1 thread\)$/);
+    const url = /(http:\/\/\S+)/.exec(out[0])![1];
+    const golden = loadGoldenOf('tiny-bert-embed', 'embed');
+    const r = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', input: golden.cases[0].text }) });
+    expect(r.status).toBe(200);
+    const body = await r.json();
+    expect(maxAbsDiff(body.data[0].embedding, golden.cases[0].embedding)).toBeLessThan(1e-5);
+    shutdown.abort();
+    expect(await done).toBe(0);
   });
 });

@@ -4,6 +4,7 @@
 // side effects; main() does the work and resolves with the exit code.
 
 import { parseArgs } from 'node:util';
+import type { BackendChoice } from '../backend';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
 import type { EngineApi } from '../router/types';
@@ -27,6 +28,8 @@ Options:
   --max-body-bytes <n>         largest request body accepted (default ${DEFAULT_MAX_BODY_BYTES})
   --base-path <path>           serve every route under this prefix, e.g. /wgpool
 ${VLLM_OPTIONS_USAGE}
+  --backend <webgpu|cpu|auto>  kernels on WebGPU (default), on the CPU (WebAssembly SIMD, no
+                               Vulkan needed), or auto: WebGPU on a hardware adapter, else CPU
   -q, --quiet                  no per-request log lines
   -h, --help                   this text
 
@@ -43,6 +46,7 @@ export interface ServeArgs {
   quiet: boolean;
   /** --pooler-config, --hf-overrides, --chat-template, --api-key, CORS (./cli_options.ts). */
   vllm: VllmOptions;
+  backend: BackendChoice;
 }
 
 /** An argument error: main() prints it with the usage and exits 2. */
@@ -68,6 +72,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
         port: { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'base-path': { type: 'string' },
+        backend: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         ...VLLM_OPTION_SPECS,
@@ -91,6 +96,8 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
   if (dup !== undefined) throw new UsageError(`The model name '${dup}' is used twice; give distinct --served-model-name values.`);
   const basePath = values['base-path'];
   if (basePath !== undefined && !basePath.startsWith('/')) throw new UsageError(`--base-path must start with '/', got '${basePath}'.`);
+  const backend = values.backend ?? 'webgpu';
+  if (backend !== 'webgpu' && backend !== 'cpu' && backend !== 'auto') throw new UsageError(`--backend must be webgpu, cpu or auto, got '${backend}'.`);
   return {
     models,
     servedModelNames,
@@ -100,6 +107,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
     basePath,
     quiet: values.quiet ?? false,
     vllm: readVllmOptions(values, (m) => new UsageError(m)),
+    backend,
   };
 }
 
@@ -180,6 +188,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         ...(chatTemplate !== undefined ? { chatTemplate } : {}),
         ...(vllm.hfOverrides ? { hfOverrides: vllm.hfOverrides } : {}),
         ...(pooler ? { ...poolerEngineOptions(pooler), ...chunkingOptions(pooler) } : {}),
+        backend: args.backend,
       });
       let engine = loaded;
       if (pooler) {
@@ -236,6 +245,7 @@ export function startupLine(url: string, engines: Map<string, EngineApi>): strin
 }
 
 export function describeAdapter(a: AdapterReport): string {
+  if (a.vendor === 'wgpool' && a.device === 'cpu') return `CPU backend (${a.description})`;
   const name = [a.vendor, a.architecture].filter(Boolean).join(' ') || 'unknown adapter';
   const detail = a.description || a.device;
   return `${name}${detail ? ` (${detail})` : ''}${a.isSoftware ? ', software renderer' : ''}`;

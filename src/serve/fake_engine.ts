@@ -111,6 +111,7 @@ export class FakeEngine implements EngineApi {
       labels,
       adapter: FAKE_ADAPTER,
       ...(o.scoreType ? { scoreType: o.scoreType } : {}),
+      backend: { name: 'webgpu', requested: 'webgpu', reason: 'requested', threads: null, simd: null, decideMs: 0 },
     };
     this.delayMs = o.delayMs ?? 0;
     this.fail = o.fail ?? null;

@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendChoice } from '../../src/backend';
 import { createEngine, type Engine } from '../../src/index';
+import { describeBackends } from '../helpers/backends';
 import { fixtureDir, type FixtureName } from '../helpers/fixtures';
 import { flat, loadGoldenOf } from '../helpers/goldens';
 import { maxAbsDiff } from '../helpers/random';
@@ -19,10 +21,10 @@ function record(fixture: string, what: string, err: number) {
   m[what] = Math.max(m[what] ?? 0, err);
 }
 
-function useEngine(name: FixtureName): () => Engine {
+function useEngine(name: FixtureName, backend: BackendChoice): () => Engine {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createEngine({ model: fixtureDir(name) });
+    engine = await createEngine({ model: fixtureDir(name), backend });
   });
   afterAll(async () => {
     await engine?.dispose();
@@ -32,10 +34,10 @@ function useEngine(name: FixtureName): () => Engine {
 }
 
 for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls', 'tiny-distilbert-seqcls', 'tiny-llama-seqcls'] as FixtureName[]) {
-  describe(`${name}: classify`, () => {
+  describeBackends(`${name}: classify`, (backend) => {
     const golden = loadGoldenOf(name, 'seqcls');
     const texts = golden.cases.map((c) => c.text);
-    const engine = useEngine(name);
+    const engine = useEngine(name, backend);
 
     it('serves classify only', () => {
       expect(engine().info.tasks).toEqual(['classify']);
@@ -85,11 +87,11 @@ for (const name of ['tiny-bert-seqcls', 'tiny-qwen3-seqcls', 'tiny-distilbert-se
 
 // ModernBERT's cross-encoder (mean pooling → head.dense → GELU → head.norm → classifier, local
 // window ±12) as gte-reranker-modernbert-base; its pairs run up to 38 tokens.
-for (const name of ['tiny-bert-crossenc', 'tiny-modernbert-crossenc'] as FixtureName[]) describe(`${name}: score and rerank`, () => {
+for (const name of ['tiny-bert-crossenc', 'tiny-modernbert-crossenc'] as FixtureName[]) describeBackends(`${name}: score and rerank`, (backend) => {
   const golden = loadGoldenOf(name, 'score');
   const a = golden.cases.map((c) => c.text);
   const b = golden.cases.map((c) => c.text_pair);
-  const engine = useEngine(name);
+  const engine = useEngine(name, backend);
 
   it('tokenizes pairs with token_type_ids exactly as the golden', () => {
     for (const c of golden.cases) {
@@ -150,10 +152,10 @@ for (const name of ['tiny-bert-crossenc', 'tiny-modernbert-crossenc'] as Fixture
   });
 });
 
-describe('tiny-bert-tokcls: token_classify', () => {
+describeBackends('tiny-bert-tokcls: token_classify', (backend) => {
   const golden = loadGoldenOf('tiny-bert-tokcls', 'tokcls');
   const texts = golden.cases.map((c) => c.text);
-  const engine = useEngine('tiny-bert-tokcls');
+  const engine = useEngine('tiny-bert-tokcls', backend);
 
   it('per-token probabilities and logits for every real token', async () => {
     const probs = await engine().encode(texts, { task: 'token_classify' });
@@ -180,13 +182,13 @@ describe('tiny-bert-tokcls: token_classify', () => {
   });
 });
 
-describe('tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (classifier.dense + tanh on <s>, out_proj)', () => {
+describeBackends('tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (classifier.dense + tanh on <s>, out_proj)', (backend) => {
   interface XlmrCase { text: string; input_ids: number[]; logits: number[]; probs: number[]; predicted_label: string }
   const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/goldens/tiny-xlmr-seqcls.json', import.meta.url)), 'utf8')) as { cases: XlmrCase[] };
   const texts = golden.cases.map((c) => c.text);
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createEngine({ model: fileURLToPath(new URL('../fixtures/models/tiny-xlmr-seqcls', import.meta.url)) });
+    engine = await createEngine({ model: fileURLToPath(new URL('../fixtures/models/tiny-xlmr-seqcls', import.meta.url)), backend });
   });
   afterAll(async () => {
     await engine?.dispose();
@@ -215,7 +217,7 @@ describe('tiny-xlmr-seqcls: XLMRobertaForSequenceClassification (classifier.dens
 
 describe('tiny-llama-seqcls: the score head reads the rightmost token whose id is not pad_token_id (HF)', () => {
   const golden = loadGoldenOf('tiny-llama-seqcls', 'seqcls');
-  const engine = useEngine('tiny-llama-seqcls');
+  const engine = useEngine('tiny-llama-seqcls', 'webgpu');
   const PAD = '<|end_of_text|>'; // pad_token_id 1957 in config.json and tokenizer_config.json
 
   // Row choice itself: src/pooling/classifier_head.test.ts (lastNonPadRows).

@@ -2,6 +2,7 @@
 // exactly what they would get alone; aborts and overload leave the engine serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, OverloadedError, type Engine } from '../../src/index';
+import { describeBackends } from '../helpers/backends';
 import { fixtureDir } from '../helpers/fixtures';
 import { loadGoldenOf } from '../helpers/goldens';
 import { maxAbsDiff, rng } from '../helpers/random';
@@ -15,10 +16,10 @@ function makeTexts(n: number, seed: number): string[] {
   return Array.from({ length: n }, () => Array.from({ length: 1 + Math.floor(r() * 40) }, () => words[Math.floor(r() * words.length)]).join(' '));
 }
 
-describe('concurrent callers', () => {
+describeBackends('concurrent callers', (backend) => {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createEngine({ model: fixtureDir('tiny-bert-embed'), scheduler: { maxBatchTokens: 2048 } });
+    engine = await createEngine({ model: fixtureDir('tiny-bert-embed'), scheduler: { maxBatchTokens: 2048 }, backend });
   });
   afterAll(async () => {
     await engine?.dispose();
@@ -59,9 +60,9 @@ describe('concurrent callers', () => {
   });
 });
 
-describe('backpressure', () => {
+describeBackends('backpressure', (backend) => {
   it('past the queue bound new requests fail fast with a 429-style error, and the engine keeps serving', async () => {
-    const engine = await createEngine({ model: fixtureDir('tiny-bert-embed'), scheduler: { maxQueuedTokens: 300, maxBatchTokens: 256, maxInFlight: 1 } });
+    const engine = await createEngine({ model: fixtureDir('tiny-bert-embed'), scheduler: { maxQueuedTokens: 300, maxBatchTokens: 256, maxInFlight: 1 }, backend });
     try {
       const texts = makeTexts(40, 3);
       const outcomes = await Promise.allSettled(texts.map((t) => engine.embed(t)));

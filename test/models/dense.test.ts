@@ -3,8 +3,9 @@
 // between pooling and the matryoshka slice + normalize.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
+import { describeBackends } from '../helpers/backends';
 import { maxAbsDiff } from '../helpers/random';
 
 const DIR = fileURLToPath(new URL('../fixtures/models/tiny-bert-dense-embed', import.meta.url));
@@ -12,10 +13,10 @@ interface Case { text: string; input_ids: number[]; dense: number[]; embedding: 
 const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/goldens/tiny-bert-dense-embed.json', import.meta.url)), 'utf8')) as { cases: Case[] };
 const texts = golden.cases.map((c) => c.text);
 
-describe('tiny-bert-dense-embed (Pooling → Dense → Normalize)', () => {
+describeBackends('tiny-bert-dense-embed (Pooling → Dense → Normalize)', (backend) => {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createEngine({ model: DIR });
+    engine = await createEngine({ model: DIR, backend });
   });
   afterAll(async () => {
     await engine?.dispose();

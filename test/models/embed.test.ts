@@ -3,6 +3,7 @@
 // normalized and matryoshka embeddings, and batch invariance — through the public API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
+import { describeBackends } from '../helpers/backends';
 import { fixtureDir, type FixtureName } from '../helpers/fixtures';
 import { flat, loadGoldenOf, type EmbedCase } from '../helpers/goldens';
 import { maxAbsDiff } from '../helpers/random';
@@ -37,17 +38,17 @@ const EMBEDDERS: FixtureName[] = [
 ];
 
 for (const name of EMBEDDERS) {
-  describe(name, () => {
+  describeBackends(name, (backend) => {
     const golden = loadGoldenOf(name, 'embed');
     const texts = golden.cases.map((c) => c.text);
     let engine: Engine;
 
     beforeAll(async () => {
-      engine = await createEngine({ model: fixtureDir(name) });
+      engine = await createEngine({ model: fixtureDir(name), backend });
     });
     afterAll(async () => {
       await engine?.dispose();
-      console.log(`max errors ${name}: ${JSON.stringify(maxErrors[name])}`);
+      console.log(`max errors ${name} [${backend}]: ${JSON.stringify(maxErrors[`${name} [${backend}]`])}`);
     });
 
     it('tokenizes every case exactly as the golden', () => {
@@ -64,7 +65,7 @@ for (const name of EMBEDDERS) {
       golden.cases.forEach((c, i) => {
         expect(res.data[i].length).toBe(c.input_ids.length);
         const err = maxAbsDiff(flat(res.data[i].map((r) => Array.from(r))), flat(c.last_hidden_state));
-        record(name, 'hidden', err);
+        record(`${name} [${backend}]`, 'hidden', err);
         expect(err, c.text).toBeLessThan(TOL_HIDDEN);
       });
       expect(res.usage.promptTokens).toBe(golden.cases.reduce((s, c) => s + c.input_ids.length, 0));
@@ -74,7 +75,7 @@ for (const name of EMBEDDERS) {
       const res = await engine.embed(texts);
       golden.cases.forEach((c, i) => {
         const err = maxAbsDiff(res.embeddings[i], c.embedding);
-        record(name, 'embedding', err);
+        record(`${name} [${backend}]`, 'embedding', err);
         expect(err, c.text).toBeLessThan(TOL_NORMALIZED);
       });
     });
@@ -85,7 +86,7 @@ for (const name of EMBEDDERS) {
         golden.cases.forEach((c, i) => {
           const want = mode === 'mean_sqrt_len' ? meanSqrtLen(c) : c.pooling_modes[mode === 'last' ? 'lasttoken' : mode];
           const err = maxAbsDiff(res.embeddings[i], want);
-          record(name, `pooled.${mode}`, err);
+          record(`${name} [${backend}]`, `pooled.${mode}`, err);
           expect(err, c.text).toBeLessThan(TOL_POOLED);
         });
       });
@@ -99,7 +100,7 @@ for (const name of EMBEDDERS) {
           golden.cases.forEach((c, i) => {
             expect(res.embeddings[i].length).toBe(d);
             const err = maxAbsDiff(res.embeddings[i], c.matryoshka[String(d)]);
-            record(name, `matryoshka.${d}`, err);
+            record(`${name} [${backend}]`, `matryoshka.${d}`, err);
             expect(err, c.text).toBeLessThan(TOL_NORMALIZED);
           });
         });
@@ -118,11 +119,11 @@ for (const name of EMBEDDERS) {
       for (let i = 0; i < texts.length; i++) {
         const alone = await engine.embed(texts[i]);
         const err = maxAbsDiff(alone.embeddings[0], together.embeddings[i]);
-        record(name, 'batch_invariance.embedding', err);
+        record(`${name} [${backend}]`, 'batch_invariance.embedding', err);
         expect(err).toBeLessThan(TOL_BATCH);
         const hAlone = await engine.encode(texts[i], { task: 'token_embed', useActivation: false });
         const errH = maxAbsDiff(flat(hAlone.data[0].map((r) => Array.from(r))), flat(hiddenTogether.data[i].map((r) => Array.from(r))));
-        record(name, 'batch_invariance.hidden', errH);
+        record(`${name} [${backend}]`, 'batch_invariance.hidden', errH);
         expect(errH).toBeLessThan(TOL_BATCH);
       }
       // A reversed batch puts every sequence at a different packed offset.

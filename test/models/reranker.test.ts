@@ -2,8 +2,9 @@
 // yes − no logits at the last token), against float64 scores from tools/make_extra_fixtures.py.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
+import { describeBackends } from '../helpers/backends';
 
 const DIR = fileURLToPath(new URL('../fixtures/models/tiny-qwen3-reranker', import.meta.url));
 interface Case { text: string; text_pair: string; input_ids: number[]; logit: number; score: number }
@@ -11,10 +12,10 @@ const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/golden
 const q = golden.cases.map((c) => c.text);
 const d = golden.cases.map((c) => c.text_pair);
 
-describe('tiny-qwen3-reranker (Qwen3ForCausalLM + classifier_from_token)', () => {
+describeBackends('tiny-qwen3-reranker (Qwen3ForCausalLM + classifier_from_token)', (backend) => {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await createEngine({ model: DIR, classifierFromToken: ['no', 'yes'] });
+    engine = await createEngine({ model: DIR, classifierFromToken: ['no', 'yes'], backend });
   });
   afterAll(async () => {
     await engine?.dispose();
@@ -57,7 +58,7 @@ describe('tiny-qwen3-reranker (Qwen3ForCausalLM + classifier_from_token)', () =>
   });
 
   it('without classifier_from_token the same checkpoint is a last-token embedder', async () => {
-    const plain = await createEngine({ model: DIR });
+    const plain = await createEngine({ model: DIR, backend });
     try {
       expect(plain.info.tasks).toEqual(['embed', 'token_embed', 'score']);
       expect(plain.info.pooling).toBe('last');

@@ -1,0 +1,122 @@
+// gather.ts — the index-driven kernels: embedding gather, per-sequence pooling, SwiGLU's
+// silu(gate)·up, and sign-bit packing. CPU twins of shaders/embedding.wgsl, pool.wgsl,
+// silu_mul.wgsl and quantize_bits.wgsl, with the same layouts and edge rules.
+
+import { vsilu } from './vmath';
+
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+@inline function row(table: usize, r: u32, rows: i32, n: i32): usize {
+  // Out-of-range ids clamp to the last row, as the WGSL kernel does (the host validates ids first).
+  const c = min(r, <u32>(rows - 1));
+  return table + ((<usize>c * <usize>n) << 2);
+}
+
+/** out[t] = word[ids[t]] (+ position[positions[t]]) (+ tokenType[types[t]]), tokens [t0, t1). */
+export function embedding(
+  ids: usize, positions: usize, types: usize, word: usize, position: usize, tokenType: usize, out: usize,
+  hidden: i32, vocab: i32, maxPositions: i32, typeVocab: i32, t0: i32, t1: i32,
+): void {
+  for (let t = t0; t < t1; t++) {
+    const w = row(word, load<u32>(at(ids, t)), vocab, hidden);
+    const p = position ? row(position, load<u32>(at(positions, t)), maxPositions, hidden) : 0;
+    const y = tokenType ? row(tokenType, load<u32>(at(types, t)), typeVocab, hidden) : 0;
+    const o = out + ((<usize>t * <usize>hidden) << 2);
+    let i = 0;
+    for (; i + 4 <= hidden; i += 4) {
+      let v = v128.load(at(w, i));
+      if (p) v = f32x4.add(v, v128.load(at(p, i)));
+      if (y) v = f32x4.add(v, v128.load(at(y, i)));
+      v128.store(at(o, i), v);
+    }
+    for (; i < hidden; i++) {
+      let v = load<f32>(at(w, i));
+      if (p) v += load<f32>(at(p, i));
+      if (y) v += load<f32>(at(y, i));
+      store<f32>(at(o, i), v);
+    }
+  }
+}
+
+const MODE_CLS: u32 = 0;
+const MODE_MEAN: u32 = 1;
+const MODE_MAX: u32 = 2;
+const MODE_LAST: u32 = 3;
+const MODE_MEAN_SQRT_LEN: u32 = 4;
+
+/**
+ * out[b] = pool(hidden[cuSeqLens[b] .. cuSeqLens[b+1])) with modes[b] (POOL_MODE values); an empty
+ * segment or unknown mode writes zeros. Sums accumulate in token order, divided once at the end.
+ */
+export function pool(hidden: usize, cuSeqLens: usize, modes: usize, out: usize, batch: i32, H: i32): void {
+  for (let b = 0; b < batch; b++) {
+    const s = <i32>load<u32>(at(cuSeqLens, b));
+    const e = <i32>load<u32>(at(cuSeqLens, b + 1));
+    const mode = load<u32>(at(modes, b));
+    const o = out + ((<usize>b * <usize>H) << 2);
+    const len = e - s;
+    const known = mode <= MODE_MEAN_SQRT_LEN;
+    if (len <= 0 || !known) {
+      for (let c = 0; c < H; c++) store<f32>(at(o, c), 0);
+      continue;
+    }
+    if (mode == MODE_CLS || mode == MODE_LAST) {
+      const src = hidden + ((<usize>(mode == MODE_CLS ? s : e - 1) * <usize>H) << 2);
+      memory.copy(o, src, <usize>H << 2);
+      continue;
+    }
+    const first = hidden + ((<usize>s * <usize>H) << 2);
+    memory.copy(o, first, <usize>H << 2);
+    for (let t = s + 1; t < e; t++) {
+      const r = hidden + ((<usize>t * <usize>H) << 2);
+      let c = 0;
+      if (mode == MODE_MAX) {
+        for (; c + 4 <= H; c += 4) v128.store(at(o, c), f32x4.max(v128.load(at(o, c)), v128.load(at(r, c))));
+        for (; c < H; c++) store<f32>(at(o, c), max(load<f32>(at(o, c)), load<f32>(at(r, c))));
+      } else {
+        for (; c + 4 <= H; c += 4) v128.store(at(o, c), f32x4.add(v128.load(at(o, c)), v128.load(at(r, c))));
+        for (; c < H; c++) store<f32>(at(o, c), load<f32>(at(o, c)) + load<f32>(at(r, c)));
+      }
+    }
+    if (mode == MODE_MEAN || mode == MODE_MEAN_SQRT_LEN) {
+      const d: f32 = mode == MODE_MEAN ? <f32>len : Mathf.sqrt(<f32>len);
+      for (let c = 0; c < H; c++) store<f32>(at(o, c), load<f32>(at(o, c)) / d);
+    }
+  }
+}
+
+/** out[t, j] = silu(gateUp[t, j]) · gateUp[t, inter + j] for tokens [t0, t1). */
+export function siluMul(gateUp: usize, out: usize, inter: i32, t0: i32, t1: i32): void {
+  for (let t = t0; t < t1; t++) {
+    const g = gateUp + ((<usize>t * <usize>inter) << 3);
+    const u = g + (<usize>inter << 2);
+    const o = out + ((<usize>t * <usize>inter) << 2);
+    let j = 0;
+    for (; j + 4 <= inter; j += 4) v128.store(at(o, j), f32x4.mul(vsilu(v128.load(at(g, j))), v128.load(at(u, j))));
+    for (; j < inter; j++) store<f32>(at(o, j), f32x4.extract_lane(vsilu(f32x4.splat(load<f32>(at(g, j)))), 0) * load<f32>(at(u, j)));
+  }
+}
+
+/**
+ * ubinary: bit = x > 0, 8 per byte MSB-first (numpy.packbits), row r at bytes [r·nb, (r+1)·nb),
+ * nb = ceil(dims / 8), padded with zero bits; the tail of the last u32 word is zeroed. NaN packs 0.
+ */
+export function quantizeBits(x: usize, out: usize, rows: i32, dims: i32, inStride: i32): void {
+  const nb = (dims + 7) >> 3;
+  for (let r = 0; r < rows; r++) {
+    const src = x + ((<usize>r * <usize>inStride) << 2);
+    for (let k = 0; k < nb; k++) {
+      let byte: u32 = 0;
+      for (let b = 0; b < 8; b++) {
+        const c = (k << 3) + b;
+        if (c < dims && load<f32>(at(src, c)) > 0) byte |= 0x80 >> b;
+      }
+      store<u8>(out + <usize>(r * nb + k), <u8>byte);
+    }
+  }
+  const total = rows * nb;
+  const padded = (total + 3) & ~3;
+  for (let o = total; o < padded; o++) store<u8>(out + <usize>o, 0);
+}

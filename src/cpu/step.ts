@@ -1,0 +1,54 @@
+// What a CPU kernel's bind() returns: the CPU twin of gpu/context.ts's Bound. The shape set by
+// update() is the one the next run uses (as a Params write before a submit); encode(pass) records
+// the step into the batch's CpuPass, which runs the recorded steps in order at submit.
+
+import { GpuError } from '../gpu/errors';
+
+export abstract class CpuStep<S> {
+  protected shape: S | undefined;
+
+  constructor(readonly label: string) {}
+
+  update(shape: S): this {
+    this.check(shape);
+    this.shape = shape;
+    return this;
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    if (!(pass instanceof CpuPass)) throw new GpuError(`${this.label}: a CPU-backend step was encoded into a WebGPU pass`);
+    pass.record(this);
+  }
+
+  destroy(): void {
+    this.shape = undefined;
+  }
+
+  /** Run with the last update()'s shape; a step never updated does nothing (a 0-workgroup dispatch). */
+  run(): void {
+    if (this.shape !== undefined) this.execute(this.shape);
+  }
+
+  /** Throw a clear error for a shape the kernel cannot take (called at update, like the WGSL wrappers). */
+  protected check(_shape: S): void {}
+
+  protected abstract execute(shape: S): void;
+}
+
+/** The CPU backend's compute pass: the recorded steps of one batch, run in order. */
+export class CpuPass {
+  private readonly steps: CpuStep<unknown>[] = [];
+
+  record(step: CpuStep<unknown>): void {
+    this.steps.push(step);
+  }
+
+  execute(): void {
+    for (const s of this.steps) s.run();
+  }
+
+  /** Typed as what models and heads pass around. */
+  asPass(): GPUComputePassEncoder {
+    return this as unknown as GPUComputePassEncoder;
+  }
+}
