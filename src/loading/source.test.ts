@@ -181,14 +181,18 @@ describe('http sources (loopback server)', () => {
     expect(log).toEqual(['GET /test-org/tiny-qwen3-embed/resolve/v1/config.json']);
   });
 
-  it('exists() answers are cached', async () => {
+  it('exists() answers are cached (a hub without the model API is probed)', async () => {
     const src = await resolveSource('test-org/tiny-bert-embed', { endpoint: base });
     log.length = 0;
     expect(await src.exists('modules.json')).toBe(true);
     expect(await src.exists('modules.json')).toBe(true);
     expect(await src.exists('nope.json')).toBe(false);
     expect(await src.exists('nope.json')).toBe(false);
-    expect(log).toEqual(['HEAD /test-org/tiny-bert-embed/resolve/main/modules.json', 'HEAD /test-org/tiny-bert-embed/resolve/main/nope.json']);
+    expect(log).toEqual([
+      'GET /api/models/test-org/tiny-bert-embed/revision/main?blobs=true',
+      'HEAD /test-org/tiny-bert-embed/resolve/main/modules.json',
+      'HEAD /test-org/tiny-bert-embed/resolve/main/nope.json',
+    ]);
   });
 
   it('a missing file is a NotFoundError naming file, model and URL', async () => {
