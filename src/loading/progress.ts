@@ -154,3 +154,31 @@ export class LoadTracker {
     this.callback(event);
   }
 }
+
+const MB = (n: number) => (n / 1e6).toFixed(1);
+
+/**
+ * A progress callback that writes one line per phase change and per 10% of the load (the CLI's
+ * stderr lines): `wgpool: loading org/name: download 40% (35.2/87.1 MB)`.
+ */
+export function progressLines(model: string, write: (line: string) => void): ProgressCallback {
+  let phase: LoadPhase | undefined;
+  let step = -1;
+  return (p) => {
+    // The epsilon keeps 0.7 × 0.1 (0.06999…) from printing as 6%.
+    const s = Math.floor(p.progress * 10 + 1e-9);
+    if (p.phase === phase && s === step) return;
+    phase = p.phase;
+    step = s;
+    const pct = `${Math.floor(p.progress * 100 + 1e-9)}%`;
+    const detail =
+      p.phase === 'download' || p.phase === 'upload'
+        ? ` (${MB(p.loaded)}/${MB(p.total)} MB)`
+        : p.phase === 'compile'
+          ? ` (${p.loaded}/${p.total} kernels)`
+          : p.phase === 'ready'
+            ? ` in ${Math.round(p.elapsedMs)} ms`
+            : '';
+    write(`wgpool: loading ${model}: ${p.phase} ${pct}${detail}`);
+  };
+}

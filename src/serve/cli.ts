@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
+import { progressLines } from '../loading/progress';
 import type { EngineApi } from '../router/types';
 import { DEFAULT_MAX_BODY_BYTES } from './handler';
 import { serve } from './node';
@@ -166,6 +167,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         token: env.HF_TOKEN || undefined,
         endpoint: env.HF_ENDPOINT || undefined,
         signal: stop.signal,
+        onProgress: args.quiet ? undefined : progressLines(args.models[i], err),
       });
       engines.set(name ?? engine.info.model, engine);
       if (stop.signal.aborted) break;
