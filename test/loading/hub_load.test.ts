@@ -58,9 +58,17 @@ describe('hub-like server', () => {
 
   it('a static host with an SPA fallback: optional files count as absent, the model loads', async () => {
     hub.mode = 'normal';
-    const engine = await createEngine({ model: `${hub.base}/static/tiny-bert-embed` });
+    hub.served.clear();
+    const events: LoadProgress[] = [];
+    const engine = await createEngine({ model: `${hub.base}/static/tiny-bert-embed`, onProgress: (e) => events.push(e) });
     try {
       expect((await engine.embed('hi')).embeddings).toHaveLength(1);
+      // No listing here: the total grows as responses announce their sizes, and still adds up.
+      const downloads = events.filter((e) => e.phase === 'download');
+      const served = [...hub.served.values()].reduce((a, b) => a + b, 0);
+      expect(downloads[downloads.length - 1].loaded).toBe(served);
+      expect(events[events.length - 1]).toMatchObject({ phase: 'ready', progress: 1 });
+      for (let i = 1; i < events.length; i++) expect(events[i].progress).toBeGreaterThanOrEqual(events[i - 1].progress);
     } finally {
       await engine.dispose();
     }
