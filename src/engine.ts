@@ -13,7 +13,7 @@ import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
 import { loadModel, type LoadedModel } from './loading/load_model';
 import type { ProgressCallback } from './loading/progress';
-import type { ModelSource, ResolveOptions } from './loading/source';
+import type { DirectoryHandleLike, ModelSource, ResolveOptions } from './loading/source';
 import type { ModelConfig } from './models/config';
 import type { ModelBody, PreparedForward } from './models/model';
 import { packBatch, type PackedBatch, type Sequence } from './models/packing';
@@ -51,7 +51,7 @@ export type * from './router/types';
 
 export interface EngineOptions extends ResolveOptions {
   /** A folder path (Node), a URL prefix laid out like a hub repo, a hub id ("org/name"), or files (browser). */
-  model: string | ModelSource | File[] | FileList;
+  model: string | ModelSource | File[] | FileList | DirectoryHandleLike;
   /** Name reported in info.model and matched by the HTTP `model` field (default: the source id). */
   servedModelName?: string;
   /** Run on this device (e.g. shared with a renderer) instead of requesting one. */

@@ -21,10 +21,10 @@ import { TextTokenizer } from '../tokenizer/tokenizer';
 import { LoadFiles } from './load_files';
 import { LoadTracker, type ProgressCallback } from './progress';
 import { WeightStore } from './safetensors';
-import { resolveSource, type ModelSource, type ResolveOptions } from './source';
+import { resolveSource, type DirectoryHandleLike, type ModelSource, type ResolveOptions } from './source';
 
 export interface LoadOptions extends ResolveOptions {
-  model: string | ModelSource | File[] | FileList;
+  model: string | ModelSource | File[] | FileList | DirectoryHandleLike;
   servedModelName?: string;
   device?: GPUDevice;
   pooling?: PoolMode;

@@ -310,3 +310,29 @@ describe('File list source', () => {
     await expectRejects(resolveSource([]), ModelLoadError, 'list of model files is empty');
   });
 });
+
+describe('directory handle source (showDirectoryPicker / OPFS)', () => {
+  type Entry = { kind: 'file'; name: string; getFile(): Promise<File> } | DirHandle;
+  type DirHandle = { kind: 'directory'; name: string; values(): AsyncIterable<Entry> };
+  const dir = (name: string, entries: Entry[]): DirHandle => ({
+    kind: 'directory',
+    name,
+    async *values() {
+      yield* entries;
+    },
+  });
+  const file = (name: string, body: string): Entry => ({ kind: 'file', name, getFile: async () => new File([body], name) });
+
+  it('lists and reads nested files by path, with sizes', async () => {
+    const handle = dir('my-model', [file('config.json', '{"a":1}'), dir('1_Pooling', [file('config.json', '{"pool":true}')])]);
+    const src = await resolveSource(handle);
+    expect(src.id).toBe('my-model');
+    expect(await src.json('1_Pooling/config.json')).toEqual({ pool: true });
+    expect(await src.list!()).toEqual(expect.arrayContaining([{ path: 'config.json', size: 7 }, { path: '1_Pooling/config.json', size: 13 }]));
+    expect(await src.exists('tokenizer.json')).toBe(false);
+  });
+
+  it('an empty folder is an error naming it', async () => {
+    await expectRejects(resolveSource(dir('empty', [])), ModelLoadError, 'the folder "empty" is empty');
+  });
+});

@@ -37,11 +37,12 @@ export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
  * - otherwise a hub id ("org/name" or "name"): `${endpoint}/${id}/resolve/${revision}/${path}`.
  */
 export async function resolveSource(
-  model: string | ModelSource | File[] | FileList,
+  model: string | ModelSource | File[] | FileList | DirectoryHandleLike,
   opts: ResolveOptions = {},
 ): Promise<ModelSource> {
   if (typeof model !== 'string') {
     if (isModelSource(model)) return model;
+    if (isDirectoryHandle(model)) return directoryHandleSource(model);
     return fileListSource(Array.from(model as ArrayLike<File>));
   }
   const fetchImpl = opts.fetch ?? globalThis.fetch?.bind(globalThis);
@@ -84,6 +85,33 @@ export function memorySource(id: string, files: Record<string, Uint8Array | Arra
     map.set(checkPath(path, id), typeof data === 'string' ? enc.encode(data) : data instanceof Uint8Array ? data : new Uint8Array(data));
   }
   return new MemorySource(id, map);
+}
+
+/** The parts of FileSystemDirectoryHandle (showDirectoryPicker, OPFS) a source needs. */
+export interface DirectoryHandleLike {
+  readonly kind: 'directory';
+  readonly name: string;
+  values(): AsyncIterable<{ kind: 'file'; name: string; getFile(): Promise<File> } | DirectoryHandleLike>;
+}
+
+function isDirectoryHandle(x: unknown): x is DirectoryHandleLike {
+  const h = x as DirectoryHandleLike;
+  return typeof h === 'object' && h !== null && h.kind === 'directory' && typeof h.values === 'function';
+}
+
+/** A folder from showDirectoryPicker() or OPFS: its files up to three folders deep, as picked files. */
+export async function directoryHandleSource(handle: DirectoryHandleLike): Promise<ModelSource> {
+  const rels: { rel: string; file: File }[] = [];
+  const walk = async (dir: DirectoryHandleLike, prefix: string, depth: number): Promise<void> => {
+    for await (const entry of dir.values()) {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.kind === 'file') rels.push({ rel, file: await entry.getFile() });
+      else if (depth < 3) await walk(entry, rel, depth + 1);
+    }
+  };
+  await walk(handle, '', 1);
+  if (rels.length === 0) throw new ModelLoadError(`resolveSource: the folder "${handle.name}" is empty.`);
+  return FileListSource.fromEntries(rels, handle.name);
 }
 
 /** Files picked in a browser (or any File objects). See FileListSource for how paths are matched. */
@@ -287,6 +315,11 @@ class FileListSource extends BaseSource {
       return { rel, file };
     });
     const picked = list.find((f) => f.webkitRelativePath)?.webkitRelativePath.split('/')[0];
+    return FileListSource.fromEntries(rels, picked);
+  }
+
+  /** Files by their path inside the picked folder `picked`. */
+  static fromEntries(rels: { rel: string; file: File }[], picked: string | undefined): FileListSource {
     const markers = new Set(['config.json', 'tokenizer.json', 'modules.json', 'model.safetensors', 'model.safetensors.index.json']);
     const dirs = new Set<string>();
     for (const { rel } of rels) {
