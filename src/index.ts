@@ -7,3 +7,6 @@ export { WgpoolError, BadRequestError, NotFoundError, OverloadedError, ModelLoad
 export { resolveSource } from './loading/source';
 export type { ModelSource } from './loading/source';
 export type { PoolMode } from './kernels/pool';
+export { directoryHandleSource } from './loading/source';
+export type { DirectoryHandleLike, FileEntry } from './loading/source';
+export type { LoadPhase, LoadProgress, ProgressCallback } from './loading/progress';
