@@ -5,25 +5,22 @@
 // scheduler merges items of many callers into packed token-budget batches, and each batch runs as
 // ONE compute pass (body + head), one submit, and one readback of only the answer.
 
-import { openBackend, type BackendChoice } from './backend';
+import type { BackendChoice } from './backend';
 import type { SimdLevel } from './cpu/wasm';
 import type { Gpu } from './gpu/context';
-import { BadRequestError, WgpoolError, abortError } from './gpu/errors';
+import { BadRequestError, WgpoolError } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
-import { WeightStore } from './loading/safetensors';
-import { resolveSource, type ModelSource, type ResolveOptions } from './loading/source';
-import { withHfOverrides } from './models/hf_overrides';
-import { loadModelConfig, typeVocabSize, type ModelConfig } from './models/config';
-import { classifierFromToken, loadClassifier } from './models/heads';
+import { loadModel, type LoadedModel } from './loading/load_model';
+import type { ProgressCallback } from './loading/progress';
+import type { DirectoryHandleLike, ModelSource, ResolveOptions } from './loading/source';
+import { typeVocabSize, type ModelConfig } from './models/config';
 import type { ModelBody, PreparedForward } from './models/model';
 import { packBatch, type PackedBatch, type Sequence } from './models/packing';
-import { loadModelBody } from './models/registry';
 import { ClassifierHead, type ClassifierActivation } from './pooling/classifier_head';
-import { resolvePoolingConfig, type PoolingConfig } from './pooling/config';
-import { loadDenseLayers } from './pooling/dense';
+import type { PoolingConfig } from './pooling/config';
 import { EmbedHead, type EmbedRow } from './pooling/head';
 import { TokenEmbedHead, type TokenRow } from './pooling/token_head';
 import { inputList, isTokenIds, prepareTokenIds } from './router/inputs';
@@ -61,7 +58,7 @@ export type * from './router/types';
 
 export interface EngineOptions extends ResolveOptions {
   /** A folder path (Node), a URL prefix laid out like a hub repo, a hub id ("org/name"), or files (browser). */
-  model: string | ModelSource | File[] | FileList;
+  model: string | ModelSource | File[] | FileList | DirectoryHandleLike;
   /** Name reported in info.model and matched by the HTTP `model` field (default: the source id). */
   servedModelName?: string;
   /** Run on this device (e.g. shared with a renderer) instead of requesting one. */
@@ -88,6 +85,8 @@ export interface EngineOptions extends ResolveOptions {
   /** Batching and backpressure bounds. */
   scheduler?: Partial<SchedulerOptions>;
   signal?: AbortSignal;
+  /** Progress of the load: phases download, parse, upload, compile, then ready with progress exactly 1. */
+  onProgress?: ProgressCallback;
 }
 
 /** One queued sequence and what its head must do with it. */
@@ -119,6 +118,8 @@ export class Engine implements EngineApi {
   private disposed = false;
   /** --chat-template: replaces the tokenizer's template. */
   private chatTemplate: string | undefined;
+  /** Wall time of each load phase in ms (download, parse, upload, compile) and the whole load. */
+  loadTimeline: LoadedModel['timeline'] | undefined;
 
   private constructor(
     readonly gpu: Gpu,
@@ -136,61 +137,11 @@ export class Engine implements EngineApi {
   }
 
   static async load(opts: EngineOptions): Promise<Engine> {
-    const source = withHfOverrides(await resolveSource(opts.model, opts), opts.hfOverrides);
-    const [config, tokenizer] = await Promise.all([loadModelConfig(source, opts.signal), TextTokenizer.load(source, opts.signal)]);
-    const poolingConfig = await resolvePoolingConfig(source, config, opts.signal);
-    const fromToken = classifierFromToken(config, opts.classifierFromToken);
-    const weights = await WeightStore.load(source, { signal: opts.signal });
-    if (opts.signal?.aborted) throw abortError(opts.signal.reason);
-    const { gpu, info: backend } = await openBackend({ backend: opts.backend, device: opts.device, cpuSimd: opts.cpuSimd });
-    try {
-      const body = await loadModelBody(gpu, config, weights, { matmulVariant: opts.matmulVariant });
-      const H = body.hiddenSize;
-      const cls = loadClassifier(gpu, config, weights, tokenizer, fromToken);
-      const dense = await loadDenseLayers(gpu, source, poolingConfig.dense, opts.signal);
-      const [embed, token, classifier] = await Promise.all([
-        EmbedHead.create(gpu, H, dense, opts.matmulVariant),
-        TokenEmbedHead.create(gpu, H),
-        cls ? ClassifierHead.create(gpu, H, cls.weights, opts.matmulVariant) : Promise.resolve(null),
-      ]);
-      const tasks: Task[] = !cls
-        ? ['embed', 'token_embed', 'score']
-        : cls.weights.pooling === 'token'
-          ? ['token_classify']
-          : cls.weights.numLabels === 1
-            ? ['classify', 'score']
-            : ['classify'];
-      const info: EngineInfo = {
-        model: opts.servedModelName ?? source.id,
-        architecture: fromToken ? `${config.architecture} (classifier_from_token)` : config.architecture,
-        modelType: config.model_type,
-        hiddenSize: H,
-        embeddingSize: embed.embeddingSize,
-        // sentence-transformers truncates at max_seq_length; vLLM takes it as the model's limit too.
-        maxLength: Math.min(tokenizer.modelMaxLength, body.maxPositions, poolingConfig.maxSeqLength ?? Infinity),
-        tasks,
-        pooling: opts.pooling ?? poolingConfig.mode,
-        normalize: poolingConfig.normalize,
-        poolingOrigin: opts.pooling ? 'engine-option' : poolingConfig.origin,
-        isMatryoshka: config.is_matryoshka,
-        matryoshkaDimensions: config.matryoshka_dimensions,
-        prompts: poolingConfig.prompts,
-        defaultPromptName: poolingConfig.defaultPromptName,
-        numLabels: cls ? cls.weights.numLabels : 0,
-        labels: cls ? cls.labels : [],
-        adapter: gpu.adapter,
-        // vLLM decides the score type from the served task: classifier → cross-encoder, embedder →
-        // bi-encoder, or late-interaction when served for token_embed (lateInteraction).
-        scoreType: !tasks.includes('score') ? undefined : cls ? 'cross-encoder' : opts.lateInteraction ? 'late-interaction' : 'bi-encoder',
-        backend,
-      };
-      const engine = new Engine(gpu, source, config, tokenizer, poolingConfig, body, { embed, token, classifier }, info, !!opts.lateInteraction, opts.scheduler);
-      engine.chatTemplate = opts.chatTemplate;
-      return engine;
-    } catch (e) {
-      gpu.destroy();
-      throw e;
-    }
+    const m = await loadModel(opts);
+    const engine = new Engine(m.gpu, m.source, m.config, m.tokenizer, m.poolingConfig, m.body, m.heads, m.info, !!opts.lateInteraction, opts.scheduler);
+    engine.loadTimeline = m.timeline;
+    engine.chatTemplate = opts.chatTemplate;
+    return engine;
   }
 
   // ---------------------------------------------------------------------------------------------

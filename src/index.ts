@@ -23,3 +23,6 @@ export { IndexedDBIndexStore, MemoryIndexStore } from './index/store';
 export type { IndexStore, StoredIndexInfo } from './index/store';
 export { flatSearch } from './index/flat';
 export type { FlatHit } from './index/flat';
+export { directoryHandleSource } from './loading/source';
+export type { DirectoryHandleLike, FileEntry } from './loading/source';
+export type { LoadPhase, LoadProgress, ProgressCallback } from './loading/progress';

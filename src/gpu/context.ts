@@ -145,6 +145,13 @@ export class Gpu {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
   private readonly owned: boolean;
+  /** Weight buffers made by upload(): destroyed with this context even on a caller's device. */
+  private readonly uploads = new Set<GPUBuffer>();
+  /**
+   * Called before each upload with its label and size (the load's progress stream and abort check
+   * hook in here); throwing refuses the upload.
+   */
+  onUpload?: (label: string, bytes: number) => void;
 
   protected constructor(
     readonly device: GPUDevice,
@@ -186,10 +193,18 @@ export class Gpu {
 
   /** A storage buffer filled from host data (created mapped: no staging copy). */
   upload(data: ArrayBufferView, label: string): GPUBuffer {
+    this.onUpload?.(label, data.byteLength);
     const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
+    const limit = Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize);
+    if (size > limit) {
+      throw new GpuError(
+        `Tensor "${label}" needs a ${size}-byte buffer, more than this adapter's limit of ${limit} bytes (min of maxBufferSize ${this.device.limits.maxBufferSize} and maxStorageBufferBindingSize ${this.device.limits.maxStorageBufferBindingSize}).`,
+      );
+    }
     const buf = this.device.createBuffer({ label, size, usage: STORAGE(), mappedAtCreation: true });
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buf.unmap();
+    this.uploads.add(buf);
     return buf;
   }
 
@@ -259,6 +274,8 @@ export class Gpu {
 
   destroy(): void {
     this.pool.destroy();
+    for (const b of this.uploads) b.destroy();
+    this.uploads.clear();
     if (this.owned) this.device.destroy();
   }
 }

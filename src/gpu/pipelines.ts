@@ -77,6 +77,9 @@ export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<CompiledKernel>>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
 
+  /** Told when a new pipeline starts compiling and when it is ready (the load's progress stream). */
+  onPipeline?: (label: string, ready: boolean) => void;
+
   constructor(private readonly device: GPUDevice) {}
 
   get size(): number {
@@ -150,6 +153,11 @@ export class PipelineCache {
       })();
       this.pipelines.set(key, p);
       p.catch(() => this.pipelines.delete(key));
+      const notify = this.onPipeline;
+      if (notify) {
+        notify(key, false);
+        p.then(() => notify(key, true), () => undefined);
+      }
     }
     return p;
   }

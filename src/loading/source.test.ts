@@ -181,14 +181,18 @@ describe('http sources (loopback server)', () => {
     expect(log).toEqual(['GET /test-org/tiny-qwen3-embed/resolve/v1/config.json']);
   });
 
-  it('exists() answers are cached', async () => {
+  it('exists() answers are cached (a hub without the model API is probed)', async () => {
     const src = await resolveSource('test-org/tiny-bert-embed', { endpoint: base });
     log.length = 0;
     expect(await src.exists('modules.json')).toBe(true);
     expect(await src.exists('modules.json')).toBe(true);
     expect(await src.exists('nope.json')).toBe(false);
     expect(await src.exists('nope.json')).toBe(false);
-    expect(log).toEqual(['HEAD /test-org/tiny-bert-embed/resolve/main/modules.json', 'HEAD /test-org/tiny-bert-embed/resolve/main/nope.json']);
+    expect(log).toEqual([
+      'GET /api/models/test-org/tiny-bert-embed/revision/main?blobs=true',
+      'HEAD /test-org/tiny-bert-embed/resolve/main/modules.json',
+      'HEAD /test-org/tiny-bert-embed/resolve/main/nope.json',
+    ]);
   });
 
   it('a missing file is a NotFoundError naming file, model and URL', async () => {
@@ -304,5 +308,31 @@ describe('File list source', () => {
   it('rejects things that are not files', async () => {
     await expectRejects(resolveSource([{ name: 'x' } as unknown as File]), ModelLoadError, 'expected File objects');
     await expectRejects(resolveSource([]), ModelLoadError, 'list of model files is empty');
+  });
+});
+
+describe('directory handle source (showDirectoryPicker / OPFS)', () => {
+  type Entry = { kind: 'file'; name: string; getFile(): Promise<File> } | DirHandle;
+  type DirHandle = { kind: 'directory'; name: string; values(): AsyncIterable<Entry> };
+  const dir = (name: string, entries: Entry[]): DirHandle => ({
+    kind: 'directory',
+    name,
+    async *values() {
+      yield* entries;
+    },
+  });
+  const file = (name: string, body: string): Entry => ({ kind: 'file', name, getFile: async () => new File([body], name) });
+
+  it('lists and reads nested files by path, with sizes', async () => {
+    const handle = dir('my-model', [file('config.json', '{"a":1}'), dir('1_Pooling', [file('config.json', '{"pool":true}')])]);
+    const src = await resolveSource(handle);
+    expect(src.id).toBe('my-model');
+    expect(await src.json('1_Pooling/config.json')).toEqual({ pool: true });
+    expect(await src.list!()).toEqual(expect.arrayContaining([{ path: 'config.json', size: 7 }, { path: '1_Pooling/config.json', size: 13 }]));
+    expect(await src.exists('tokenizer.json')).toBe(false);
+  });
+
+  it('an empty folder is an error naming it', async () => {
+    await expectRejects(resolveSource(dir('empty', [])), ModelLoadError, 'the folder "empty" is empty');
   });
 });

@@ -7,19 +7,11 @@
 // so every source refuses absolute paths and `..` before touching the disk or the network.
 
 import { ModelLoadError, NotFoundError, abortError } from '../gpu/errors';
+import { HttpSource } from './http_source';
+import { BaseSource, checkPath, missing, throwIfAborted, type FileEntry, type ModelSource, type ProgressFn } from './source_base';
 
-export interface ModelSource {
-  /** What the user passed (folder path, URL, hub id, …); used in every error message. */
-  readonly id: string;
-  /** Whether the model has this file. Network or permission failures throw; only "missing" is false. */
-  exists(path: string): Promise<boolean>;
-  /** The whole file. A missing file is a NotFoundError naming the file and the model. */
-  bytes(path: string, signal?: AbortSignal): Promise<Uint8Array>;
-  /** The file as UTF-8 text. */
-  text(path: string, signal?: AbortSignal): Promise<string>;
-  /** The file parsed as JSON; malformed JSON is a ModelLoadError `<path> is not valid JSON: …`. */
-  json<T = unknown>(path: string, signal?: AbortSignal): Promise<T>;
-}
+export { checkPath } from './source_base';
+export type { FileEntry, ModelSource, ProgressFn } from './source_base';
 
 export interface ResolveOptions {
   /** Hub endpoint for ids like "org/name" (default https://huggingface.co). */
@@ -45,11 +37,12 @@ export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
  * - otherwise a hub id ("org/name" or "name"): `${endpoint}/${id}/resolve/${revision}/${path}`.
  */
 export async function resolveSource(
-  model: string | ModelSource | File[] | FileList,
+  model: string | ModelSource | File[] | FileList | DirectoryHandleLike,
   opts: ResolveOptions = {},
 ): Promise<ModelSource> {
   if (typeof model !== 'string') {
     if (isModelSource(model)) return model;
+    if (isDirectoryHandle(model)) return directoryHandleSource(model);
     return fileListSource(Array.from(model as ArrayLike<File>));
   }
   const fetchImpl = opts.fetch ?? globalThis.fetch?.bind(globalThis);
@@ -75,7 +68,9 @@ export async function resolveSource(
     const endpoint = (opts.endpoint ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
     const revision = encodeURIComponent(opts.revision ?? 'main');
     const base = `${endpoint}/${model}/resolve/${revision}`;
-    return new HttpSource(model, base, requireFetch(fetchImpl, model), headers);
+    // blobs=true adds each file's size to the listing (siblings[].size).
+    const listing = { url: `${endpoint}/api/models/${model}/revision/${revision}?blobs=true` };
+    return new HttpSource(model, base, requireFetch(fetchImpl, model), headers, listing);
   }
   throw new ModelLoadError(
     `Model "${model}" is not a hub id ("org/name"), an http(s) URL or ${isNode() ? 'an existing folder' : 'a path'}.`,
@@ -90,6 +85,33 @@ export function memorySource(id: string, files: Record<string, Uint8Array | Arra
     map.set(checkPath(path, id), typeof data === 'string' ? enc.encode(data) : data instanceof Uint8Array ? data : new Uint8Array(data));
   }
   return new MemorySource(id, map);
+}
+
+/** The parts of FileSystemDirectoryHandle (showDirectoryPicker, OPFS) a source needs. */
+export interface DirectoryHandleLike {
+  readonly kind: 'directory';
+  readonly name: string;
+  values(): AsyncIterable<{ kind: 'file'; name: string; getFile(): Promise<File> } | DirectoryHandleLike>;
+}
+
+function isDirectoryHandle(x: unknown): x is DirectoryHandleLike {
+  const h = x as DirectoryHandleLike;
+  return typeof h === 'object' && h !== null && h.kind === 'directory' && typeof h.values === 'function';
+}
+
+/** A folder from showDirectoryPicker() or OPFS: its files up to three folders deep, as picked files. */
+export async function directoryHandleSource(handle: DirectoryHandleLike): Promise<ModelSource> {
+  const rels: { rel: string; file: File }[] = [];
+  const walk = async (dir: DirectoryHandleLike, prefix: string, depth: number): Promise<void> => {
+    for await (const entry of dir.values()) {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.kind === 'file') rels.push({ rel, file: await entry.getFile() });
+      else if (depth < 3) await walk(entry, rel, depth + 1);
+    }
+  };
+  await walk(handle, '', 1);
+  if (rels.length === 0) throw new ModelLoadError(`resolveSource: the folder "${handle.name}" is empty.`);
+  return FileListSource.fromEntries(rels, handle.name);
 }
 
 /** Files picked in a browser (or any File objects). See FileListSource for how paths are matched. */
@@ -130,47 +152,6 @@ function requireFetch(f: typeof fetch | undefined, model: string): typeof fetch 
   return f;
 }
 
-/** Validate a file path inside a model: relative, '/'-separated, no '.', '..' or empty segments. */
-export function checkPath(path: string, modelId: string): string {
-  const bad = (why: string) => new ModelLoadError(`Model "${modelId}": invalid file path ${JSON.stringify(path)} (${why}).`);
-  if (typeof path !== 'string' || path.length === 0) throw bad('empty');
-  if (path.includes('\\') || path.includes('\0')) throw bad('backslash or NUL');
-  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) throw bad('absolute');
-  for (const seg of path.split('/')) {
-    if (seg === '' || seg === '.' || seg === '..') throw bad('empty, "." or ".." segment');
-  }
-  return path;
-}
-
-function missing(path: string, id: string, where: string): NotFoundError {
-  return new NotFoundError(`File "${path}" not found in model "${id}" (${where}).`);
-}
-
-/** text() and json() on top of bytes(), plus path checking. */
-abstract class BaseSource implements ModelSource {
-  constructor(readonly id: string) {}
-
-  abstract exists(path: string): Promise<boolean>;
-  abstract bytes(path: string, signal?: AbortSignal): Promise<Uint8Array>;
-
-  async text(path: string, signal?: AbortSignal): Promise<string> {
-    return new TextDecoder('utf-8').decode(await this.bytes(path, signal));
-  }
-
-  async json<T = unknown>(path: string, signal?: AbortSignal): Promise<T> {
-    const text = await this.text(path, signal);
-    try {
-      return JSON.parse(text) as T;
-    } catch (e) {
-      throw new ModelLoadError(`${path} is not valid JSON: ${(e as Error).message} (model "${this.id}")`);
-    }
-  }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal.reason);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Memory
 
@@ -183,10 +164,15 @@ class MemorySource extends BaseSource {
     return this.files.has(checkPath(path, this.id));
   }
 
-  async bytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+  async list(): Promise<FileEntry[]> {
+    return [...this.files].map(([path, data]) => ({ path, size: data.byteLength }));
+  }
+
+  async bytes(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     throwIfAborted(signal);
     const data = this.files.get(checkPath(path, this.id));
     if (!data) throw missing(path, this.id, 'in-memory files');
+    onProgress?.(data.byteLength, data.byteLength);
     return data;
   }
 }
@@ -255,94 +241,58 @@ class FolderSource extends BaseSource {
     }
   }
 
-  async bytes(p: string, signal?: AbortSignal): Promise<Uint8Array> {
+  /** Every file up to three folders deep (a model's module folders are one deep). */
+  async list(): Promise<FileEntry[]> {
+    const out: FileEntry[] = [];
+    const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+      for (const entry of await this.fs.readdir(dir, { withFileTypes: true })) {
+        const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+        const full = this.path.join(dir, entry.name);
+        if (entry.isDirectory() && depth < 3) await walk(full, relPath, depth + 1);
+        else if (entry.isFile()) out.push({ path: relPath, size: (await this.fs.stat(full)).size });
+      }
+    };
+    try {
+      await walk(this.root, '', 1);
+    } catch (e) {
+      throw new ModelLoadError(`Model "${this.id}": cannot list ${this.root}: ${(e as Error).message}`);
+    }
+    return out;
+  }
+
+  async bytes(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     const file = this.file(p);
     throwIfAborted(signal);
+    let handle: Awaited<ReturnType<Fs['open']>> | undefined;
     try {
-      const buf = await this.fs.readFile(file, { signal });
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      // Read in chunks into one buffer of the file's size: progress per chunk, abort between chunks.
+      handle = await this.fs.open(file, 'r');
+      const { size } = await handle.stat();
+      const out = new Uint8Array(size);
+      let loaded = 0;
+      while (loaded < size) {
+        throwIfAborted(signal);
+        const { bytesRead } = await handle.read(out, loaded, Math.min(READ_CHUNK, size - loaded), loaded);
+        if (bytesRead === 0) throw new ModelLoadError(`Model "${this.id}": ${file} shrank while being read (${loaded} of ${size} bytes).`);
+        loaded += bytesRead;
+        onProgress?.(loaded, size);
+      }
+      if (size === 0) onProgress?.(0, 0);
+      return out;
     } catch (e) {
       if ((e as Error)?.name === 'AbortError') throw abortError(signal?.reason ?? e);
+      if (e instanceof ModelLoadError) throw e;
       if (isMissingError(e)) throw missing(p, this.id, file);
       if ((e as { code?: string })?.code === 'EISDIR') throw new ModelLoadError(`Model "${this.id}": ${file} is a folder, not a file.`);
       throw new ModelLoadError(`Model "${this.id}": cannot read ${file}: ${(e as Error).message}`);
+    } finally {
+      await handle?.close();
     }
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// HTTP: a URL prefix or the hub's resolve/<revision>/ prefix.
-
-class HttpSource extends BaseSource {
-  // exists() answers are cached: pooling and weight loading probe the same few files.
-  private readonly known = new Map<string, Promise<boolean>>();
-
-  constructor(
-    id: string,
-    private readonly base: string,
-    private readonly fetchImpl: typeof fetch,
-    private readonly headers: Record<string, string>,
-  ) {
-    super(id);
-  }
-
-  private url(p: string): string {
-    return `${this.base}/${checkPath(p, this.id).split('/').map(encodeURIComponent).join('/')}`;
-  }
-
-  exists(p: string): Promise<boolean> {
-    const url = this.url(p);
-    let hit = this.known.get(p);
-    if (!hit) {
-      hit = this.request(url, 'HEAD').then((res) => {
-        if (res.ok) return true;
-        if (res.status === 404 || res.status === 410) return false;
-        throw this.httpError('HEAD', url, res);
-      });
-      // A failed probe (network, 5xx) is not remembered: the next call asks again.
-      hit.catch(() => this.known.delete(p));
-      this.known.set(p, hit);
-    }
-    return hit;
-  }
-
-  async bytes(p: string, signal?: AbortSignal): Promise<Uint8Array> {
-    const url = this.url(p);
-    const res = await this.request(url, 'GET', signal);
-    if (res.status === 404 || res.status === 410) {
-      this.known.set(p, Promise.resolve(false));
-      throw missing(p, this.id, `GET ${url} → ${res.status}`);
-    }
-    if (!res.ok) throw this.httpError('GET', url, res);
-    let body: ArrayBuffer;
-    try {
-      body = await res.arrayBuffer();
-    } catch (e) {
-      if (signal?.aborted) throw abortError(signal.reason);
-      throw new ModelLoadError(`Model "${this.id}": GET ${url} failed while reading the body: ${(e as Error).message}`);
-    }
-    this.known.set(p, Promise.resolve(true));
-    return new Uint8Array(body);
-  }
-
-  private async request(url: string, method: 'GET' | 'HEAD', signal?: AbortSignal): Promise<Response> {
-    throwIfAborted(signal);
-    try {
-      return await this.fetchImpl(url, { method, headers: this.headers, signal, redirect: 'follow' });
-    } catch (e) {
-      if (signal?.aborted) throw abortError(signal.reason);
-      throw new ModelLoadError(`Model "${this.id}": ${method} ${url} failed: ${(e as Error).message}`);
-    }
-  }
-
-  private httpError(method: string, url: string, res: Response): ModelLoadError {
-    const hint =
-      res.status === 401 || res.status === 403
-        ? ' (the repository may not exist, or be private or gated: check the id, or pass a token)'
-        : '';
-    return new ModelLoadError(`Model "${this.id}": ${method} ${url} → ${res.status} ${res.statusText}${hint}`.trimEnd());
-  }
-}
+/** Folder reads go in 4 MiB steps: small enough for smooth progress, big enough to cost nothing. */
+const READ_CHUNK = 4 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Browser files.
@@ -365,6 +315,11 @@ class FileListSource extends BaseSource {
       return { rel, file };
     });
     const picked = list.find((f) => f.webkitRelativePath)?.webkitRelativePath.split('/')[0];
+    return FileListSource.fromEntries(rels, picked);
+  }
+
+  /** Files by their path inside the picked folder `picked`. */
+  static fromEntries(rels: { rel: string; file: File }[], picked: string | undefined): FileListSource {
     const markers = new Set(['config.json', 'tokenizer.json', 'modules.json', 'model.safetensors', 'model.safetensors.index.json']);
     const dirs = new Set<string>();
     for (const { rel } of rels) {
@@ -392,7 +347,11 @@ class FileListSource extends BaseSource {
     return this.files.has(checkPath(p, this.id));
   }
 
-  async bytes(p: string, signal?: AbortSignal): Promise<Uint8Array> {
+  async list(): Promise<FileEntry[]> {
+    return [...this.files].map(([path, file]) => ({ path, size: file.size }));
+  }
+
+  async bytes(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     throwIfAborted(signal);
     const file = this.files.get(checkPath(p, this.id));
     if (!file) throw missing(p, this.id, 'picked files');
@@ -403,6 +362,7 @@ class FileListSource extends BaseSource {
       throw new ModelLoadError(`Model "${this.id}": cannot read picked file ${p}: ${(e as Error).message}`);
     }
     throwIfAborted(signal);
+    onProgress?.(data.byteLength, data.byteLength);
     return new Uint8Array(data);
   }
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../backend';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
+import { progressLines } from '../loading/progress';
 import type { EngineApi } from '../router/types';
 import { chunkingOptions, poolerEngineOptions, withPoolerConfig } from '../router/pooler_config';
 import { VLLM_OPTIONS_USAGE, VLLM_OPTION_SPECS, readVllmOptions, resolveChatTemplate, type VllmOptions } from './cli_options';
@@ -189,6 +190,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         ...(vllm.hfOverrides ? { hfOverrides: vllm.hfOverrides } : {}),
         ...(pooler ? { ...poolerEngineOptions(pooler), ...chunkingOptions(pooler) } : {}),
         backend: args.backend,
+        onProgress: args.quiet ? undefined : progressLines(args.models[i], err),
       });
       let engine = loaded;
       if (pooler) {

@@ -2,6 +2,7 @@
 // results as Engine; AbortSignals are forwarded; typed arrays come back transferred, not copied.
 
 import type { EngineOptions } from '../engine';
+import type { ProgressCallback } from '../loading/progress';
 import { WgpoolError, abortError, type ErrorType } from '../gpu/errors';
 import type {
   ClassifyOptions,
@@ -33,15 +34,21 @@ type Outgoing = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, '
 export class WorkerEngine implements EngineApi {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly progress = new Map<number, ProgressCallback>();
   info!: EngineInfo;
 
   /** A dedicated Worker, or a SharedWorker's (started) port. */
   private constructor(private readonly worker: Worker | MessagePort) {
     worker.addEventListener('message', (e: Event) => {
       const msg = (e as MessageEvent).data as FromWorker;
+      if ('progress' in msg) {
+        this.progress.get(msg.id)?.(msg.progress);
+        return;
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
+      this.progress.delete(msg.id);
       if (msg.ok) p.resolve(msg.result);
       else {
         const { name, message, status, type } = msg.error;
@@ -55,14 +62,17 @@ export class WorkerEngine implements EngineApi {
   /** Load a model inside `worker` (a module worker running `startWorkerHost()`). */
   static async create(worker: Worker | MessagePort, options: WorkerEngineOptions): Promise<WorkerEngine> {
     const client = new WorkerEngine(worker);
-    const { info } = (await client.request({ op: 'load', options: options as Record<string, unknown> })) as LoadResult;
+    // Functions cannot cross to the worker: onProgress stays here and the worker's events come back.
+    const { onProgress, ...rest } = options;
+    const { info } = (await client.request({ op: 'load', options: rest as Record<string, unknown> }, undefined, onProgress)) as LoadResult;
     client.info = info;
     return client;
   }
 
-  private request(msg: Outgoing, signal?: AbortSignal): Promise<unknown> {
+  private request(msg: Outgoing, signal?: AbortSignal, onProgress?: ProgressCallback): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     const id = this.nextId++;
+    if (onProgress) this.progress.set(id, onProgress);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const onAbort = () => {

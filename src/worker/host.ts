@@ -4,6 +4,7 @@
 import { createEngine, type Engine } from '../engine';
 import { WgpoolError, abortError } from '../gpu/errors';
 import { indexCall } from './index_host';
+import type { LoadProgress } from '../loading/progress';
 import { transferables, type FromWorker, type ToWorker } from './protocol';
 
 interface Port {
@@ -22,7 +23,7 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
   let engine: Engine | undefined;
   const aborts = new Map<number, AbortController>();
 
-  const reply = (msg: FromWorker) => port.postMessage(msg, msg.ok ? transferables(msg.result) : []);
+  const reply = (msg: FromWorker) => port.postMessage(msg, 'ok' in msg && msg.ok ? transferables(msg.result) : []);
   const fail = (id: number, e: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
     reply({
@@ -38,7 +39,10 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
       switch (msg.op) {
         case 'load': {
           if (engine) throw new Error('This worker already holds an engine.');
-          engine = await (hooks ? hooks.load(msg.options) : createEngine(msg.options as never));
+          // The load's progress events travel as they come, tagged with the load's id.
+          const onProgress = (progress: LoadProgress) => port.postMessage({ id: msg.id, progress } satisfies FromWorker);
+          const options = { ...(msg.options as object), onProgress } as never;
+          engine = await (hooks ? hooks.load(options) : createEngine(options));
           reply({ id: msg.id, ok: true, result: { info: engine.info } });
           break;
         }

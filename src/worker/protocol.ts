@@ -1,6 +1,7 @@
 // Messages between a page (WorkerEngine) and the engine in a Web Worker (startWorkerHost).
 // Float32Array results travel as transferables, so nothing is copied on the way back.
 
+import type { LoadProgress } from '../loading/progress';
 import type { EngineInfo } from '../router/types';
 import type { IndexAction } from './index_host';
 
@@ -14,6 +15,7 @@ export type ToWorker =
   | { id: number; op: 'dispose' };
 
 export type FromWorker =
+  | { id: number; progress: LoadProgress }
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { name: string; message: string; status?: number; type?: string } };
 

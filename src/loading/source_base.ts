@@ -1,0 +1,74 @@
+// The ModelSource interface and what every source shares: path checking, text() and json() on
+// top of bytes(), and the "missing file" error. File paths inside a model are untrusted
+// (modules.json names folders, a shard index names files), so every source refuses absolute
+// paths and `..` before touching the disk or the network.
+
+import { ModelLoadError, NotFoundError, abortError } from '../gpu/errors';
+
+/** One file a source can list, with its size in bytes when the listing says. */
+export interface FileEntry {
+  path: string;
+  size: number | undefined;
+}
+
+/** Bytes of one file read so far, and its size when known (Content-Length, a listing, a stat). */
+export type ProgressFn = (loaded: number, total: number | undefined) => void;
+
+export interface ModelSource {
+  /** What the user passed (folder path, URL, hub id, …); used in every error message. */
+  readonly id: string;
+  /** Whether the model has this file. Network or permission failures throw; only "missing" is false. */
+  exists(path: string): Promise<boolean>;
+  /** The whole file. A missing file is a NotFoundError naming the file and the model. */
+  bytes(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array>;
+  /** The file as UTF-8 text. */
+  text(path: string, signal?: AbortSignal): Promise<string>;
+  /** The file parsed as JSON; malformed JSON is a ModelLoadError `<path> is not valid JSON: …`. */
+  json<T = unknown>(path: string, signal?: AbortSignal): Promise<T>;
+  /**
+   * Every file with its size, where the source can list them (a hub repo, a folder, picked files);
+   * null where it can only be probed file by file (a plain URL prefix).
+   */
+  list?(signal?: AbortSignal): Promise<FileEntry[] | null>;
+}
+
+/** Validate a file path inside a model: relative, '/'-separated, no '.', '..' or empty segments. */
+export function checkPath(path: string, modelId: string): string {
+  const bad = (why: string) => new ModelLoadError(`Model "${modelId}": invalid file path ${JSON.stringify(path)} (${why}).`);
+  if (typeof path !== 'string' || path.length === 0) throw bad('empty');
+  if (path.includes('\\') || path.includes('\0')) throw bad('backslash or NUL');
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) throw bad('absolute');
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') throw bad('empty, "." or ".." segment');
+  }
+  return path;
+}
+
+export function missing(path: string, id: string, where: string): NotFoundError {
+  return new NotFoundError(`File "${path}" not found in model "${id}" (${where}).`);
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal.reason);
+}
+
+/** text() and json() on top of bytes(), plus path checking. */
+export abstract class BaseSource implements ModelSource {
+  constructor(readonly id: string) {}
+
+  abstract exists(path: string): Promise<boolean>;
+  abstract bytes(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array>;
+
+  async text(path: string, signal?: AbortSignal): Promise<string> {
+    return new TextDecoder('utf-8').decode(await this.bytes(path, signal));
+  }
+
+  async json<T = unknown>(path: string, signal?: AbortSignal): Promise<T> {
+    const text = await this.text(path, signal);
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new ModelLoadError(`${path} is not valid JSON: ${(e as Error).message} (model "${this.id}")`);
+    }
+  }
+}
