@@ -6,7 +6,7 @@ training lemma, and --negatives of its top --mine-k that are not lemmas of the d
 join the right lemma in a group. Loss: listwise cross-entropy over each group's logits (the right
 lemma first) plus binary cross-entropy on every pair, so sigmoid(logit) reads as a probability.
 
-    python3 train_reranker.py --steps 360        # needs demo/models/wordnet-bert-embed; resumes
+    python3 train_reranker.py --steps 400        # needs demo/models/wordnet-bert-embed; resumes
 
 Mined negatives are cached in work/negatives.pkl; checkpoints as train_embedder.py.
 """
@@ -78,14 +78,14 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "../../demo/models/wordnet-bert-rerank"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=360)
+    ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--batch", type=int, default=32, help="groups per step (each 1 + --negatives pairs)")
     ap.add_argument("--negatives", type=int, default=3)
     ap.add_argument("--mine-k", type=int, default=20)
-    ap.add_argument("--queries", type=int, default=11520, help="descriptions to mine negatives for")
+    ap.add_argument("--queries", type=int, default=7680, help="descriptions to mine negatives for")
     ap.add_argument("--max-lemmas", type=int, default=0, help="mine among this many lemmas (0: all; for smoke tests)")
     ap.add_argument("--pair-len", type=int, default=96)
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     add_model_flags(ap)
