@@ -5,9 +5,10 @@ import type { Connect, Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // The demo pages load models the way a user's page loads them from the hub: by URL prefix. In dev
-// and preview, /models/<name>/<file> serves the fixtures in test/fixtures/models (tiny random-weight
-// models in Hugging Face layout), so `npm run demo` works offline on a fresh machine.
-const MODELS_DIR = fileURLToPath(new URL('./test/fixtures/models', import.meta.url));
+// and preview, /models/<name>/<file> serves demo/models (the WordNet embedder and reranker trained
+// by tools/train-demo-models) and the fixtures in test/fixtures/models (tiny random-weight models),
+// both in Hugging Face layout, so `npm run demo` works offline on a fresh machine.
+const MODELS_DIRS = ['./demo/models', './test/fixtures/models'].map((d) => fileURLToPath(new URL(d, import.meta.url)));
 const TYPES: Record<string, string> = { json: 'application/json', safetensors: 'application/octet-stream', txt: 'text/plain' };
 
 function serveModels(): Plugin {
@@ -16,8 +17,9 @@ function serveModels(): Plugin {
     // The Service Worker script lives under /src/serve/ but serves the whole origin.
     if (url.endsWith('/sw_entry.ts') || url.endsWith('/sw.js')) res.setHeader('Service-Worker-Allowed', '/');
     if (!url.startsWith('/models/')) return next();
-    const file = resolve(MODELS_DIR, url.slice('/models/'.length));
-    if (!file.startsWith(MODELS_DIR + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    const file = MODELS_DIRS.map((dir) => [dir, resolve(dir, url.slice('/models/'.length))])
+      .find(([dir, f]) => f.startsWith(dir + sep) && existsSync(f) && statSync(f).isFile())?.[1];
+    if (!file) {
       res.statusCode = 404;
       res.end('not found');
       return;
