@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AttentionKernel, defaultKvTile, type AttentionOptions, type AttentionShape } from './attention';
 import { testGpu } from '../../test/helpers/gpu';
 import { maxAbsDiff, randomF32 } from '../../test/helpers/random';
+// ?raw, not node:fs: this suite also runs inside Chromium (vitest browser mode).
+import mpnetGolden from '../../test/fixtures/goldens/tiny-mpnet-embed.json?raw';
 
 interface Packed {
   cu: Uint32Array;
@@ -225,7 +225,7 @@ describe('attention', async () => {
   }
 
   it('the bucket reference equals HF relative_position_bucket (the MPNet golden table, |n| ≤ 160)', () => {
-    const g = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/goldens/tiny-mpnet-embed.json', import.meta.url)), 'utf8')) as {
+    const g = JSON.parse(mpnetGolden) as {
       relative_position_buckets: { key_minus_query: number[]; bucket: number[] };
     };
     const { key_minus_query: rel, bucket } = g.relative_position_buckets;
