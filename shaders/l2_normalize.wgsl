@@ -10,7 +10,8 @@
 // Numerics: the sum of squares accumulates in f32 (strided per thread, then a tree), and the
 //           clamp is on the norm, not the squared norm, as F.normalize does.
 
-// reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
+// Lane, reduce_sum, reduce_max: shaders/workgroup_reduce.wgsl or shaders/subgroup_reduce.wgsl,
+// appended by the wrapper (the subgroup one where the device has `subgroups`).
 override WG: u32 = 128;
 override NORMALIZE: bool = true;
 
@@ -29,7 +30,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+  let lid = lane.index;
   if (wid.x >= params.rows) {
     return; // uniform per workgroup, so the barriers below stay in uniform control flow
   }
@@ -45,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let v = x[src + i];
       q += v * v;
     }
-    scale = 1.0 / max(sqrt(reduce_sum(q, lid)), NORM_EPS);
+    scale = 1.0 / max(sqrt(reduce_sum(q, lane)), NORM_EPS);
   }
   for (var i = lid; i < dims; i += WG) {
     out[dst + i] = x[src + i] * scale;

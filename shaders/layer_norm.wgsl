@@ -11,7 +11,8 @@
 //           E[x²] − E[x]² form loses digits when |mean| ≫ std, which hidden states often have.
 //           eps comes from config (1e-12 BERT, 1e-5 XLM-R) and is added to the variance as in PyTorch.
 
-// reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
+// Lane, reduce_sum, reduce_max: shaders/workgroup_reduce.wgsl or shaders/subgroup_reduce.wgsl,
+// appended by the wrapper (the subgroup one where the device has `subgroups`).
 override WG: u32 = 128;
 override HAS_RESIDUAL: bool = false;
 
@@ -36,7 +37,8 @@ fn load(i: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+  let lid = lane.index;
   let row = wid.x;
   if (row >= params.rows) {
     return; // uniform per workgroup, so the barriers below stay in uniform control flow
@@ -48,14 +50,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var i = lid; i < n; i += WG) {
     s += load(base + i);
   }
-  let mean = reduce_sum(s, lid) / f32(n);
+  let mean = reduce_sum(s, lane) / f32(n);
 
   var q = 0.0;
   for (var i = lid; i < n; i += WG) {
     let d = load(base + i) - mean;
     q += d * d;
   }
-  let inv_std = inverseSqrt(reduce_sum(q, lid) / f32(n) + params.eps);
+  let inv_std = inverseSqrt(reduce_sum(q, lane) / f32(n) + params.eps);
 
   for (var i = lid; i < n; i += WG) {
     y[base + i] = (load(base + i) - mean) * inv_std * gamma[i] + beta[i];

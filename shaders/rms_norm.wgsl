@@ -14,7 +14,8 @@
 //           strided per thread, then by a tree over the workgroup. eps is added to the mean square
 //           inside the rsqrt, as in PyTorch (1e-6 for Qwen3).
 
-// reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
+// Lane, reduce_sum, reduce_max: shaders/workgroup_reduce.wgsl or shaders/subgroup_reduce.wgsl,
+// appended by the wrapper (the subgroup one where the device has `subgroups`).
 override WG: u32 = 128;
 override UNIT_OFFSET: bool = false;
 override HAS_RESIDUAL: bool = false;
@@ -42,7 +43,8 @@ fn output(base: u32, i: u32, inv_rms: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+  let lid = lane.index;
   let row = wid.x;
   if (row >= params.rows) {
     return; // uniform per workgroup, so the barriers below stay in uniform control flow
@@ -55,7 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let v = x[base + i];
     q += v * v;
   }
-  let inv_rms = inverseSqrt(reduce_sum(q, lid) / f32(n) + params.eps);
+  let inv_rms = inverseSqrt(reduce_sum(q, lane) / f32(n) + params.eps);
 
   for (var i = lid; i < n; i += WG) {
     y[base + i] = output(base, i, inv_rms);

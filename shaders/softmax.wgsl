@@ -7,7 +7,8 @@
 //           -inf literal, so the max starts at -FLT_MAX. exp and the sum are f32, as torch's
 //           float32 softmax.
 
-// reduce_sum / reduce_max: shaders/workgroup_reduce.wgsl, appended by the wrapper.
+// Lane, reduce_sum, reduce_max: shaders/workgroup_reduce.wgsl or shaders/subgroup_reduce.wgsl,
+// appended by the wrapper (the subgroup one where the device has `subgroups`).
 override WG: u32 = 64;
 
 // The largest finite f32 as a hex literal: Tint rejects decimal 3.4028235e38 (not exactly an f32).
@@ -24,7 +25,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+  let lid = lane.index;
   if (wid.x >= params.rows) {
     return; // uniform per workgroup, so the barriers below stay in uniform control flow
   }
@@ -35,13 +37,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var i = lid; i < n; i += WG) {
     m = max(m, x[base + i]);
   }
-  m = reduce_max(m, lid);
+  m = reduce_max(m, lane);
 
   var s = 0.0;
   for (var i = lid; i < n; i += WG) {
     s += exp(x[base + i] - m);
   }
-  let inv_sum = 1.0 / reduce_sum(s, lid);
+  let inv_sum = 1.0 / reduce_sum(s, lane);
 
   for (var i = lid; i < n; i += WG) {
     out[base + i] = exp(x[base + i] - m) * inv_sum;

@@ -7,6 +7,7 @@
 
 import type { BackendChoice } from './backend';
 import type { SimdLevel } from './cpu/wasm';
+import type { TuneStore } from './gpu/autotune';
 import type { Gpu } from './gpu/context';
 import { BadRequestError, WgpoolError } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
@@ -72,8 +73,12 @@ export interface EngineOptions extends ResolveOptions {
   cpuSimd?: SimdLevel;
   /** Override the pooling mode from sentence-transformers files / architecture default. */
   pooling?: PoolMode;
-  /** Force a matmul kernel variant instead of picking one for the adapter. */
+  /** Force a matmul kernel variant instead of the timed trial at load (src/gpu/autotune.ts). */
   matmulVariant?: MatmulVariant;
+  /** Where the trial's choice persists across runs (jsonTuneStore); always remembered in memory. */
+  tuneStore?: TuneStore;
+  /** Time the matmul variants on software adapters too (default: GPUs only; SwiftShader/lavapipe take the rule). */
+  matmulTune?: 'always' | 'hardware';
   /** Score embedding models by MaxSim over token embeddings (late interaction) instead of cosine. */
   lateInteraction?: boolean;
   /** A causal LM reranker's [no, yes] tokens (vLLM classifier_from_token), e.g. Qwen3-Reranker. */

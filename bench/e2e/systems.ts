@@ -4,7 +4,7 @@
 
 import { createEngine, type Engine } from '../../src/engine';
 import { acquireDevice, type AdapterReport } from '../../src/gpu/device';
-import { pickMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul';
+import type { MatmulVariant } from '../../src/kernels/matmul';
 import type { ModelSource } from '../../src/loading/source';
 import type { SchedulerOptions, SchedulerStats } from '../../src/scheduler/queue';
 
@@ -117,7 +117,7 @@ export class WgpoolSystem implements BenchSystem {
       return { loadMs: now() - t0, fetchMs: files.total, compileMs: null };
     }
     // The device is requested here (as createEngine would) so that its pipeline creation can be
-    // timed; the engine gets the matmul variant it would pick for this adapter on its own.
+    // timed; the engine picks its matmul variant by its timed trial (src/gpu/autotune.ts) unless told.
     const { device, report } = await acquireDevice();
     const compile = new BusyClock();
     const files = new BusyClock();
@@ -127,13 +127,14 @@ export class WgpoolSystem implements BenchSystem {
     device.createShaderModule = (d) => compile.sync(() => createModule(d));
     this.device = device;
     this.adapter = report;
-    this.variant = this.opts.matmulVariant ?? pickMatmulVariant(report);
     this.engine = await createEngine({
       model: timedSource(this.opts.source, files),
       device,
-      matmulVariant: this.variant,
+      matmulVariant: this.opts.matmulVariant,
+      matmulTune: 'always',
       scheduler: this.opts.scheduler,
     });
+    this.variant = this.engine.info.matmul.variant;
     return { loadMs: now() - t0, fetchMs: files.total, compileMs: compile.total };
   }
 
@@ -173,6 +174,10 @@ export class WgpoolSystem implements BenchSystem {
       adapter: a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || a.device : null,
       software_adapter: a?.isSoftware ?? null,
       matmul_variant: this.variant,
+      // How the variant was chosen and what the trial cost at load (part of load_ms).
+      matmul_choice: this.engine?.info.matmul.source ?? null,
+      matmul_tune_ms: this.engine?.info.matmul.costMs ?? null,
+      matmul_trials: this.engine?.info.matmul.trials ?? null,
       pooling: this.engine?.info.pooling ?? null,
       normalize: this.engine?.info.normalize ?? null,
     };

@@ -186,6 +186,11 @@ export class Gpu {
     return null;
   }
 
+  /** WGSL `enable subgroups;` compiles on this device (requested whenever the adapter has it). */
+  get hasSubgroups(): boolean {
+    return this.device.features.has('subgroups');
+  }
+
   /** A storage buffer (pooled) of at least `bytes`. */
   storage(bytes: number, label: string): GPUBuffer {
     return this.pool.acquire(bytes, STORAGE(), label);

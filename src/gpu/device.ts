@@ -167,6 +167,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   const requiredFeatures: GPUFeatureName[] = [];
   if (opts.preferF16 && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  // Row reductions use subgroup operations where they exist (src/kernels/reduction.ts).
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
 
   const device = await adapter.requestDevice({ label: 'wgpool', requiredLimits, requiredFeatures });
   device.lost.then((info) => {

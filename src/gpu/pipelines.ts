@@ -19,17 +19,34 @@ export interface ShaderSpec {
    * Compile errors in them are reported against their own file and line.
    */
   includes?: readonly { file: string; source: string }[];
+  /**
+   * WGSL extensions the source needs (`enable subgroups;`), written as the module's first line,
+   * before every declaration as WGSL requires. The device must have the matching feature.
+   */
+  enables?: readonly string[];
+}
+
+/** The enable directives of a spec as the first line of its module (undefined when none). */
+function enableLine(spec: ShaderSpec): string | undefined {
+  return spec.enables?.length ? spec.enables.map((e) => `enable ${e};`).join(' ') : undefined;
+}
+
+/** One shader module per distinct full source: the file, its includes and its enables. */
+export function moduleKey(spec: ShaderSpec): string {
+  return [...(spec.enables ?? []).map((e) => `enable:${e}`), spec.file, ...(spec.includes ?? []).map((i) => i.file)].join('+');
 }
 
 /** The full WGSL of a spec: its source, then its includes. */
 export function fullSource(spec: ShaderSpec): string {
-  return [spec.source, ...(spec.includes ?? []).map((i) => i.source)].join('\n');
+  const enables = enableLine(spec);
+  return [...(enables ? [enables] : []), spec.source, ...(spec.includes ?? []).map((i) => i.source)].join('\n');
 }
 
 /** Map a line of fullSource(spec) back to the file it came from. */
 export function sourceLine(spec: ShaderSpec, line: number): { file: string; line: number } {
   const parts = [{ file: spec.file, source: spec.source }, ...(spec.includes ?? [])];
-  let first = 1;
+  let first = enableLine(spec) ? 2 : 1;
+  if (line < first) return { file: spec.file, line: 0 };
   for (const part of parts) {
     const lines = part.source.split('\n').length;
     if (line < first + lines) return { file: part.file, line: line - first + 1 };
@@ -87,7 +104,8 @@ export class PipelineCache {
   }
 
   private module(spec: ShaderSpec): Promise<GPUShaderModule> {
-    let m = this.modules.get(spec.file);
+    const key = moduleKey(spec);
+    let m = this.modules.get(key);
     if (!m) {
       m = (async () => {
         this.device.pushErrorScope('validation');
@@ -102,8 +120,8 @@ export class PipelineCache {
         }
         return module;
       })();
-      this.modules.set(spec.file, m);
-      m.catch(() => this.modules.delete(spec.file));
+      this.modules.set(key, m);
+      m.catch(() => this.modules.delete(key));
     }
     return m;
   }
@@ -127,13 +145,14 @@ export class PipelineCache {
 
   /** Get (or build, asynchronously) the pipeline for this kernel and override set. */
   get(spec: ShaderSpec, overrides: Overrides = {}): Promise<CompiledKernel> {
-    const key = `${spec.file}#${spec.entryPoint ?? 'main'}|${overrideKey(overrides)}`;
+    const key = `${moduleKey(spec)}#${spec.entryPoint ?? 'main'}|${overrideKey(overrides)}`;
     let p = this.pipelines.get(key);
     if (!p) {
       p = (async () => {
         const module = await this.module(spec);
         const layout = this.layout(spec);
-        const label = `${spec.file.replace(/\.wgsl$/, '')}[${overrideKey(overrides)}]`;
+        const variant = spec.enables?.length ? `+${spec.enables.join('+')}` : '';
+        const label = `${spec.file.replace(/\.wgsl$/, '')}${variant}[${overrideKey(overrides)}]`;
         this.device.pushErrorScope('validation');
         let pipeline: GPUComputePipeline;
         try {

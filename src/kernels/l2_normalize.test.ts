@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { L2NormalizeKernel, type L2NormalizeShape } from './l2_normalize';
+import { reductionsOf, type Reduction } from './reduction';
 import { testGpu } from '../../test/helpers/gpu';
 import { maxAbsDiff, randomF32 } from '../../test/helpers/random';
 
@@ -20,10 +21,10 @@ function l2Ref(x: Float32Array, s: L2NormalizeShape, outRows: number, normalize:
 describe('l2_normalize', async () => {
   const gpu = await testGpu();
 
-  async function check(s: L2NormalizeShape, wg: number, normalize: boolean, x?: Float32Array) {
+  async function check(s: L2NormalizeShape, wg: number, normalize: boolean, x?: Float32Array, reduction: Reduction = 'workgroup') {
     const totalRows = s.rowOffset + s.rows + 1; // one row past the range must stay untouched
     x ??= randomF32(totalRows * s.inStride, s.rows * 31 + s.dims + wg, 2, 0.3);
-    const k = await L2NormalizeKernel.create(gpu, { normalize, workgroupSize: wg });
+    const k = await L2NormalizeKernel.create(gpu, { normalize, workgroupSize: wg, reduction });
     const bufs = { x: gpu.upload(x, 'x'), out: gpu.upload(new Float32Array(totalRows * s.outStride).fill(SENTINEL), 'out') };
     await gpu.run([k.bind(bufs).update(s)]);
     const got = new Float32Array(await gpu.read(bufs.out, totalRows * s.outStride * 4));
@@ -38,10 +39,12 @@ describe('l2_normalize', async () => {
     { rows: 4, rowOffset: 1, dims: 257, inStride: 1024, outStride: 300 },
     { rows: 2, rowOffset: 3, dims: 64, inStride: 131, outStride: 64 },
   ];
-  for (const wg of [32, 64, 128, 256]) {
-    for (const normalize of [true, false]) {
-      for (const s of shapes) {
-        it(`wg=${wg} normalize=${normalize} ${JSON.stringify(s)}`, () => check(s, wg, normalize));
+  for (const reduction of reductionsOf(gpu)) {
+    for (const wg of [32, 64, 128, 256]) {
+      for (const normalize of [true, false]) {
+        for (const s of shapes) {
+          it(`${reduction} wg=${wg} normalize=${normalize} ${JSON.stringify(s)}`, () => check(s, wg, normalize, undefined, reduction));
+        }
       }
     }
   }

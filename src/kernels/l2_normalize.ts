@@ -2,6 +2,7 @@
 
 import source from '../../shaders/l2_normalize.wgsl?raw';
 import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
+import { pickReduction, withReduction, type Reduction } from './reduction';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 
@@ -17,6 +18,8 @@ export interface L2NormalizeOptions {
   normalize: boolean;
   /** Threads per row (a power of two). */
   workgroupSize?: number;
+  /** Workgroup-memory tree or subgroup operations; default: subgroups where the device has them. */
+  reduction?: Reduction;
 }
 
 export interface L2NormalizeBuffers {
@@ -40,6 +43,7 @@ export class L2NormalizeKernel {
   private constructor(
     private readonly gpu: Gpu,
     private readonly kernel: CompiledKernel,
+    readonly reduction: Reduction,
   ) {}
 
   static async create(gpu: Gpu, opts: L2NormalizeOptions): Promise<L2NormalizeKernel> {
@@ -48,8 +52,9 @@ export class L2NormalizeKernel {
     const wg = opts.workgroupSize ?? 128;
     // The tree reduction halves the workgroup each step.
     if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`l2_normalize: workgroupSize ${wg} is not a power of two`);
-    const kernel = await gpu.pipelines.get(L2_NORMALIZE, { WG: wg, NORMALIZE: opts.normalize });
-    return new L2NormalizeKernel(gpu, kernel);
+    const reduction = opts.reduction ?? pickReduction(gpu);
+    const kernel = await gpu.pipelines.get(withReduction(L2_NORMALIZE, reduction, gpu), { WG: wg, NORMALIZE: opts.normalize });
+    return new L2NormalizeKernel(gpu, kernel, reduction);
   }
 
   bind(b: L2NormalizeBuffers, label = 'l2_normalize'): Bound<L2NormalizeShape> {

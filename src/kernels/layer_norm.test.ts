@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LayerNormKernel } from './layer_norm';
+import { reductionsOf } from './reduction';
 import { testGpu } from '../../test/helpers/gpu';
 import { maxAbsDiff, randomF32 } from '../../test/helpers/random';
 
@@ -18,10 +19,16 @@ function layerNormRef(x: Float32Array, r: Float32Array | null, g: Float32Array, 
 describe('layer_norm', async () => {
   const gpu = await testGpu();
   const shapes: [number, number][] = [[1, 1], [1, 64], [3, 7], [17, 384], [5, 1000], [2, 129]];
-  for (const [schedule, wg] of [['workgroup', 32], ['workgroup', 64], ['workgroup', 128], ['workgroup', 256], ['thread', 1], ['thread', 64]] as const) {
+  // Every reduction the device has (workgroup tree; subgroups on SwiftShader, lavapipe, GPUs).
+  const variants = [
+    ...reductionsOf(gpu).flatMap((reduction) => [32, 64, 128, 256].map((wg) => ['workgroup', wg, reduction] as const)),
+    ['thread', 1, 'workgroup'],
+    ['thread', 64, 'workgroup'],
+  ] as const;
+  for (const [schedule, wg, reduction] of variants) {
     for (const residual of [false, true]) {
       for (const [rows, n] of shapes) {
-        it(`${schedule} wg=${wg} residual=${residual} rows=${rows} n=${n}`, async () => {
+        it(`${schedule} ${schedule === 'workgroup' ? reduction : ''} wg=${wg} residual=${residual} rows=${rows} n=${n}`, async () => {
           const seed = rows * 1000 + n + wg + (residual ? 7 : 0);
           // An offset mean checks the two-pass variance.
           const x = randomF32(rows * n, seed, 1, 3);
@@ -29,7 +36,8 @@ describe('layer_norm', async () => {
           const g = randomF32(n, seed + 2, 0.1, 1);
           const b = randomF32(n, seed + 3, 0.1);
           const eps = 1e-12;
-          const k = await LayerNormKernel.create(gpu, { workgroupSize: wg, residual, schedule });
+          const k = await LayerNormKernel.create(gpu, { workgroupSize: wg, residual, schedule, reduction });
+          expect(k.reduction).toBe(reduction);
           const bufs = { x: gpu.upload(x, 'x'), residual: gpu.upload(r, 'r'), gamma: gpu.upload(g, 'g'), beta: gpu.upload(b, 'b'), y: gpu.storage(rows * n * 4, 'y') };
           const d = k.bind(bufs).update({ rows, n, eps });
           await gpu.run([d]);

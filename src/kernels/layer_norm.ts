@@ -4,6 +4,7 @@ import source from '../../shaders/layer_norm.wgsl?raw';
 import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { pickReduction, withReduction, type Reduction } from './reduction';
 import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule';
 
 export const LAYER_NORM: ShaderSpec = {
@@ -18,6 +19,8 @@ export interface LayerNormOptions {
   workgroupSize?: number;
   /** Workgroup per row (GPUs) or thread per row (CPU adapters); default picked from the adapter. */
   schedule?: RowSchedule;
+  /** Workgroup-memory tree or subgroup operations (workgroup schedule only); default: subgroups where the device has them. */
+  reduction?: Reduction;
   /** Add `residual` to `x` before normalizing (BERT's `LayerNorm(hidden + input_tensor)`). */
   residual?: boolean;
 }
@@ -44,6 +47,7 @@ export class LayerNormKernel {
     readonly residual: boolean,
     readonly schedule: RowSchedule,
     private readonly workgroupSize: number,
+    readonly reduction: Reduction,
   ) {}
 
   static async create(gpu: Gpu, opts: LayerNormOptions = {}): Promise<LayerNormKernel> {
@@ -52,9 +56,11 @@ export class LayerNormKernel {
     const residual = opts.residual ?? false;
     const schedule = opts.schedule ?? pickRowSchedule(gpu.adapter);
     const wg = opts.workgroupSize ?? (schedule === 'thread' ? 64 : 128);
-    const spec = { ...LAYER_NORM, entryPoint: rowEntry(schedule) };
+    // The thread schedule has no cross-thread reduction, so it never needs the subgroups feature.
+    const reduction = schedule === 'thread' ? 'workgroup' : (opts.reduction ?? pickReduction(gpu));
+    const spec = withReduction({ ...LAYER_NORM, entryPoint: rowEntry(schedule) }, reduction, gpu);
     const kernel = await gpu.pipelines.get(spec, { WG: wg, HAS_RESIDUAL: residual });
-    return new LayerNormKernel(gpu, kernel, residual, schedule, wg);
+    return new LayerNormKernel(gpu, kernel, residual, schedule, wg, reduction);
   }
 
   bind(b: LayerNormBuffers, label = 'layer_norm'): Bound<LayerNormShape> {

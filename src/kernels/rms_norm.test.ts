@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RmsNormKernel } from './rms_norm';
+import { reductionsOf } from './reduction';
 import { testGpu } from '../../test/helpers/gpu';
 import { maxAbsDiff, randomF32 } from '../../test/helpers/random';
 
@@ -18,16 +19,22 @@ function rmsNormRef(x: Float32Array, w: Float32Array, rows: number, n: number, e
 describe('rms_norm', async () => {
   const gpu = await testGpu();
   const shapes: [number, number][] = [[1, 1], [1, 64], [3, 7], [17, 384], [5, 1000], [2, 129]];
-  for (const [schedule, wg] of [['workgroup', 32], ['workgroup', 64], ['workgroup', 128], ['workgroup', 256], ['thread', 1], ['thread', 64]] as const) {
+  const variants = [
+    ...reductionsOf(gpu).flatMap((reduction) => [32, 64, 128, 256].map((wg) => ['workgroup', wg, reduction] as const)),
+    ['thread', 1, 'workgroup'],
+    ['thread', 64, 'workgroup'],
+  ] as const;
+  for (const [schedule, wg, reduction] of variants) {
     for (const [rows, n] of shapes) {
-      it(`${schedule} wg=${wg} rows=${rows} n=${n}`, async () => {
+      it(`${schedule} ${schedule === 'workgroup' ? reduction : ''} wg=${wg} rows=${rows} n=${n}`, async () => {
         const seed = rows * 1000 + n + wg;
         // Per-row scales differ, so a row mix-up changes the result.
         const x = randomF32(rows * n, seed, 2, 0.5);
         for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) x[r * n + i] *= 1 + r;
         const w = randomF32(n, seed + 1, 0.5, 1);
         const eps = 1e-6;
-        const k = await RmsNormKernel.create(gpu, { workgroupSize: wg, schedule });
+        const k = await RmsNormKernel.create(gpu, { workgroupSize: wg, schedule, reduction });
+        expect(k.reduction).toBe(reduction);
         const bufs = { x: gpu.upload(x, 'x'), w: gpu.upload(w, 'w'), y: gpu.storage(rows * n * 4, 'y') };
         await gpu.run([k.bind(bufs).update({ rows, n, eps })]);
         const got = new Float32Array(await gpu.read(bufs.y, rows * n * 4));

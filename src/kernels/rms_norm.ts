@@ -4,6 +4,7 @@ import source from '../../shaders/rms_norm.wgsl?raw';
 import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { pickReduction, withReduction, type Reduction } from './reduction';
 import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule';
 
 export const RMS_NORM: ShaderSpec = {
@@ -22,6 +23,8 @@ export interface RmsNormOptions {
   unitOffset?: boolean;
   /** Add `residual` after the scaling (Gemma's post-attention / post-feedforward norms). */
   residual?: boolean;
+  /** Workgroup-memory tree or subgroup operations (workgroup schedule only); default: subgroups where the device has them. */
+  reduction?: Reduction;
 }
 
 export interface RmsNormBuffers {
@@ -46,6 +49,7 @@ export class RmsNormKernel {
     readonly schedule: RowSchedule,
     private readonly workgroupSize: number,
     readonly residual: boolean,
+    readonly reduction: Reduction,
   ) {}
 
   static async create(gpu: Gpu, opts: RmsNormOptions = {}): Promise<RmsNormKernel> {
@@ -56,8 +60,11 @@ export class RmsNormKernel {
     // The tree reduction halves the workgroup each step.
     if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`rms_norm: workgroupSize ${wg} is not a power of two`);
     const residual = opts.residual ?? false;
-    const kernel = await gpu.pipelines.get({ ...RMS_NORM, entryPoint: rowEntry(schedule) }, { WG: wg, UNIT_OFFSET: opts.unitOffset ?? false, HAS_RESIDUAL: residual });
-    return new RmsNormKernel(gpu, kernel, schedule, wg, residual);
+    // The thread schedule has no cross-thread reduction, so it never needs the subgroups feature.
+    const reduction = schedule === 'thread' ? 'workgroup' : (opts.reduction ?? pickReduction(gpu));
+    const spec = withReduction({ ...RMS_NORM, entryPoint: rowEntry(schedule) }, reduction, gpu);
+    const kernel = await gpu.pipelines.get(spec, { WG: wg, UNIT_OFFSET: opts.unitOffset ?? false, HAS_RESIDUAL: residual });
+    return new RmsNormKernel(gpu, kernel, schedule, wg, residual, reduction);
   }
 
   bind(b: RmsNormBuffers, label = 'rms_norm'): Bound<RmsNormShape> {

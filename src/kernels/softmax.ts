@@ -2,6 +2,7 @@
 
 import source from '../../shaders/softmax.wgsl?raw';
 import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
+import { pickReduction, withReduction, type Reduction } from './reduction';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 
@@ -15,6 +16,8 @@ export const SOFTMAX: ShaderSpec = {
 export interface SoftmaxOptions {
   /** Threads per row (a power of two). */
   workgroupSize?: number;
+  /** Workgroup-memory tree or subgroup operations; default: subgroups where the device has them. */
+  reduction?: Reduction;
 }
 
 export interface SoftmaxBuffers {
@@ -35,6 +38,7 @@ export class SoftmaxKernel {
   private constructor(
     private readonly gpu: Gpu,
     private readonly kernel: CompiledKernel,
+    readonly reduction: Reduction,
   ) {}
 
   static async create(gpu: Gpu, opts: SoftmaxOptions = {}): Promise<SoftmaxKernel> {
@@ -43,8 +47,9 @@ export class SoftmaxKernel {
     const wg = opts.workgroupSize ?? 64;
     // The tree reductions halve the workgroup each step.
     if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`softmax: workgroupSize ${wg} is not a power of two`);
-    const kernel = await gpu.pipelines.get(SOFTMAX, { WG: wg });
-    return new SoftmaxKernel(gpu, kernel);
+    const reduction = opts.reduction ?? pickReduction(gpu);
+    const kernel = await gpu.pipelines.get(withReduction(SOFTMAX, reduction, gpu), { WG: wg });
+    return new SoftmaxKernel(gpu, kernel, reduction);
   }
 
   bind(b: SoftmaxBuffers, label = 'softmax'): Bound<SoftmaxShape> {

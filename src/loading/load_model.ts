@@ -5,6 +5,7 @@
 
 import { openBackend, type BackendChoice } from '../backend';
 import type { SimdLevel } from '../cpu/wasm';
+import { chooseMatmulVariant, encoderMatmulShapes, type MatmulChoice, type TuneStore } from '../gpu/autotune';
 import { abortError } from '../gpu/errors';
 import type { MatmulVariant } from '../kernels/matmul';
 import type { PoolMode } from '../kernels/pool';
@@ -39,6 +40,10 @@ export interface LoadOptions extends ResolveOptions {
   lateInteraction?: boolean;
   /** Merged into config.json before the model is built (vLLM --hf-overrides). */
   hfOverrides?: Record<string, unknown>;
+  /** Where measured matmul choices persist between loads (src/gpu/autotune.ts). */
+  tuneStore?: TuneStore;
+  /** Time the matmul variants at load on every adapter, or only on hardware ones (default). */
+  matmulTune?: 'always' | 'hardware';
   signal?: AbortSignal;
   /** The load's progress stream: phases download, parse, upload, compile, then ready (progress 1). */
   onProgress?: ProgressCallback;
@@ -98,16 +103,23 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
         if (ready) tracker.advance('compile', label, 1);
         else tracker.expect('compile', 1);
       };
-      const body = await loadModelBody(gpu, config, weights, { matmulVariant: opts.matmulVariant });
+      // The matmul variant: the option, a remembered choice, or a short timed trial of the candidates
+      // on this model's encoder shapes (hardware adapters; the CPU backend has one GEMM).
+      const intermediate = (config as { intermediate_size?: number }).intermediate_size ?? 4 * config.hidden_size;
+      const matmul: MatmulChoice = gpu.backend === 'cpu'
+        ? { variant: opts.matmulVariant ?? 'regblock', source: 'rule', key: 'cpu', costMs: 0, trials: [] }
+        : await chooseMatmulVariant(gpu, encoderMatmulShapes(config.hidden_size, intermediate), { variant: opts.matmulVariant, store: opts.tuneStore, measure: opts.matmulTune ?? 'hardware' });
+      const matmulVariant = matmul.variant;
+      const body = await loadModelBody(gpu, config, weights, { matmulVariant });
       check();
       const H = body.hiddenSize;
       const cls = loadClassifier(gpu, config, weights, tokenizer, fromToken);
       const dense = await loadDenseLayers(gpu, files, poolingConfig.dense, signal);
       check();
       const [embed, token, classifier] = await Promise.all([
-        EmbedHead.create(gpu, H, dense, opts.matmulVariant),
+        EmbedHead.create(gpu, H, dense, matmulVariant),
         TokenEmbedHead.create(gpu, H),
-        cls ? ClassifierHead.create(gpu, H, cls.weights, opts.matmulVariant) : Promise.resolve(null),
+        cls ? ClassifierHead.create(gpu, H, cls.weights, matmulVariant) : Promise.resolve(null),
       ]);
       check();
       const tasks: Task[] = !cls
@@ -140,6 +152,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
         // bi-encoder, or late-interaction when served for token_embed (lateInteraction).
         scoreType: !tasks.includes('score') ? undefined : cls ? 'cross-encoder' : opts.lateInteraction ? 'late-interaction' : 'bi-encoder',
         backend,
+        matmul,
       };
       gpu.onUpload = undefined;
       gpu.pipelines.onPipeline = undefined;

@@ -3,6 +3,7 @@
 // the wire.
 
 import type { BackendInfo } from '../backend';
+import type { MatmulChoice } from '../gpu/autotune';
 import type { AdapterReport } from '../gpu/device';
 import type { PoolMode } from '../kernels/pool';
 import type { TruncationSide } from '../tokenizer/tokenizer';
@@ -207,6 +208,8 @@ export interface EngineInfo {
   defaultTask?: Task;
   /** The backend running the kernels (WebGPU or the WebAssembly CPU backend), and why. */
   backend: BackendInfo;
+  /** The matmul variant and how it was chosen (timed trial at load, remembered, or the option). */
+  matmul: MatmulChoice;
 }
 
 /** What the HTTP handler and the worker client need from an engine. */

@@ -112,6 +112,7 @@ export class FakeEngine implements EngineApi {
       adapter: FAKE_ADAPTER,
       ...(o.scoreType ? { scoreType: o.scoreType } : {}),
       backend: { name: 'webgpu', requested: 'webgpu', reason: 'requested', threads: null, simd: null, decideMs: 0 },
+      matmul: { variant: 'regblock', source: 'option', key: 'fake', costMs: 0, trials: [] },
     };
     this.delayMs = o.delayMs ?? 0;
     this.fail = o.fail ?? null;
