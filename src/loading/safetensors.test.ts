@@ -48,7 +48,7 @@ describe('WeightStore on the fixtures', () => {
       const src = await resolveSource(fixtureDir(name));
       const w = await WeightStore.load(src);
       const cfg = await loadModelConfig(src);
-      const emb = DECODER_FAMILIES.includes(cfg.family) || cfg.family === 'mistral' || cfg.family === 'gemma3' ? 'embed_tokens.weight' : cfg.family === 'modernbert' ? 'embeddings.tok_embeddings.weight' : 'embeddings.word_embeddings.weight';
+      const emb = DECODER_FAMILIES.includes(cfg.family) || cfg.family === 'gemma3' ? 'embed_tokens.weight' : cfg.family === 'modernbert' ? 'embeddings.tok_embeddings.weight' : 'embeddings.word_embeddings.weight';
       expect(w.shape(emb), name).toEqual([cfg.vocab_size, cfg.hidden_size]);
       expect(w.get(emb).length).toBe(cfg.vocab_size * cfg.hidden_size);
       expect(w.files).toEqual(['model.safetensors']);

@@ -63,8 +63,8 @@ const BASE_ARCHITECTURE: Record<ModelType, Architecture> = {
   modernbert: 'ModernBertModel', mistral: 'MistralModel', gemma3_text: 'Gemma3TextModel', mpnet: 'MPNetModel', new: 'NewModel',
 };
 
-/** Decoder families (pre-norm RMSNorm + RoPE + SwiGLU, src/models/decoder.ts): last-token pooling by default. */
-export const DECODER_FAMILIES: readonly ModelFamily[] = ['qwen3', 'qwen2', 'llama'];
+/** Decoder families (pre-norm RMSNorm + RoPE + SwiGLU, src/models/decoder.ts; Mistral adds a causal window): last-token pooling by default. */
+export const DECODER_FAMILIES: readonly ModelFamily[] = ['qwen3', 'qwen2', 'llama', 'mistral'];
 /** What sits on top of the base model: nothing, a sequence/token classifier, or an LM head (unused). */
 export type ModelHead = 'base' | 'sequence-classification' | 'token-classification' | 'causal-lm';
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
@@ -122,9 +122,9 @@ export interface BertConfig extends CommonConfig {
 
 /** Qwen3, Qwen2 and Llama: one pre-norm decoder, differing in biases, q/k norms and the mask. */
 export interface DecoderConfig extends CommonConfig {
-  family: 'qwen3' | 'qwen2' | 'llama';
-  model_type: 'qwen3' | 'qwen2' | 'llama';
-  architecture: Extract<Architecture, `Qwen3${string}` | `Qwen2${string}` | `Llama${string}`>;
+  family: 'qwen3' | 'qwen2' | 'llama' | 'mistral';
+  model_type: 'qwen3' | 'qwen2' | 'llama' | 'mistral';
+  architecture: Extract<Architecture, `Qwen3${string}` | `Qwen2${string}` | `Llama${string}` | `Mistral${string}`>;
   vocab_size: number;
   hidden_size: number;
   intermediate_size: number;
@@ -150,6 +150,8 @@ export interface DecoderConfig extends CommonConfig {
   qk_norm: boolean;
   /** config.is_causal; false gives the padding-only bidirectional mask (gte-Qwen2's current config). */
   is_causal: boolean;
+  /** Mistral's causal window: each query sees its last sliding_window keys, itself included; null = none. */
+  sliding_window: number | null;
 }
 
 export type Qwen3Config = DecoderConfig;
@@ -232,26 +234,6 @@ export interface ModernBertConfig extends CommonConfig {
   pad_token_id: number | null;
 }
 
-export interface MistralConfig extends CommonConfig {
-  family: 'mistral';
-  model_type: 'mistral';
-  architecture: Extract<Architecture, `Mistral${string}`>;
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads: number;
-  head_dim: number;
-  hidden_act: 'silu';
-  rms_norm_eps: number;
-  rope_theta: number;
-  /** Causal window: each query sees its last sliding_window keys, itself included; null = none. */
-  sliding_window: number | null;
-  max_position_embeddings: number;
-  pad_token_id: number | null;
-}
-
 export interface Gemma3Config extends CommonConfig {
   family: 'gemma3';
   model_type: 'gemma3_text';
@@ -322,7 +304,7 @@ export interface GteConfig extends CommonConfig {
 
 export type ModelConfig =
   | BertConfig | DecoderConfig | DistilBertConfig | NomicBertConfig
-  | ModernBertConfig | MistralConfig | Gemma3Config | MPNetConfig | GteConfig;
+  | ModernBertConfig | Gemma3Config | MPNetConfig | GteConfig;
 
 /** Rows of the token-type table the tokenizer's type ids index, or 0 when the model takes none. */
 export function typeVocabSize(config: ModelConfig): number {
@@ -378,8 +360,6 @@ export function parseModelConfig(json: unknown, sourceId: string): ModelConfig {
       return parseNomicBert(f, common);
     case 'modernbert':
       return parseModernBert(f, common);
-    case 'mistral':
-      return parseMistral(f, common);
     case 'gemma3':
       return parseGemma3(f, common);
     case 'mpnet':
@@ -558,6 +538,7 @@ function parseDecoder(f: Fields, common: CommonConfig): DecoderConfig {
     pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
       v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
       `null or an integer in [0, ${vocab_size})`),
+    sliding_window: modelType === 'mistral' ? f.optional('sliding_window', null as number | null, (v) => (v === null ? null : positiveInt(v)), 'null or a positive integer') : null,
     qkv_bias: modelType === 'qwen2' || llamaBias,
     o_bias: llamaBias,
     mlp_bias: modelType === 'llama' && bool('mlp_bias', false),
@@ -695,47 +676,6 @@ function parseModernBert(f: Fields, common: CommonConfig): ModernBertConfig {
     local_rope_theta,
     max_position_embeddings: f.optional('max_position_embeddings', 8192, positiveInt, 'a positive integer'),
     pad_token_id: f.optional('pad_token_id', null as number | null, (v) => (v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined), 'null or a non-negative integer'),
-  };
-  checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
-  return cfg;
-}
-
-function parseMistral(f: Fields, common: CommonConfig): MistralConfig {
-  const hidden_size = f.positiveInt('hidden_size');
-  const num_attention_heads = f.positiveInt('num_attention_heads');
-  const num_key_value_heads = f.optional('num_key_value_heads', num_attention_heads, positiveInt, 'a positive integer');
-  if (num_attention_heads % num_key_value_heads !== 0) {
-    throw new ModelLoadError(`${f.where}: num_attention_heads ${num_attention_heads} is not a multiple of num_key_value_heads ${num_key_value_heads}`);
-  }
-  const defaultHeadDim = Math.floor(hidden_size / num_attention_heads);
-  const head_dim = f.optional('head_dim', defaultHeadDim, (v) => (v === null ? defaultHeadDim : positiveInt(v)), 'a positive integer');
-  if (head_dim % 2 !== 0) throw new ModelLoadError(`${f.where}: head_dim ${head_dim} must be even for rotary embeddings`);
-  const hidden_act = f.raw.hidden_act ?? 'silu';
-  if (hidden_act !== 'silu') throw f.invalid('hidden_act', hidden_act, '"silu"');
-  if (f.raw.rope_scaling !== undefined && f.raw.rope_scaling !== null) {
-    throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(f.raw.rope_scaling)} is not supported (only null)`);
-  }
-  const vocab_size = f.positiveInt('vocab_size');
-  const cfg: MistralConfig = {
-    ...common,
-    family: 'mistral',
-    model_type: 'mistral',
-    architecture: common.architecture as MistralConfig['architecture'],
-    vocab_size,
-    hidden_size,
-    intermediate_size: f.positiveInt('intermediate_size'),
-    num_hidden_layers: f.positiveInt('num_hidden_layers'),
-    num_attention_heads,
-    num_key_value_heads,
-    head_dim,
-    hidden_act: 'silu',
-    rms_norm_eps: f.optional('rms_norm_eps', 1e-6, positiveNumber, 'a positive number'),
-    rope_theta: f.optional('rope_theta', 10000, positiveNumber, 'a positive number'),
-    sliding_window: f.optional('sliding_window', null as number | null, (v) => (v === null ? null : positiveInt(v)), 'null or a positive integer'),
-    max_position_embeddings: f.optional('max_position_embeddings', 32768, positiveInt, 'a positive integer'),
-    pad_token_id: f.optional('pad_token_id', null as number | null, (v) =>
-      v === null ? null : Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < vocab_size ? (v as number) : undefined,
-      `null or an integer in [0, ${vocab_size})`),
   };
   checkMatryoshka(f, cfg.matryoshka_dimensions, hidden_size);
   return cfg;

@@ -1,7 +1,8 @@
-// The pre-norm decoder body of Qwen3, Qwen2 and Llama over a packed batch, mirroring transformers'
-// models/qwen3/modeling_qwen3.py, models/qwen2/modeling_qwen2.py and models/llama/modeling_llama.py
-// (weight names are the safetensors keys, with or without the `model.` prefix). They differ only in
-// what DecoderConfig records: biases, Qwen3's q/k norms, and the mask.
+// The pre-norm decoder body of Qwen3, Qwen2, Llama and Mistral over a packed batch, mirroring
+// transformers' models/qwen3/modeling_qwen3.py, models/qwen2/modeling_qwen2.py,
+// models/llama/modeling_llama.py and models/mistral/modeling_mistral.py (weight names are the
+// safetensors keys, with or without the `model.` prefix). They differ only in what DecoderConfig
+// records: biases, Qwen3's q/k norms, the mask, and Mistral's causal sliding window.
 //
 //   embed_tokens      x = embed[ids]
 //   DecoderLayer × L
@@ -9,7 +10,8 @@
 //     q/k/v_proj (fused)        qkv = n·Wqkvᵀ (+ b: Qwen2; Llama attention_bias)  [T, (nH + 2·nKV)·hd]
 //     [q_norm / k_norm] + RoPE  per head: Qwen3's RMSNorm over hd, then rotate-half RoPE (in place)
 //     attention                 ctx = GQA attention within each sequence, causal unless is_causal: false
-//                                     (then the padding-only bidirectional mask: the whole sequence)
+//                                     (then the padding-only bidirectional mask: the whole sequence);
+//                                     Mistral: each query sees only its last sliding_window keys
 //     o_proj + residual         h   = ctx·Woᵀ (+ b: Llama attention_bias) + x
 //     post_attention_layernorm  n   = RMSNorm(h)
 //     gate/up_proj (fused)      gu  = n·[Wg; Wu]ᵀ (+ b: Llama mlp_bias)          [T, 2I]
@@ -162,7 +164,7 @@ export class DecoderModel extends PlannedBody {
       add(k.rope.bind({ x: qkv, positions: inputs.positions, normWeight: L.kNorm }, `${p}.${rope[1]}`), (t) => ({ tokens: t, numHeads: nKV, stride: qkvWidth, offset: nH * hd, theta: c.rope_theta, eps }));
       add(
         k.attention.bind({ q: qkv, k: qkv, v: qkv, seqOf: inputs.seqOf, cuSeqLens: inputs.cuSeqLens, out: ctx }, `${p}.attention`),
-        (t) => ({ tokens: t, numHeads: nH, numKvHeads: nKV, qStride: qkvWidth, kStride: qkvWidth, vStride: qkvWidth, qOffset: 0, kOffset: nH * hd, vOffset: (nH + nKV) * hd, scale: 1 / Math.sqrt(hd) }),
+        (t) => ({ tokens: t, numHeads: nH, numKvHeads: nKV, qStride: qkvWidth, kStride: qkvWidth, vStride: qkvWidth, qOffset: 0, kOffset: nH * hd, vOffset: (nH + nKV) * hd, scale: 1 / Math.sqrt(hd), window: c.sliding_window ?? 0 }),
       );
       add(k.oProj.bind({ x: ctx, w: L.oW, bias: L.oB, residual: x, y: h }, `${p}.o_proj`), (t) => ({ M: t, N: H, K: nH * hd }));
       add(k.rmsNorm.bind({ x: h, w: L.postNorm, y: n }, `${p}.post_attention_layernorm`), (t) => ({ rows: t, n: H, eps }));

@@ -11,7 +11,6 @@ import { DistilBertModel } from './distilbert';
 import type { ModelBody } from './model';
 import { NomicBertModel } from './nomic_bert';
 import { ModernBertModel } from './modernbert';
-import { MistralModel } from './mistral';
 import { Gemma3Model } from './gemma3';
 import { MPNetModel } from './mpnet';
 import { GteNewModel } from './gte';
@@ -27,6 +26,7 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
     case 'qwen3':
     case 'qwen2':
     case 'llama':
+    case 'mistral':
       return DecoderModel.load(gpu, config, weights, opts);
     case 'distilbert':
       return DistilBertModel.load(gpu, config, weights, opts);
@@ -34,8 +34,6 @@ export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStor
       return NomicBertModel.load(gpu, config, weights, opts);
     case 'modernbert':
       return ModernBertModel.load(gpu, config, weights, opts);
-    case 'mistral':
-      return MistralModel.load(gpu, config, weights, opts);
     case 'gemma3':
       return Gemma3Model.load(gpu, config, weights, opts);
     case 'mpnet':

@@ -60,7 +60,7 @@ const MODE_NAMES: Record<string, PoolingMode> = { cls: 'cls', mean: 'mean', max:
 
 /** The pooling an architecture uses when the model has no sentence-transformers files. */
 export function architectureDefaultPooling(config: ModelConfig): PoolingMode {
-  return DECODER_FAMILIES.includes(config.family) || config.family === 'mistral' ? 'last' : 'cls';
+  return DECODER_FAMILIES.includes(config.family) ? 'last' : 'cls';
 }
 
 export async function resolvePoolingConfig(source: ModelSource, config: ModelConfig, signal?: AbortSignal): Promise<PoolingConfig> {
