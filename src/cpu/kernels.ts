@@ -11,7 +11,7 @@ import type { LayerNormBuffers, LayerNormOptions, LayerNormShape } from '../kern
 import type { Activation, MatmulBuffers, MatmulOptions, MatmulShape } from '../kernels/matmul';
 import type { PoolBuffers, PoolShape } from '../kernels/pool';
 import type { QuantizeBitsBuffers, QuantizeBitsShape } from '../kernels/quantize_bits';
-import type { RmsNormBuffers, RmsNormShape } from '../kernels/rms_norm';
+import type { RmsNormBuffers, RmsNormOptions, RmsNormShape } from '../kernels/rms_norm';
 import type { RopeBuffers, RopeOptions, RopeShape } from '../kernels/rope';
 import type { SigmoidBuffers, SigmoidShape } from '../kernels/sigmoid';
 import type { SiluMulBuffers, SiluMulShape } from '../kernels/silu_mul';
@@ -147,6 +147,8 @@ class AttentionCpu {
     const { ctx, headDim: hd, causal } = this;
     return new (class extends CpuStep<AttentionShape> {
       protected override check(s: AttentionShape) {
+        // No CPU twin of the sliding window yet: refuse rather than attend to the whole sequence.
+        if (s.window) throw new GpuError(`${label}: sliding-window attention (window ${s.window}) has no CPU implementation yet; use backend 'webgpu'`);
         if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
           throw new Error(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
         }
@@ -359,9 +361,14 @@ const FACTORIES: Record<string, (ctx: CpuContext, opts: never) => object> = {
     return new MatmulCpu(ctx, o.bias ?? false, activation, o.residual ?? false);
   },
   layer_norm: (ctx, o: LayerNormOptions = {}) => new LayerNormCpu(ctx, o.residual ?? false),
-  rms_norm: (ctx) => new RmsNormCpu(ctx),
+  rms_norm: (ctx, o: RmsNormOptions = {}) => {
+    // Gemma's (1 + w) scale and fused residual have no CPU twin yet: refuse rather than compute plain RMSNorm.
+    if (o.unitOffset || o.residual) throw new GpuError("rms_norm: Gemma's unitOffset / residual options have no CPU implementation yet; use backend 'webgpu'");
+    return new RmsNormCpu(ctx);
+  },
   attention: (ctx, o: AttentionOptions) => {
     if (!Number.isInteger(o.headDim) || o.headDim < 1) throw new Error(`attention: headDim ${o.headDim} must be a positive integer`);
+    if (o.relativeBias) throw new GpuError("attention: MPNet's relative position bias has no CPU implementation yet; use backend 'webgpu'");
     return new AttentionCpu(ctx, o.headDim, o.causal);
   },
   embedding: (ctx, o: EmbeddingOptions) => new EmbeddingCpu(ctx, o.positions, o.tokenTypes),
