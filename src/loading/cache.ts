@@ -17,6 +17,7 @@
 // the stored ETag (304: the cached bytes; 200: the new file replaces it); offline, the cached files
 // are used as they are.
 
+import { browserCacheStore } from './cache_browser';
 import type { FileEntry } from './source_base';
 import { CacheError, storeError, type CacheStore, type EntryWriter } from './cache_store';
 
@@ -92,8 +93,9 @@ export async function openCacheStore(opt: CacheOption = true): Promise<CacheStor
   if (opt === false) return null;
   const cfg = opt === true ? {} : opt;
   if (cfg.store) return cfg.store;
+  // Node's store is a separate chunk that browsers never load (its node: imports are dynamic too).
   if (isNode()) return (await import('./cache_node')).nodeCacheStore(cfg.dir);
-  return (await import('./cache_browser')).browserCacheStore(cfg.name);
+  return browserCacheStore(cfg.name);
 }
 
 /** A URL-safe key segment; long ones keep a readable start and a hash. */
