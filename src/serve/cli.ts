@@ -37,7 +37,8 @@ ${VLLM_OPTIONS_USAGE}
   -q, --quiet                  no per-request log lines
   -h, --help                   this text
 
-Environment: HF_TOKEN (gated or private hub models), HF_ENDPOINT (hub mirror), VLLM_API_KEY,
+Environment: HF_TOKEN (gated or private hub models), HF_ENDPOINT (hub mirror), WGPOOL_CACHE_DIR
+(the model cache folder), VLLM_API_KEY,
 VK_ICD_FILENAMES (Vulkan driver for Dawn; without a GPU point it at SwiftShader).`;
 
 export interface ServeArgs {

@@ -4,7 +4,7 @@
 // Loads run on the CPU backend: the cache sits under the fetch layer and is the same for both
 // backends, and the CPU backend loads in a fraction of SwiftShader's pipeline-compile time.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine, type EngineOptions } from '../../src/engine';
@@ -141,6 +141,16 @@ describe('offline cache (Node folder)', () => {
     await embedOnce({ endpoint: hub.base });
     expect(hub.served.get('/cdn/tiny-bert-embed/model.safetensors')).toBe(1316376);
     expect((await listCachedModels({ dir }))[0].size).toBe(fixtureBytes);
+  });
+
+  it('a cached file damaged on disk is dropped and downloaded again', async () => {
+    const first = await embedOnce({ endpoint: hub.base });
+    const weights = (await filesUnder(dir)).find((f) => f.endsWith('model.safetensors'))!;
+    await truncate(join(dir, weights), 1000);
+    hub.served.clear();
+    expect(await embedOnce({ endpoint: hub.base })).toEqual(first);
+    expect(hub.served.get('/cdn/tiny-bert-embed/model.safetensors')).toBe(1316376);
+    expect((await listCachedModels({ dir }))[0]).toMatchObject({ files: FILES.length, size: fixtureBytes });
   });
 
   it('an aborted load leaves nothing cached, not even the files it had finished', async () => {
