@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createEngine, type EngineOptions } from '../../src/engine';
 import { CacheQuotaError, cacheGetJson, cachePutJson, clearCache, deleteCachedModel, listCachedModels } from '../../src/index';
 import { defaultCacheDir } from '../../src/loading/cache_node';
+import { main } from '../../src/serve/cli';
 import type { LoadProgress } from '../../src/loading/progress';
 import { fixtureDir } from '../helpers/fixtures';
 import { quotaStore } from '../helpers/quota_store';
@@ -208,6 +209,30 @@ describe('offline cache (Node folder)', () => {
     expect(await listCachedModels({ dir })).toEqual([]);
     expect(await cacheGetJson('kernels/adapter-x', { dir })).toBeNull();
     expect(await filesUnder(dir)).toEqual([]);
+  });
+
+  it('wgpool serve keeps hub models in --cache-dir and serves them again with the hub gone', async () => {
+    const own = await startHubServer();
+    const serve = async () => {
+      const shutdown = new AbortController();
+      const err: string[] = [];
+      const code = await main(['serve', MODEL, '--port', '0', '--backend', 'cpu', '--cache-dir', dir], {
+        // Stop as soon as the server is up: the load is what is under test.
+        out: () => shutdown.abort(),
+        err: (l) => void err.push(l),
+        signals: false,
+        shutdown: shutdown.signal,
+        env: { HF_ENDPOINT: own.base },
+      });
+      return { code, err };
+    };
+    expect((await serve()).code).toBe(0);
+    expect(await listCachedModels({ dir })).toMatchObject([{ id: MODEL, endpoint: own.base, size: fixtureBytes }]);
+    await own.close();
+    const again = await serve();
+    expect(again.err.filter((l) => /error/i.test(l))).toEqual([]);
+    expect(again.code).toBe(0);
+    expect(again.err.some((l) => /loading test-org\/tiny-bert-embed: ready 100%/.test(l))).toBe(true);
   });
 
   it('the default folder: $WGPOOL_CACHE_DIR, else $XDG_CACHE_HOME/wgpool, else ~/.cache/wgpool', async () => {
