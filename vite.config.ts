@@ -1,5 +1,6 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connect, Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
@@ -70,6 +71,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'node_modules/**'],
     environment: 'node',
+    // URL and hub loads cache their files by default: tests keep them out of ~/.cache, one folder per run.
+    env: { WGPOOL_CACHE_DIR: process.env.WGPOOL_CACHE_DIR ?? join(tmpdir(), `wgpool-test-cache-${process.pid}`) },
     pool: 'forks',
     execArgv: RELAXED_SIMD_FLAG,
     maxWorkers: 2,

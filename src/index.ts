@@ -26,3 +26,6 @@ export type { FlatHit } from './index/flat';
 export { directoryHandleSource } from './loading/source';
 export type { DirectoryHandleLike, FileEntry } from './loading/source';
 export type { LoadPhase, LoadProgress, ProgressCallback } from './loading/progress';
+// The offline cache of URL and hub loads (Cache Storage in browsers, a folder in Node).
+export { listCachedModels, deleteCachedModel, clearCache, cacheGetJson, cachePutJson, CacheError, CacheQuotaError } from './loading/cache';
+export type { CacheOption, CacheConfig, CachedModelInfo, CacheStore, EntryWriter, StoredBody } from './loading/cache';

@@ -8,10 +8,16 @@
 //   not sent along).
 // Bodies are read as a stream into one buffer of the announced size: progress per chunk, and a
 // truncated body is an error, never a short file.
+//
+// With an offline cache (cache.ts), every body that comes from the network is written to the cache
+// as it streams past, and the cache answers when the network cannot (offline, 5xx), when the file
+// has not changed (304 to If-None-Match with the stored ETag), or at once for a commit-hash
+// revision. Either way open() hands back the same kind of stream, so readers never know which.
 
-import { ModelLoadError, NotFoundError, abortError } from '../gpu/errors';
+import { ModelLoadError, NotFoundError, WgpoolError, abortError } from '../gpu/errors';
+import type { ModelCache } from './cache';
 import { describeImpostor, impostorByBody, impostorByHeaders } from './sniff';
-import { BaseSource, checkPath, missing, throwIfAborted, type FileEntry, type ProgressFn } from './source_base';
+import { BaseSource, checkPath, missing, throwIfAborted, type FileBody, type FileEntry, type ProgressFn } from './source_base';
 
 /** How a hub source lists its files. */
 export interface HubListing {
@@ -39,6 +45,8 @@ export class HttpSource extends BaseSource {
     private readonly fetchImpl: typeof fetch,
     private readonly headers: Record<string, string>,
     private readonly hub?: HubListing,
+    /** The offline cache entry of this source + revision, when caching. */
+    readonly cache?: ModelCache,
   ) {
     super(id);
   }
@@ -50,6 +58,11 @@ export class HttpSource extends BaseSource {
   /** The hub listing, or null for a plain URL prefix (or a hub that would not list: then we probe). */
   list(signal?: AbortSignal): Promise<FileEntry[] | null> {
     if (!this.hub) return Promise.resolve(null);
+    // A commit never changes: its cached listing is as good as the hub's.
+    if (this.cache?.pinned && !this.listing) {
+      const files = this.cachedListing();
+      if (files) this.listing = Promise.resolve(files);
+    }
     this.listing ??= this.fetchListing(this.hub.url, signal);
     // An aborted listing is not remembered.
     this.listing.catch(() => (this.listing = undefined));
@@ -62,11 +75,13 @@ export class HttpSource extends BaseSource {
       res = await this.request(url, 'GET', signal);
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
-      return null; // the resolve/ requests will say what is wrong, file by file
+      // Offline: the listing the last online load saw. Else the resolve/ requests will say what is
+      // wrong, file by file.
+      return this.cachedListing();
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
-      return null;
+      return res.status >= 500 ? this.cachedListing() : null;
     }
     let info: HubModelInfo;
     try {
@@ -83,7 +98,16 @@ export class HttpSource extends BaseSource {
     }
     if (typeof info.sha === 'string') this.commit = info.sha;
     this.listed = files;
+    this.cache?.noteListing(files, this.commit);
     return files;
+  }
+
+  private cachedListing(): FileEntry[] | null {
+    const cached = this.cache?.listing();
+    if (!cached) return null;
+    this.commit = cached.commit;
+    this.listed = cached.files;
+    return cached.files;
   }
 
   async exists(p: string): Promise<boolean> {
@@ -92,12 +116,20 @@ export class HttpSource extends BaseSource {
     const url = this.url(p);
     let hit = this.known.get(p);
     if (!hit) {
-      hit = this.request(url, 'HEAD').then((res) => {
-        if (res.status === 404 || res.status === 410) return false;
-        if (!res.ok) throw this.httpError('HEAD', url, res);
-        // An SPA fallback's index.html, or a JSON error for a binary file: the file is not there.
-        return impostorByHeaders(p, res.headers.get('content-type')) === null;
-      });
+      hit = this.request(url, 'HEAD').then(
+        (res) => {
+          if (res.status === 404 || res.status === 410) return this.absent(p);
+          if (!res.ok) throw this.httpError('HEAD', url, res);
+          // An SPA fallback's index.html, or a JSON error for a binary file: the file is not there.
+          return impostorByHeaders(p, res.headers.get('content-type')) === null || this.absent(p);
+        },
+        (e: Error) => {
+          // Offline: what the cache knows about the file.
+          if (this.cache?.lookup(p)) return true;
+          if (this.cache?.isAbsent(p)) return false;
+          throw e;
+        },
+      );
       // A failed probe (network, 5xx) is not remembered: the next call asks again.
       hit.catch(() => this.known.delete(p));
       this.known.set(p, hit);
@@ -105,50 +137,136 @@ export class HttpSource extends BaseSource {
     return hit;
   }
 
+  private absent(p: string): false {
+    this.cache?.noteAbsent(p);
+    return false;
+  }
+
   async bytes(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     const url = this.url(p);
-    const res = await this.request(url, 'GET', signal);
+    const file = await this.open(p, signal);
+    const body = await this.readBody(file, url, signal, onProgress);
+    if (file.from === 'network') {
+      const late = impostorByBody(p, body.subarray(0, 4096), true, file.contentType);
+      if (late) {
+        this.known.set(p, Promise.resolve(this.absent(p)));
+        throw new NotFoundError(`Model "${this.id}": GET ${url} ${describeImpostor(late, p)}`);
+      }
+    }
+    this.known.set(p, Promise.resolve(true));
+    return body;
+  }
+
+  async open(p: string, signal?: AbortSignal): Promise<FileBody> {
+    const url = this.url(p);
+    const cache = this.cache;
+    const cached = cache?.lookup(p);
+    const fromCache = async (): Promise<FileBody | null> => {
+      const hit = await cache!.read(p);
+      return hit && { body: hit.body, size: hit.size, contentType: hit.contentType ?? null, from: 'cache' };
+    };
+    // A commit-hash revision: the cached file is the file.
+    if (cached && cache!.pinned) {
+      const hit = await fromCache();
+      if (hit) return hit;
+    }
+    // A branch or a URL prefix: ask whether the cached file is still current.
+    let res: Response;
+    try {
+      res = await this.request(url, 'GET', signal, cached?.etag ? { 'If-None-Match': cached.etag } : undefined);
+    } catch (e) {
+      const hit = cached && (e as Error).name !== 'AbortError' ? await fromCache() : null;
+      if (hit) return hit; // offline
+      throw e;
+    }
+    if (res.status === 304 && cached) {
+      await res.body?.cancel().catch(() => undefined);
+      const hit = await fromCache();
+      if (hit) return hit;
+      res = await this.request(url, 'GET', signal); // the cached entry went away meanwhile
+    }
     if (res.status === 404 || res.status === 410) {
       await res.body?.cancel().catch(() => undefined);
-      this.known.set(p, Promise.resolve(false));
+      this.known.set(p, Promise.resolve(this.absent(p)));
       throw missing(p, this.id, `GET ${url} → ${res.status}`);
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
+      // A hub outage is no reason to refuse a model that is on disk.
+      const hit = cached && res.status >= 500 ? await fromCache() : null;
+      if (hit) return hit;
       throw this.httpError('GET', url, res);
     }
     const type = res.headers.get('content-type');
     const early = impostorByHeaders(p, type);
     if (early) {
       await res.body?.cancel().catch(() => undefined);
-      this.known.set(p, Promise.resolve(false));
+      this.known.set(p, Promise.resolve(this.absent(p)));
       throw new NotFoundError(`Model "${this.id}": GET ${url} ${describeImpostor(early, p)}`);
     }
-    // The listing's size, when a listing was asked for already (a plain read does not ask for one).
-    const listedSize = this.listed?.find((f) => f.path === p)?.size;
-    const body = await this.readBody(res, url, listedSize, signal, onProgress);
-    const late = impostorByBody(p, body.subarray(0, 4096), true, type);
-    if (late) {
-      this.known.set(p, Promise.resolve(false));
-      throw new NotFoundError(`Model "${this.id}": GET ${url} ${describeImpostor(late, p)}`);
-    }
-    this.known.set(p, Promise.resolve(true));
-    return body;
-  }
-
-  /** The whole body, streamed into one buffer when its size is known; a short body is an error. */
-  private async readBody(res: Response, url: string, listedSize: number | undefined, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     // With a content encoding, Content-Length counts compressed bytes, not what the stream yields.
     const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
     const header = Number(res.headers.get('content-length'));
-    const expected = !encoded && res.headers.has('content-length') && Number.isSafeInteger(header) ? header : listedSize;
-    const fail = (why: string) => new ModelLoadError(`Model "${this.id}": GET ${url} ${why}`);
-    if (!res.body) {
-      const data = new Uint8Array(await res.arrayBuffer());
-      onProgress?.(data.byteLength, data.byteLength);
-      return data;
-    }
-    const reader = res.body.getReader();
+    // The listing's size, when a listing was asked for already (a plain read does not ask for one).
+    const listedSize = this.listed?.find((f) => f.path === p)?.size;
+    const size = !encoded && res.headers.has('content-length') && Number.isSafeInteger(header) ? header : listedSize;
+    let body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    // A file whose Content-Length and listed size disagree is used but not cached: one of them is wrong.
+    const agreed = listedSize === undefined || size === undefined || listedSize === size;
+    if (cache && agreed) body = await this.tapIntoCache(cache, p, body, size, res.headers.get('etag'), type);
+    return { body, size, contentType: type, from: 'network' };
+  }
+
+  /**
+   * The body, passed through unchanged while each chunk is also written to the cache. The cached
+   * copy is kept only if the body ends with exactly `size` bytes (when known) and is not an HTML
+   * page or JSON error; an error, a cancel or an abort drops it.
+   */
+  private async tapIntoCache(cache: ModelCache, p: string, src: ReadableStream<Uint8Array>, size: number | undefined, etag: string | null, type: string | null): Promise<ReadableStream<Uint8Array>> {
+    const pending = await cache.writer(p, { expected: size, etag: etag ?? undefined, contentType: type ?? undefined });
+    const reader = src.getReader();
+    const head = new Uint8Array(4096);
+    let total = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        try {
+          const step = await reader.read();
+          if (step.done) {
+            const whole = head.subarray(0, Math.min(total, head.byteLength));
+            if (impostorByBody(p, whole, total <= head.byteLength, type)) await pending.abort();
+            else await pending.finish(total);
+            ctl.close();
+            return;
+          }
+          const chunk = step.value;
+          if (total < head.byteLength) head.set(chunk.subarray(0, head.byteLength - total), total);
+          total += chunk.byteLength;
+          await pending.write(chunk);
+          ctl.enqueue(chunk);
+        } catch (e) {
+          await pending.abort();
+          await reader.cancel().catch(() => undefined);
+          ctl.error(e);
+        }
+      },
+      async cancel(reason) {
+        await pending.abort();
+        await reader.cancel(reason).catch(() => undefined);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** The load ended: the cache keeps what it downloaded (ok) or drops it. */
+  async finish(ok: boolean): Promise<void> {
+    if (ok) await this.cache?.commit();
+    else await this.cache?.discard();
+  }
+
+  /** The whole body, streamed into one buffer when its size is known; a short body is an error. */
+  private async readBody(file: FileBody, url: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
+    const expected = file.size;
+    const fail = (why: string) => new ModelLoadError(`Model "${this.id}": GET ${url}${file.from === 'cache' ? ' (from the offline cache)' : ''} ${why}`);
+    const reader = file.body.getReader();
     const onAbort = () => void reader.cancel().catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     let out = expected !== undefined ? new Uint8Array(expected) : undefined;
@@ -161,6 +279,8 @@ export class HttpSource extends BaseSource {
           step = await reader.read();
         } catch (e) {
           if (signal?.aborted) throw abortError(signal.reason);
+          // The cache's own errors (out of space, a damaged entry) say what they are.
+          if (e instanceof WgpoolError) throw e;
           throw fail(`failed while reading the body after ${loaded} bytes: ${(e as Error).message}`);
         }
         if (signal?.aborted) throw abortError(signal.reason);
@@ -175,6 +295,10 @@ export class HttpSource extends BaseSource {
         loaded += chunk.byteLength;
         onProgress?.(loaded, expected);
       }
+    } catch (e) {
+      // Stop the transfer (and drop a half-written cache entry).
+      await reader.cancel().catch(() => undefined);
+      throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -191,10 +315,10 @@ export class HttpSource extends BaseSource {
     return out;
   }
 
-  private async request(url: string, method: 'GET' | 'HEAD', signal?: AbortSignal): Promise<Response> {
+  private async request(url: string, method: 'GET' | 'HEAD', signal?: AbortSignal, extra?: Record<string, string>): Promise<Response> {
     throwIfAborted(signal);
     try {
-      return await this.fetchImpl(url, { method, headers: this.headers, signal, redirect: 'follow' });
+      return await this.fetchImpl(url, { method, headers: extra ? { ...this.headers, ...extra } : this.headers, signal, redirect: 'follow' });
     } catch (e) {
       if (signal?.aborted) throw abortError(signal.reason);
       throw new ModelLoadError(`Model "${this.id}": ${method} ${url} failed: ${(e as Error).message}`);

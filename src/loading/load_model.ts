@@ -68,7 +68,9 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
     if (signal?.aborted) throw abortError(signal.reason);
   };
   const tracker = new LoadTracker(opts.onProgress);
-  const source = await resolveSource(opts.model, opts);
+  // The offline cache is on by default for URL and hub sources (src/loading/cache.ts).
+  const source = await resolveSource(opts.model, { ...opts, cache: opts.cache ?? true });
+  let cached = false;
   const loaded = new LoadFiles(source, tracker, signal);
   // --hf-overrides: config.json is read with the overrides merged in; every other file passes through.
   const files = withHfOverrides(loaded, opts.hfOverrides);
@@ -156,6 +158,9 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
       };
       gpu.onUpload = undefined;
       gpu.pipelines.onPipeline = undefined;
+      // The load worked: the cache keeps the files it read (before `ready`, so ready means cached).
+      await source.finish?.(true);
+      cached = true;
       const timeline = tracker.timeline();
       tracker.ready();
       return { gpu, source, config, tokenizer, poolingConfig, body, heads: { embed, token, classifier }, info, timeline };
@@ -166,6 +171,8 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
       throw e;
     }
   } finally {
+    // A failed or aborted load leaves nothing in the cache.
+    if (!cached) await source.finish?.(false).catch(() => undefined);
     loaded.release();
   }
 }

@@ -7,6 +7,7 @@
 // so every source refuses absolute paths and `..` before touching the disk or the network.
 
 import { ModelLoadError, NotFoundError, abortError } from '../gpu/errors';
+import { ModelCache, openCacheStore, type CacheOption, type CacheRef } from './cache';
 import { HttpSource } from './http_source';
 import { BaseSource, checkPath, missing, throwIfAborted, type FileEntry, type ModelSource, type ProgressFn } from './source_base';
 
@@ -22,6 +23,13 @@ export interface ResolveOptions {
   fetch?: typeof fetch;
   /** Hub access token for gated or private repositories, sent as `Authorization: Bearer …`. */
   token?: string;
+  /**
+   * The offline cache for URL and hub sources (folders and picked files are never cached):
+   * true, false, or `{ dir }` (Node folder) / `{ name }` (Cache Storage name) / `{ store }`.
+   * createEngine turns it on by default. resolveSource alone leaves it off unless given: a caching
+   * source keeps what it downloads only when its finish(true) is called (a load does that).
+   */
+  cache?: CacheOption;
 }
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -48,7 +56,8 @@ export async function resolveSource(
   const fetchImpl = opts.fetch ?? globalThis.fetch?.bind(globalThis);
   const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
   if (/^https?:\/\//i.test(model)) {
-    return new HttpSource(model, model.replace(/\/+$/, ''), requireFetch(fetchImpl, model), headers);
+    const base = model.replace(/\/+$/, '');
+    return new HttpSource(model, base, requireFetch(fetchImpl, model), headers, undefined, await openCache(opts.cache, { kind: 'url', id: base, revision: '-' }));
   }
   if (/^file:\/\//i.test(model)) {
     if (!isNode()) throw new ModelLoadError(`Model "${model}": file:// URLs can only be read in Node; in a browser pick the folder with an <input type="file" webkitdirectory>.`);
@@ -59,7 +68,7 @@ export async function resolveSource(
     if (isNode()) return folderSource(model, model);
     if (typeof location !== 'undefined') {
       const base = new URL(model, location.href).href.replace(/\/+$/, '');
-      return new HttpSource(model, base, requireFetch(fetchImpl, model), headers);
+      return new HttpSource(model, base, requireFetch(fetchImpl, model), headers, undefined, await openCache(opts.cache, { kind: 'url', id: base, revision: '-' }));
     }
     throw new ModelLoadError(`Model "${model}" looks like a local path, but there is no file system here; pass the files (File[]) or a URL.`);
   }
@@ -70,7 +79,8 @@ export async function resolveSource(
     const base = `${endpoint}/${model}/resolve/${revision}`;
     // blobs=true adds each file's size to the listing (siblings[].size).
     const listing = { url: `${endpoint}/api/models/${model}/revision/${revision}?blobs=true` };
-    return new HttpSource(model, base, requireFetch(fetchImpl, model), headers, listing);
+    const cache = await openCache(opts.cache, { kind: 'hub', id: model, endpoint, revision: opts.revision ?? 'main' });
+    return new HttpSource(model, base, requireFetch(fetchImpl, model), headers, listing, cache);
   }
   throw new ModelLoadError(
     `Model "${model}" is not a hub id ("org/name"), an http(s) URL or ${isNode() ? 'an existing folder' : 'a path'}.`,
@@ -145,6 +155,12 @@ function looksLikePath(s: string): boolean {
 function isModelSource(x: unknown): x is ModelSource {
   const s = x as ModelSource;
   return typeof s === 'object' && s !== null && typeof s.id === 'string' && typeof s.bytes === 'function' && typeof s.exists === 'function';
+}
+
+/** The cache entry of one URL or hub source, or undefined when caching is off or unavailable. */
+async function openCache(opt: CacheOption | undefined, ref: CacheRef): Promise<ModelCache | undefined> {
+  const store = await openCacheStore(opt ?? false);
+  return store ? ModelCache.open(store, ref) : undefined;
 }
 
 function requireFetch(f: typeof fetch | undefined, model: string): typeof fetch {

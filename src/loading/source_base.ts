@@ -14,6 +14,16 @@ export interface FileEntry {
 /** Bytes of one file read so far, and its size when known (Content-Length, a listing, a stat). */
 export type ProgressFn = (loaded: number, total: number | undefined) => void;
 
+/** A file's bytes as they arrive, from the network or the offline cache. */
+export interface FileBody {
+  body: ReadableStream<Uint8Array>;
+  /** Bytes the body will hold, where Content-Length, a listing or the cache says. */
+  size: number | undefined;
+  contentType: string | null;
+  /** Where the bytes come from. */
+  from: 'network' | 'cache';
+}
+
 export interface ModelSource {
   /** What the user passed (folder path, URL, hub id, …); used in every error message. */
   readonly id: string;
@@ -30,6 +40,16 @@ export interface ModelSource {
    * null where it can only be probed file by file (a plain URL prefix).
    */
   list?(signal?: AbortSignal): Promise<FileEntry[] | null>;
+  /**
+   * The file as a stream (HTTP sources, cached or not): what a streaming reader consumes. Missing
+   * files and HTML pages are rejected as by bytes(); the caller reads the body to its end or cancels it.
+   */
+  open?(path: string, signal?: AbortSignal): Promise<FileBody>;
+  /**
+   * The load that read through this source has ended. A caching source keeps what it downloaded
+   * when `ok` (the offline cache's commit) and drops it otherwise; without this call it keeps nothing.
+   */
+  finish?(ok: boolean): Promise<void>;
 }
 
 /** Validate a file path inside a model: relative, '/'-separated, no '.', '..' or empty segments. */

@@ -137,6 +137,21 @@ describe('main', () => {
     expect(seen[0]).toMatchObject({ model: 'org/a', token: 'hf_secret', endpoint: 'http://mirror.test' });
   });
 
+  it('--cache-dir and --no-cache reach createEngine; without them the default cache folder is used', async () => {
+    const run = async (...flags: string[]) => {
+      const seen: EngineOptions[] = [];
+      const shutdown = new AbortController();
+      shutdown.abort();
+      const createEngine = async (opts: EngineOptions) => (seen.push(opts), new FakeEngine());
+      expect(await main(['serve', 'org/a', '--port', '0', ...flags], { out: () => undefined, err: () => undefined, signals: false, shutdown: shutdown.signal, createEngine })).toBe(0);
+      return seen[0];
+    };
+    expect((await run('--cache-dir', '/tmp/models')).cache).toStrictEqual({ dir: '/tmp/models' });
+    expect((await run('--no-cache')).cache).toBe(false);
+    expect('cache' in (await run())).toBe(false);
+    expect(() => parseServeArgs(['serve', 'org/a', '--no-cache', '--cache-dir', '/x'])).toThrow(/--no-cache or --cache-dir/);
+  });
+
   it('hands --hf-overrides, --chat-template and the pooler config to the engine, and serves with the API key, CORS and defaults', async () => {
     const seen: EngineOptions[] = [];
     const shutdown = new AbortController();

@@ -31,10 +31,14 @@ Options:
 ${VLLM_OPTIONS_USAGE}
   --backend <webgpu|cpu|auto>  kernels on WebGPU (default), on the CPU (WebAssembly SIMD, no
                                Vulkan needed), or auto: WebGPU on a hardware adapter, else CPU
+  --cache-dir <dir>            where downloaded hub / URL models are kept for offline loads
+                               (default $WGPOOL_CACHE_DIR, $XDG_CACHE_HOME/wgpool or ~/.cache/wgpool)
+  --no-cache                   download every time and keep nothing
   -q, --quiet                  no per-request log lines
   -h, --help                   this text
 
-Environment: HF_TOKEN (gated or private hub models), HF_ENDPOINT (hub mirror), VLLM_API_KEY,
+Environment: HF_TOKEN (gated or private hub models), HF_ENDPOINT (hub mirror), WGPOOL_CACHE_DIR
+(the model cache folder), VLLM_API_KEY,
 VK_ICD_FILENAMES (Vulkan driver for Dawn; without a GPU point it at SwiftShader).`;
 
 export interface ServeArgs {
@@ -48,6 +52,8 @@ export interface ServeArgs {
   /** --pooler-config, --hf-overrides, --chat-template, --api-key, CORS (./cli_options.ts). */
   vllm: VllmOptions;
   backend: BackendChoice;
+  /** --no-cache (false) or --cache-dir; absent: the default cache folder. */
+  cache?: false | { dir: string };
 }
 
 /** An argument error: main() prints it with the usage and exits 2. */
@@ -75,6 +81,8 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
         'base-path': { type: 'string' },
         backend: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
+        'cache-dir': { type: 'string' },
+        'no-cache': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         ...VLLM_OPTION_SPECS,
       },
@@ -99,6 +107,9 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
   if (basePath !== undefined && !basePath.startsWith('/')) throw new UsageError(`--base-path must start with '/', got '${basePath}'.`);
   const backend = values.backend ?? 'webgpu';
   if (backend !== 'webgpu' && backend !== 'cpu' && backend !== 'auto') throw new UsageError(`--backend must be webgpu, cpu or auto, got '${backend}'.`);
+  if (values['no-cache'] && values['cache-dir'] !== undefined) throw new UsageError('Give --no-cache or --cache-dir, not both.');
+  if (values['cache-dir'] === '') throw new UsageError('--cache-dir must not be empty.');
+  const cache = values['no-cache'] ? false : values['cache-dir'] !== undefined ? { dir: values['cache-dir'] } : undefined;
   return {
     models,
     servedModelNames,
@@ -109,6 +120,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
     quiet: values.quiet ?? false,
     vllm: readVllmOptions(values, (m) => new UsageError(m)),
     backend,
+    ...(cache !== undefined ? { cache } : {}),
   };
 }
 
@@ -190,6 +202,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         ...(vllm.hfOverrides ? { hfOverrides: vllm.hfOverrides } : {}),
         ...(pooler ? { ...poolerEngineOptions(pooler), ...chunkingOptions(pooler) } : {}),
         backend: args.backend,
+        ...(args.cache !== undefined ? { cache: args.cache } : {}),
         onProgress: args.quiet ? undefined : progressLines(args.models[i], err),
       });
       let engine = loaded;

@@ -7,6 +7,8 @@
 // Modes (set `mode` between requests): 'normal'; '404' (resolve/ and the API answer the hub's
 // {"error":"Entry not found"} with 404); 'slow' (bodies trickle in 1 KiB steps, 20 ms apart);
 // 'truncate' (Content-Length of the whole file, half the body, then the socket closes).
+// Files answer If-None-Match with 304 when the ETag (sha1 of the bytes) matches; `replace` serves
+// other bytes for a file (a branch that moved), and the listing reports their size.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -22,6 +24,10 @@ export interface HubServer {
   log: string[];
   /** Body bytes written per CDN/static file path (GET only). */
   served: Map<string, number>;
+  /** "path status" of every conditional (If-None-Match) file request: 304 or 200. */
+  conditional: string[];
+  /** Bytes served instead of a fixture file, keyed "<fixture>/<file>". */
+  replace: Map<string, Buffer>;
   close(): Promise<void>;
 }
 
@@ -38,7 +44,7 @@ async function listFiles(dir: string, rel = ''): Promise<{ path: string; size: n
 }
 
 export async function startHubServer(): Promise<HubServer> {
-  const hub: HubServer = { base: '', mode: 'normal', log: [], served: new Map(), close: async () => undefined };
+  const hub: HubServer = { base: '', mode: 'normal', log: [], served: new Map(), conditional: [], replace: new Map(), close: async () => undefined };
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname);
@@ -50,7 +56,9 @@ export async function startHubServer(): Promise<HubServer> {
       const files = await listFiles(join(FIXTURES_ROOT, m[1])).catch(() => null);
       if (!files) return notFound();
       const blobs = url.searchParams.get('blobs') === 'true';
-      const body = JSON.stringify({ id: m[1], sha: 'a'.repeat(40), siblings: files.map((f) => (blobs ? { rfilename: f.path, size: f.size } : { rfilename: f.path })) });
+      const name = m[1];
+      const size = (f: { path: string; size: number }) => hub.replace.get(`${name}/${f.path}`)?.byteLength ?? f.size;
+      const body = JSON.stringify({ id: name, sha: 'a'.repeat(40), siblings: files.map((f) => (blobs ? { rfilename: f.path, size: size(f) } : { rfilename: f.path })) });
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     }
     m = /^\/[^/]+\/([^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
@@ -64,13 +72,19 @@ export async function startHubServer(): Promise<HubServer> {
     if (relative(FIXTURES_ROOT, file).startsWith('..')) return void res.writeHead(403).end();
     let body: Buffer;
     try {
-      body = await readFile(file);
+      body = hub.replace.get(`${m[2]}/${m[3]}`) ?? (await readFile(file));
     } catch {
       if (m[1] === 'static') return void res.writeHead(200, { 'content-type': 'text/html' }).end(req.method === 'HEAD' ? undefined : INDEX_HTML);
       return notFound();
     }
     const type = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
     const etag = `"${createHash('sha1').update(body).digest('hex')}"`;
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined) {
+      const fresh = ifNoneMatch === etag;
+      hub.conditional.push(`${path} ${fresh ? 304 : 200}`);
+      if (fresh) return void res.writeHead(304, { etag }).end();
+    }
     res.writeHead(200, { 'content-length': body.byteLength, 'content-type': type, etag });
     if (req.method === 'HEAD') return void res.end();
     const key = `/${m[1]}/${m[2]}/${m[3]}`;
