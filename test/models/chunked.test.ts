@@ -57,7 +57,8 @@ for (const name of CHUNKED_GOLDENS) {
       expect(norm(res.embeddings[0])).toBeCloseTo(1, 5);
     });
 
-    for (const mode of MODES) {
+    // Every mode on BERT; on Qwen3 its own last-token pooling and mean (the rest would only repeat them).
+    for (const mode of name === 'tiny-qwen3-embed' ? (['lasttoken', 'mean'] as const) : MODES) {
       it(`pooling ${mode} inside each chunk, combined with and without use_activation`, async () => {
         const on = await engine.embed(texts, { pooling: poolMode(mode) });
         const off = await engine.embed(texts, { pooling: poolMode(mode), useActivation: false });
