@@ -96,7 +96,7 @@ export interface EngineOptions extends ResolveOptions {
   enableChunkedProcessing?: boolean;
   /** Longest `embed` input accepted, in tokens (vLLM PoolerConfig max_embed_len). */
   maxEmbedLen?: number;
-  /** wgpool extension: L2-normalize the combined chunk vector (vLLM returns the weighted mean as is). */
+  /** wgpool extension: L2-normalize the combined chunk vector when use_activation is on (vLLM returns the weighted mean as is). */
   renormalizeChunks?: boolean;
   /** Batching and backpressure bounds. */
   scheduler?: Partial<SchedulerOptions>;
@@ -408,7 +408,7 @@ export class Engine implements EngineApi {
     let at = 0;
     const combined = perInput.map((chunks) => {
       const vs = outputs.slice(at, (at += chunks.length)) as Float32Array[];
-      return combineChunks(vs, chunks.map((c) => c.ids.length), this.chunking!.renormalize);
+      return combineChunks(vs, chunks.map((c) => c.ids.length), !!this.chunking!.renormalize && row.normalize);
     });
     let embeddings: unknown[];
     if (format === 'ubinary') embeddings = combined.map(ubinaryOf);

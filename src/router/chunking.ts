@@ -11,7 +11,8 @@
 //   rule), then the matryoshka slice and normalize as `use_activation` says.
 // - The chunk outputs are combined by a token-count-weighted mean, Σ len_i·out_i / Σ len_i, and that
 //   is the answer. vLLM does not normalize the mean again, so with use_activation on the result is a
-//   mean of unit vectors (norm ≤ 1); `renormalize` is wgpool's opt-in for a unit-norm answer.
+//   mean of unit vectors (norm ≤ 1); `renormalize` is wgpool's opt-in for a unit-norm answer (with
+//   use_activation off the raw mean stays as it is).
 // - Usage counts every token of the input.
 //
 // Lengths (vLLM's messages; `This model's …`): an input longer than max_embed_len is refused; one
@@ -25,7 +26,7 @@ export interface ChunkingOptions {
   enabled: boolean;
   /** Longest input accepted for embed, in tokens (vLLM max_embed_len); unset: no cap while chunking, else the model's limit. */
   maxEmbedLen?: number;
-  /** wgpool extension: L2-normalize the combined vector (vLLM leaves the weighted mean as is). */
+  /** wgpool extension: L2-normalize the combined vector of a normalized (use_activation) embed (vLLM leaves the weighted mean as is). */
   renormalize?: boolean;
 }
 

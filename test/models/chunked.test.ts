@@ -181,6 +181,9 @@ describe('chunked processing: options and length rules', () => {
     const n = norm(v);
     expect(maxAbsDiff(res.embeddings[0], v.map((x) => x / n))).toBeLessThan(TOL_NORMALIZED);
     expect(norm(res.embeddings[0])).toBeCloseTo(1, 5);
+    // use_activation off: the raw weighted mean, as without the option.
+    const raw = await e.embed(many.text, { useActivation: false });
+    expect(maxAbsDiff(raw.embeddings[0], many.combined.mean.raw)).toBeLessThan(TOL_POOLED);
   });
 
   it('bad option values fail the load', async () => {
