@@ -24,6 +24,7 @@ import { ClassifierHead, type ClassifierActivation } from './pooling/classifier_
 import type { PoolingConfig } from './pooling/config';
 import { EmbedHead, type EmbedRow } from './pooling/head';
 import { TokenEmbedHead, type TokenRow } from './pooling/token_head';
+import { checkChunkingOptions, chunkCount, combineChunks, splitChunks, ubinaryOf, type ChunkingOptions } from './router/chunking';
 import { inputList, isTokenIds, prepareTokenIds } from './router/inputs';
 import { checkTaskParams, resolveDimensions } from './router/params';
 import { cosine, maxSim, pairUp, toBase64 } from './router/scoring';
@@ -87,6 +88,16 @@ export interface EngineOptions extends ResolveOptions {
   chatTemplate?: string;
   /** Merged into config.json before the model is built (vLLM --hf-overrides). */
   hfOverrides?: Record<string, unknown>;
+  /**
+   * `embed` inputs longer than the model's limit are split into model-sized chunks, run as ordinary
+   * sequences, and combined by a token-count-weighted mean (vLLM PoolerConfig
+   * enable_chunked_processing; src/router/chunking.ts). Off: a too-long input is a 400.
+   */
+  enableChunkedProcessing?: boolean;
+  /** Longest `embed` input accepted, in tokens (vLLM PoolerConfig max_embed_len). */
+  maxEmbedLen?: number;
+  /** wgpool extension: L2-normalize the combined chunk vector when use_activation is on (vLLM returns the weighted mean as is). */
+  renormalizeChunks?: boolean;
   /** Batching and backpressure bounds. */
   scheduler?: Partial<SchedulerOptions>;
   signal?: AbortSignal;
@@ -137,13 +148,15 @@ export class Engine implements EngineApi {
     readonly info: EngineInfo,
     private readonly lateInteraction: boolean,
     schedulerOptions: Partial<SchedulerOptions> | undefined,
+    private readonly chunking: ChunkingOptions | undefined,
   ) {
     this.scheduler = new Scheduler<Item, Output>((key, batch) => this.execute(key, batch), schedulerOptions);
   }
 
   static async load(opts: EngineOptions): Promise<Engine> {
+    const chunking = checkChunkingOptions(opts);
     const m = await loadModel(opts);
-    const engine = new Engine(m.gpu, m.source, m.config, m.tokenizer, m.poolingConfig, m.body, m.heads, m.info, !!opts.lateInteraction, opts.scheduler);
+    const engine = new Engine(m.gpu, m.source, m.config, m.tokenizer, m.poolingConfig, m.body, m.heads, m.info, !!opts.lateInteraction, opts.scheduler, chunking);
     engine.loadTimeline = m.timeline;
     engine.chatTemplate = opts.chatTemplate;
     return engine;
@@ -172,11 +185,13 @@ export class Engine implements EngineApi {
   /**
    * Tokenize one input (or pair), applying truncate_prompt_tokens or rejecting a too-long input.
    * Token-id inputs skip the tokenizer: checked against the embedding table and cut (router/inputs).
+   * `max` is the longest input accepted here: the model's limit, or Infinity where the caller checks
+   * the length itself (chunked embed).
    */
-  private encodeInput(input: Input, pair: string | undefined, opts: CommonOptions, index = 0): Sequence {
+  private encodeInput(input: Input, pair: string | undefined, opts: CommonOptions, index = 0, max = this.info.maxLength): Sequence {
     if (isTokenIds(input)) {
       const { limit, side } = this.truncation(opts);
-      const ids = prepareTokenIds(input, { vocabSize: this.config.vocab_size, maxLength: this.info.maxLength, index }, limit, side);
+      const ids = prepareTokenIds(input, { vocabSize: this.config.vocab_size, maxLength: max, index }, limit, side);
       return { ids, typeIds: new Array<number>(ids.length).fill(0) };
     }
     let text = input;
@@ -185,7 +200,6 @@ export class Engine implements EngineApi {
       text = text.toLowerCase();
       pair = pair?.toLowerCase();
     }
-    const max = this.info.maxLength;
     const { limit, side } = this.truncation(opts);
     const addSpecialTokens = opts.addSpecialTokens ?? true;
     const maxTextTokens = (opts as SideCaps).maxTextTokens;
@@ -364,7 +378,12 @@ export class Engine implements EngineApi {
     const mode = opts.pooling ?? this.info.pooling;
     const row: EmbedRow = { mode, dims, normalize: useActivation ?? this.info.normalize };
     const prompt = this.resolvePrompt(opts);
-    const items = texts.map((t, i) => ({ seq: this.encodeInput(this.withPrompt(prompt, t), undefined, opts, i), embed: row }));
+    const seqs = texts.map((t, i) => this.encodeInput(this.withPrompt(prompt, t), undefined, opts, i, this.chunking ? Infinity : undefined));
+    if (this.chunking) {
+      const chunks = seqs.map((s) => chunkCount(s.ids.length, this.info.maxLength, this.chunking!));
+      if (chunks.some((n) => n > 1)) return this.embedChunked(seqs, row, format as F, opts, t0);
+    }
+    const items = seqs.map((seq) => ({ seq, embed: row }));
     const bits = format === 'binary' || format === 'ubinary';
     const { outputs, usage, metadata } = await this.submit(bits ? `embed|bits|${dims}` : 'embed|float', items, opts, now() - t0);
     let embeddings: unknown[];
@@ -372,6 +391,30 @@ export class Engine implements EngineApi {
     else if (format === 'binary') embeddings = (outputs as Uint8Array[]).map(binaryFromUbinary);
     else if (format === 'base64') embeddings = (outputs as Float32Array[]).map(toBase64);
     else embeddings = outputs;
+    return { embeddings: embeddings as EmbeddingFor<F>[], usage, metadata };
+  }
+
+  /**
+   * A request with an input past the model's limit: every input is cut into model-sized chunks
+   * (router/chunking.ts), all chunks go to the scheduler as one job of ordinary sequences, and each
+   * input's chunk vectors are combined by their token counts. The sign bits of binary / ubinary
+   * formats are then taken on the host, from the combined vector.
+   */
+  private async embedChunked<F extends EncodingFormat>(seqs: Sequence[], row: EmbedRow, format: F, opts: EmbedOptions, t0: number): Promise<EmbedResult<EmbeddingFor<F>>> {
+    const size = this.info.maxLength;
+    const perInput = seqs.map((s) => splitChunks(s, size));
+    const items = perInput.flat().map((seq) => ({ seq, embed: row }));
+    const { outputs, usage, metadata } = await this.submit('embed|float', items, opts, now() - t0);
+    let at = 0;
+    const combined = perInput.map((chunks) => {
+      const vs = outputs.slice(at, (at += chunks.length)) as Float32Array[];
+      return combineChunks(vs, chunks.map((c) => c.ids.length), !!this.chunking!.renormalize && row.normalize);
+    });
+    let embeddings: unknown[];
+    if (format === 'ubinary') embeddings = combined.map(ubinaryOf);
+    else if (format === 'binary') embeddings = combined.map((v) => binaryFromUbinary(ubinaryOf(v)));
+    else if (format === 'base64') embeddings = combined.map(toBase64);
+    else embeddings = combined;
     return { embeddings: embeddings as EmbeddingFor<F>[], usage, metadata };
   }
 

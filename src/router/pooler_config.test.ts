@@ -28,11 +28,14 @@ describe('parsePoolerConfig', () => {
     expect(() => parsePoolerConfig(cfg)).toThrow(message);
   });
 
-  it('maps the task to engine options and refuses chunking until the engine has it', () => {
+  it('maps the task and the chunking fields to engine options', () => {
     expect(poolerEngineOptions(parsePoolerConfig({ task: 'token_embed', pooling_type: 'CLS' }))).toStrictEqual({ pooling: 'cls', lateInteraction: true });
     expect(poolerEngineOptions(parsePoolerConfig({ task: 'embed' }))).toStrictEqual({});
-    expect(chunkingOptions(parsePoolerConfig({ max_embed_len: 10 }))).toStrictEqual({});
-    expect(() => chunkingOptions(parsePoolerConfig({ enable_chunked_processing: true }))).toThrow(/chunked long-input option/);
+    expect(chunkingOptions(parsePoolerConfig({}))).toStrictEqual({});
+    expect(chunkingOptions(parsePoolerConfig({ enable_chunked_processing: false }))).toStrictEqual({});
+    expect(chunkingOptions(parsePoolerConfig({ max_embed_len: 10 }))).toStrictEqual({ maxEmbedLen: 10 });
+    expect(chunkingOptions(parsePoolerConfig({ enable_chunked_processing: true }))).toStrictEqual({ enableChunkedProcessing: true });
+    expect(chunkingOptions(parsePoolerConfig({ enable_chunked_processing: true, max_embed_len: 3072000 }))).toStrictEqual({ enableChunkedProcessing: true, maxEmbedLen: 3072000 });
   });
 });
 

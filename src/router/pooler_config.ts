@@ -6,8 +6,8 @@
 // - per request, as defaults: `use_activation` and `dimensions` fill what a request leaves unset,
 //   for the tasks that take them (vLLM PoolingParams._merge_default_parameters).
 // Fields vLLM has that wgpool cannot honour are refused here, at startup, rather than ignored.
-// `enable_chunked_processing` / `max_embed_len` are parsed and kept in `chunking`, for the engine's
-// chunked long-input option to take (see chunkingOptions()).
+// - at load, `enable_chunked_processing` / `max_embed_len` as the engine's chunked long-input options
+//   (chunkingOptions(); src/router/chunking.ts).
 
 import { BadRequestError } from '../gpu/errors';
 import type { PoolMode } from '../kernels/pool';
@@ -145,15 +145,12 @@ export function poolerEngineOptions(cfg: PoolerConfig): { pooling?: PoolMode; la
 }
 
 /**
- * Where `enable_chunked_processing` / `max_embed_len` go once the engine has its chunked long-input
- * option (the loading issue): until then an enabled config is refused at startup, never ignored.
- * Returns the engine options to merge (none while chunking is off).
+ * Engine options for `enable_chunked_processing` / `max_embed_len` (the engine's chunked long-input
+ * option, src/router/chunking.ts): none while neither is set, so the engine keeps its plain limit.
  */
-export function chunkingOptions(cfg: PoolerConfig): Record<string, never> {
-  if (cfg.chunking.enabled) {
-    throw new BadRequestError('pooler_config: enable_chunked_processing needs the engine\'s chunked long-input option, which this build does not have yet.');
-  }
-  return {};
+export function chunkingOptions(cfg: PoolerConfig): { enableChunkedProcessing?: boolean; maxEmbedLen?: number } {
+  const { enabled, maxEmbedLen } = cfg.chunking;
+  return { ...(enabled ? { enableChunkedProcessing: true } : {}), ...(maxEmbedLen !== undefined ? { maxEmbedLen } : {}) };
 }
 
 const SCORE_TYPES: Partial<Record<PoolerTask, ScoreType>> = { embed: 'bi-encoder', classify: 'cross-encoder', token_embed: 'late-interaction' };

@@ -217,9 +217,24 @@ describe('main', () => {
     expect(code).toBe(1);
     expect(h.err[0]).toMatch(/does not support matryoshka representation/);
     expect(h.made[0].disposed).toBe(true);
-    const chunked = await main(['serve', '-m', 'org/a', '--port', '0', '--pooler-config', '{"enable_chunked_processing":true,"max_embed_len":4096}'], h.io);
-    expect(chunked).toBe(1);
-    expect(h.err.at(-1)).toMatch(/enable_chunked_processing needs the engine's chunked long-input option/);
+  });
+
+  it('hands enable_chunked_processing and max_embed_len to the engine as its chunked long-input options', async () => {
+    const seen: EngineOptions[] = [];
+    const shutdown = new AbortController();
+    shutdown.abort();
+    const code = await main(['serve', 'org/a', '--port', '0', '--pooler-config', '{"enable_chunked_processing":true,"max_embed_len":4096}'], {
+      out: () => undefined,
+      err: () => undefined,
+      signals: false,
+      shutdown: shutdown.signal,
+      createEngine: async (opts) => {
+        seen.push(opts);
+        return new FakeEngine();
+      },
+    });
+    expect(code).toBe(0);
+    expect(seen[0]).toMatchObject({ enableChunkedProcessing: true, maxEmbedLen: 4096 });
   });
 
   it('returns 1 and disposes the models already loaded when one fails to load', async () => {

@@ -1,13 +1,16 @@
 // A ready-made Service Worker script configured by its URL:
 //   navigator.serviceWorker.register('/sw.js?model=embedder=/models/my-embedder&base=/wgpool', { type: 'module', scope: '/' })
-// Each `model` parameter is `name=modelUrlOrHubId` (or just the URL, named by itself).
+// Each `model` parameter is `name=modelUrlOrHubId` (or just the URL, named by itself). An optional
+// `pooler_config` parameter (vLLM's PoolerConfig JSON, e.g. {"enable_chunked_processing":true,
+// "max_embed_len":100000}) applies to every model, as `wgpool serve --pooler-config` does.
 import { serveFromServiceWorker } from './service_worker';
 
 const params = new URL(self.location.href).searchParams;
-const models: Record<string, { model: string }> = {};
+const poolerConfig = params.get('pooler_config') ?? undefined;
+const models: Record<string, { model: string; poolerConfig?: string }> = {};
 for (const spec of params.getAll('model')) {
   const eq = spec.indexOf('=');
   const [name, model] = eq > 0 && !spec.slice(0, eq).includes('/') ? [spec.slice(0, eq), spec.slice(eq + 1)] : [spec, spec];
-  models[name] = { model };
+  models[name] = { model, ...(poolerConfig !== undefined ? { poolerConfig } : {}) };
 }
 serveFromServiceWorker({ models, basePath: params.get('base') ?? '/wgpool' });

@@ -12,7 +12,7 @@ export const BACKENDS: BackendChoice[] = (process.env.WGPOOL_TEST_BACKENDS ?? 'w
  * kernels have no WebAssembly implementation yet, and the CPU backend refuses them with a clear error.
  */
 const CPU_FIXTURES = [
-  'tiny-bert-embed', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed', 'tiny-bert-seqcls', 'tiny-qwen3-seqcls',
+  'tiny-bert-embed', 'tiny-bert-embed-short', 'tiny-bert-cls-pool', 'tiny-roberta-embed', 'tiny-qwen3-embed', 'tiny-bert-seqcls', 'tiny-qwen3-seqcls',
   'tiny-bert-crossenc', 'tiny-bert-tokcls', 'tiny-xlmr-seqcls', 'tiny-bert-dense-embed', 'tiny-qwen3-reranker',
 ];
 
