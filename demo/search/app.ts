@@ -48,7 +48,11 @@ export async function checkWebGpu(): Promise<AdapterCheck> {
   }
   const adapter = await gpu.requestAdapter().catch(() => null);
   if (!adapter) {
-    status('WebGPU is present but the browser gave no GPU adapter (a blocklisted driver, or hardware acceleration is off). Turn on "Use graphics acceleration" in the browser settings and reload.', 'error');
+    status(
+      'WebGPU is present but the browser gave no GPU adapter, so the app cannot run its models. On Linux, Chrome and Chromium only offer WebGPU with chrome://flags/#enable-unsafe-webgpu enabled ' +
+        '(or started with --enable-unsafe-webgpu); elsewhere, turn on "Use graphics acceleration when available" in the browser settings, or update the GPU driver. Then reload.',
+      'error',
+    );
     return { ok: false, software: false, label: '' };
   }
   const info = adapter.info;

@@ -1,7 +1,7 @@
 // Split documents into passages for the index: paragraphs (blank-line separated), long ones cut at
 // sentence ends near `maxChars` (280: about 64 tokens, what the WordNet embedder reads); each
-// passage keeps its source name and position (passage number
-// and character offset), so results can say where they came from.
+// passage keeps its source name and position (passage number and character offset), so results
+// can say where they came from.
 
 export interface Passage {
   id: string;
