@@ -31,7 +31,7 @@ describe('the shipped 20k-lemma WordNet index', () => {
     index = await VectorIndex.deserialize(bytes, { engine });
     queries = (await engine.embed(held.queries.map((q) => q.gloss))).embeddings;
     exact = await index.searchBatch(queries, { k: 10 });
-  });
+  }, 600_000);
   afterAll(async () => {
     await index?.dispose();
     await engine?.dispose();
