@@ -68,6 +68,14 @@ describe('the shipped 20k-lemma WordNet index', () => {
     expect(recall).toBe(held.stats.exact['recall@10']);
   });
 
+  it('a description past the 64 tokens the embedder reads is refused, or cut with truncatePromptTokens', async () => {
+    const long = Array.from({ length: 40 }, () => 'a very long description').join(' ');
+    await expect(index.search(long, { k: 3 })).rejects.toThrow(/maximum context length is 64 tokens/);
+    const cut = await index.search(long, { k: 3, truncatePromptTokens: -1 });
+    const first64 = engine.tokenizer.decode(engine.tokenizer.encode(long, undefined, { maxTokens: 64 }).ids, true);
+    expect(cut.map((h) => h.id)).toEqual((await index.search(first64, { k: 3 })).map((h) => h.id));
+  });
+
   it('binary mode: recall@10 against exact search, by rescored candidates', async () => {
     // The first 100 descriptions: the rescoring top-k is slow on a software adapter.
     const n = 100;
