@@ -1,8 +1,10 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connect, Plugin } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
 
 // The demo pages load models the way a user's page loads them from the hub: by URL prefix. In dev
@@ -36,6 +38,38 @@ function serveModels(): Plugin {
   };
 }
 
+// The search app (demo/search/) is an installable PWA. Its web app manifest and icons are plain
+// files beside its pages (linked with vite-ignore, so their names stay put): copied as they are.
+const SEARCH_APP_STATIC = ['manifest.webmanifest', 'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png'];
+function searchAppStatic(): Plugin {
+  return {
+    name: 'wgpool-search-app-static',
+    apply: 'build',
+    generateBundle() {
+      for (const f of SEARCH_APP_STATIC) this.emitFile({ type: 'asset', fileName: `demo/search/${f}`, source: readFileSync(fileURLToPath(new URL(`./demo/search/${f}`, import.meta.url))) });
+    },
+  };
+}
+
+// Every file of the app's two model folders, for the app's Service Worker to precache: /models/ is
+// served by serveModels() (not part of the build), and the worker answers 404 offline for a path in
+// a precached folder that is not listed here, so the listing must be whole.
+const SEARCH_APP_MODELS = ['wordnet-bert-embed', 'wordnet-bert-rerank'];
+function modelPrecacheEntries(): { url: string; revision: string }[] {
+  const out: { url: string; revision: string }[] = [];
+  const walk = (dir: string, root: string, name: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = resolve(dir, e.name);
+      if (e.isDirectory()) walk(f, root, name);
+      else out.push({ url: `/models/${name}/${relative(root, f).split(sep).join('/')}`, revision: createHash('sha1').update(readFileSync(f)).digest('hex') });
+    }
+  };
+  for (const name of SEARCH_APP_MODELS) walk(resolve(MODELS_DIRS[0], name), resolve(MODELS_DIRS[0], name), name);
+  return out;
+}
+
+const OUT_DIR = 'dist/demo';
+
 // Dawn (npm `webgpu`) reads VK_ICD_FILENAMES with getenv() when it loads, so it must be in the real
 // environment of the test processes, not set later through process.env inside a worker. Without a
 // GPU, Debian's chromium package ships the SwiftShader Vulkan driver.
@@ -50,7 +84,34 @@ const RELAXED_SIMD_FLAG = /^v20\./.test(process.version) ? ['--experimental-wasm
 // WGSL is imported with `?raw`, which vite and vitest both resolve, so shaders/ is the only source.
 export default defineConfig({
   root: '.',
-  plugins: [serveModels()],
+  plugins: [
+    serveModels(),
+    searchAppStatic(),
+    // The search app's Service Worker: demo/search/sw.ts → dist/demo/demo/search/sw.js, scope
+    // /demo/search/ (apart from the wgpool API worker, /sw.js, scope /). Registered by the app
+    // itself (demo/search/app.ts), so nothing is injected into the other pages.
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'demo/search',
+      filename: 'sw.ts',
+      outDir: `${OUT_DIR}/demo/search`,
+      injectRegister: false,
+      manifest: false,
+      devOptions: { enabled: false },
+      injectManifest: {
+        rollupFormat: 'iife',
+        globDirectory: OUT_DIR,
+        // The app's pages, worker, icons and dictionary, and the shared chunks; not the playground's
+        // or the benchmark's (Transformers.js and its 27 MB WASM), which the app never loads.
+        globPatterns: ['demo/search/**/*.{html,js,css,webmanifest,png,svg}', 'assets/**/*.{js,css,wgpidx}'],
+        globIgnores: ['demo/search/sw.js', 'assets/bench-*', 'assets/transformers*', 'assets/index-*'],
+        maximumFileSizeToCacheInBytes: 32 * 2 ** 20,
+        additionalManifestEntries: modelPrecacheEntries(),
+        // Paths relative to dist/demo become absolute (the worker lives in a subfolder).
+        manifestTransforms: [async (entries) => ({ manifest: entries.map((e) => ({ ...e, url: e.url.startsWith('/') ? e.url : `/${e.url}` })), warnings: [] })],
+      },
+    }),
+  ],
   server: { host: '127.0.0.1', port: 5173, strictPort: false },
   // Cross-origin isolation lets the benchmark page's WASM baseline use threads (SharedArrayBuffer).
   preview: {
@@ -58,12 +119,20 @@ export default defineConfig({
     port: 4173,
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
+  // The search app's engine worker is emitted inside the app's folder, so that the app's Service
+  // Worker (scope /demo/search/) controls it and serves its model fetches offline.
+  worker: {
+    format: 'es',
+    rolldownOptions: {
+      output: { entryFileNames: (chunk) => (chunk.name.startsWith('engine_worker') ? 'demo/search/[name]-[hash].js' : 'assets/[name]-[hash].js') },
+    },
+  },
   build: {
-    outDir: 'dist/demo',
+    outDir: OUT_DIR,
     rollupOptions: {
       // sw.js: the Service Worker that serves the HTTP API (src/serve/sw_entry.ts), at the root so
       // its default scope is the whole demo.
-      input: { index: 'index.html', bench: 'demo/bench/index.html', search: 'demo/search/index.html', sw: 'src/serve/sw_entry.ts' },
+      input: { index: 'index.html', bench: 'demo/bench/index.html', search: 'demo/search/index.html', dictionary: 'demo/search/dictionary.html', sw: 'src/serve/sw_entry.ts' },
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
     },
   },

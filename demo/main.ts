@@ -1,5 +1,6 @@
-// The demo page: load a model by URL prefix or hub id, semantic search over a small corpus
-// (embed + cosine, or rerank with a cross-encoder), and a playground for every task.
+// The task playground: load a model by URL prefix or hub id, run every task on your inputs with its
+// timing, a quick search over a small list (embed + cosine, or rerank with a cross-encoder), the
+// adapter report, and the HTTP API from a Service Worker. The search app is demo/search/.
 import { Gpu, createEngine, type Engine } from '../src/index';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -78,14 +79,18 @@ async function run() {
   const out = $('output');
   try {
     let result: unknown;
+    const t0 = performance.now();
     if (task === 'embed') result = await engine.embed(input);
     else if (task === 'classify') result = await engine.classify(input);
     else if (task === 'score') result = await engine.score(input[0], input.slice(1));
     else if (task === 'rerank') result = await engine.rerank(input[0], input.slice(1), { returnDocuments: true });
     else result = await engine.encode(input, { task: task as 'token_embed' | 'token_classify' });
+    const ms = performance.now() - t0;
+    const tokens = (result as { usage?: { promptTokens?: number } }).usage?.promptTokens;
+    const timing = `${task}: ${input.length} input${input.length === 1 ? '' : 's'}${tokens ? `, ${tokens} tokens` : ''} in ${ms.toFixed(1)} ms on ${engine.info.backend.name}\n`;
     const json = JSON.stringify(result, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array, (x) => +x.toFixed(5)) : v), 2);
     // One line per vector instead of one line per number.
-    show(out, json.replace(/\[\s+([-\d.e+,\s]+?)\s+\]/g, (_, inner: string) => `[${inner.replace(/\s+/g, ' ')}]`));
+    show(out, timing + json.replace(/\[\s+([-\d.e+,\s]+?)\s+\]/g, (_, inner: string) => `[${inner.replace(/\s+/g, ' ')}]`));
   } catch (e) {
     show(out, (e as Error).message, true);
   }

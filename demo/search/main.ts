@@ -1,67 +1,36 @@
 // The semantic search app: passages → embedded in the shared engine's worker (one model for every
-// tab) → a GPU vector index kept in IndexedDB → search as you type. MODEL_URL is the one constant to
-// swap for a real embedder.
-import { createSharedWorkerEngine, type RemoteIndex, type SharedWorkerEngine } from '../../src/worker/index';
+// tab) → a GPU vector index kept in IndexedDB → search as you type, optionally rescored by the
+// cross-encoder. Models, offline Service Worker and WebGPU checks: app.ts.
+import type { RemoteIndex, SharedWorkerEngine } from '../../src/worker/index';
+import { $, MODEL_URL, RERANK_MODEL_URL, checkWebGpu, formatMs, note, registerOffline, startEngine, startSecondEngine, status, storageError, type StatusKind } from './app';
 import { highlight, splitPassages, type Passage } from './passages';
 
-/** The embedder (a folder laid out like a hub repo). The tiny fixture until the trained models ship. */
-export const MODEL_URL = '/models/tiny-bert-embed';
-/** The optional second stage. */
-export const RERANK_MODEL_URL = '/models/tiny-bert-crossenc';
+export { MODEL_URL, RERANK_MODEL_URL };
 const INDEX = 'passages';
 const BATCH = 16;
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const status = (text: string, kind: '' | 'warn' | 'error' = '') => {
-  const el = $('status');
-  el.textContent = text;
-  el.className = `status ${kind}`;
-};
+/** Passages past the embedder's 64 tokens are cut there (vLLM's truncate_prompt_tokens = -1). */
+const TRUNCATE = -1;
 
 declare global {
   interface Window {
-    searchApp: { ready: boolean; size: number; lastQuery: string; lastResults: string[]; lastTexts: string[]; restored: boolean; embedded: number };
+    searchApp: { ready: boolean; size: number; lastQuery: string; lastResults: string[]; lastTexts: string[]; restored: boolean; embedded: number; offline: string };
   }
 }
-window.searchApp = { ready: false, size: 0, lastQuery: '', lastResults: [], lastTexts: [], restored: false, embedded: 0 };
+window.searchApp = { ready: false, size: 0, lastQuery: '', lastResults: [], lastTexts: [], restored: false, embedded: 0, offline: '' };
 
-function workerFactories() {
-  return {
-    sharedWorker: () => new SharedWorker(new URL('../../src/worker/shared_worker.ts', import.meta.url), { type: 'module', name: 'wgpool-search' }),
-    worker: () => new Worker(new URL('../../src/worker/shared_worker.ts', import.meta.url), { type: 'module' }),
-  };
-}
-
-async function checkWebGpu(): Promise<boolean> {
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) {
-    status('This browser has no WebGPU. Use a recent Chrome or Edge (or Firefox/Safari with WebGPU enabled), on a secure (https or localhost) page.', 'error');
-    return false;
-  }
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) {
-    status('WebGPU is present but no GPU adapter is available (blocklisted driver or disabled hardware acceleration). Enable hardware acceleration in the browser settings.', 'error');
-    return false;
-  }
-  const info = adapter.info;
-  const software = /swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture} ${info.description}`) || (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
-  if (software) status(`WebGPU runs on a software adapter (${info.vendor} ${info.architecture}): a CPU emulation, so embedding is slow. Loading the model…`, 'warn');
-  else status(`WebGPU: ${info.vendor} ${info.architecture}. Loading the model…`);
-  return true;
-}
-
-let engine: SharedWorkerEngine;
 let index: RemoteIndex;
-let reranker: SharedWorkerEngine | null = null;
+let reranker: Promise<SharedWorkerEngine> | null = null;
 let searchCtl: AbortController | null = null;
+/** The ready line, so passing messages can be replaced by it again. */
+let readyLine: [string, StatusKind] = ['', ''];
 
 function updateCount(size: number) {
   window.searchApp.size = size;
-  $('count').textContent = size ? `${size} passages indexed.` : 'The index is empty: add some text above.';
+  $('count').textContent = size ? `${size} passages indexed. Type to search them.` : 'The index is empty: paste text above, or pick files or a folder, to search it here.';
+  $('search').classList.toggle('empty', size === 0);
 }
 
 async function addPassages(passages: Passage[]) {
-  if (!passages.length) return;
   const bar = $('bar-fill');
   const text = $('progress-text');
   $('progress').hidden = false;
@@ -69,28 +38,31 @@ async function addPassages(passages: Passage[]) {
   let tokens = 0;
   for (let done = 0; done < passages.length; done += BATCH) {
     const part = passages.slice(done, done + BATCH);
-    const r = await index.addTexts(part.map((p) => ({ id: p.id, text: p.text, metadata: { source: p.source, index: p.index, offset: p.offset } })));
+    const r = await index.addTexts(
+      part.map((p) => ({ id: p.id, text: p.text, metadata: { source: p.source, index: p.index, offset: p.offset } })),
+      { truncatePromptTokens: TRUNCATE },
+    );
     tokens += r.promptTokens;
     const n = Math.min(done + BATCH, passages.length);
     const s = (performance.now() - t0) / 1000;
     const left = (s / n) * (passages.length - n);
     bar.style.width = `${(100 * n) / passages.length}%`;
-    text.textContent = `${n} / ${passages.length} passages · ${(tokens / s).toFixed(0)} tokens/s · ${left < 1 ? 'done soon' : `${left.toFixed(0)} s left`}`;
+    text.textContent = `${n} / ${passages.length} passages (${Math.floor((100 * n) / passages.length)}%) · ${(tokens / s).toFixed(0)} tokens/s · ${left < 1 ? 'done soon' : `${left.toFixed(0)} s left`}`;
     window.searchApp.embedded += part.length;
   }
-  const ms = performance.now() - t0;
-  text.textContent = `${passages.length} / ${passages.length} passages (100%) in ${ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`}`;
+  text.textContent = `${passages.length} / ${passages.length} passages (100%) in ${formatMs(performance.now() - t0)}`;
   try {
-    const info = await index.save();
-    updateCount(info.size);
+    updateCount((await index.save()).size);
+    status(...readyLine);
   } catch (e) {
-    status(`Indexed, but saving to this browser's storage failed: ${(e as Error).message}`, 'error');
+    updateCount((await index.info()).size);
+    status(await storageError('The index', e), 'error');
   }
 }
 
 async function addSource(source: string, body: string) {
   const passages = splitPassages(source, body);
-  if (!passages.length) return status('No text to add: paste or pick plain text or Markdown files.', 'warn');
+  if (!passages.length) return status('No text to add: paste, or pick plain text or Markdown files.', 'warn');
   try {
     await addPassages(passages);
   } catch (e) {
@@ -108,10 +80,10 @@ async function search() {
   const ctl = new AbortController();
   searchCtl = ctl;
   try {
-    let hits = await index.search(q, { k: 10, signal: ctl.signal });
+    let hits = await index.search(q, { k: 10, signal: ctl.signal, truncatePromptTokens: TRUNCATE });
     if ($<HTMLInputElement>('rerank').checked && hits.length) {
-      reranker ??= await createSharedWorkerEngine(null, { model: new URL(RERANK_MODEL_URL, location.href).href }, workerFactories());
-      const r = await reranker.rerank(q, hits.map((h) => h.text ?? ''), { signal: ctl.signal });
+      reranker ??= startSecondEngine(RERANK_MODEL_URL);
+      const r = await (await reranker).rerank(q, hits.map((h) => h.text ?? ''), { signal: ctl.signal, truncatePromptTokens: TRUNCATE });
       hits = r.results.map((x) => ({ ...hits[x.index], rerankScore: x.relevanceScore }));
     }
     if (ctl.signal.aborted) return;
@@ -126,7 +98,7 @@ async function search() {
       })
       .join('');
   } catch (e) {
-    if ((e as Error).name !== 'AbortError') status(`Search failed: ${(e as Error).message}`, 'error');
+    if ((e as Error).name !== 'AbortError' && !ctl.signal.aborted) status(`Search failed: ${(e as Error).message}`, 'error');
   }
 }
 
@@ -137,21 +109,34 @@ function enable(on: boolean) {
 
 async function start() {
   enable(false);
-  if (!(await checkWebGpu())) return;
+  const adapter = await checkWebGpu();
+  if (!adapter.ok) return;
+  status(adapter.software ? `WebGPU runs on a software adapter (${adapter.label}): a CPU emulation of a GPU, so embedding is slow. Preparing…` : `WebGPU: ${adapter.label}. Preparing…`, adapter.software ? 'warn' : '');
+  const offline = await registerOffline();
+  window.searchApp.offline = offline;
+  note(offline);
   const t0 = performance.now();
-  engine = await createSharedWorkerEngine(null, { model: new URL(MODEL_URL, location.href).href }, workerFactories());
+  const engine = await startEngine(MODEL_URL, 'the embedder');
   index = engine.index(INDEX);
   // Another tab may already hold the index in the shared worker; otherwise restore it from IndexedDB.
   let info = await index.open();
+  let storageProblem = '';
   if (info.size === 0) {
-    info = await index.load().catch(() => info);
-    window.searchApp.restored = info.size > 0;
+    try {
+      info = await index.load();
+      window.searchApp.restored = info.size > 0;
+    } catch (e) {
+      const err = e as Error & { status?: number };
+      if (err.status !== 404) storageProblem = err.name === 'IndexModelMismatchError' ? `The saved index was built with another model and is ignored: ${err.message}` : await storageError('The saved index could not be read, and new passages', e);
+      info = await index.open();
+    }
   }
   updateCount(info.size);
-  const kind = engine.kind === 'shared' ? 'shared by every tab' : 'in this tab';
-  const st = $('status');
-  const prefix = st.classList.contains('warn') ? `${st.textContent!.replace(/ Loading the model….*$/, '')} ` : '';
-  status(`${prefix}Model ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (${kind}).${window.searchApp.restored ? ' Index restored from this browser.' : ''}`, prefix ? 'warn' : '');
+  const kind = engine.kind === 'shared' ? 'shared by every tab of this app' : 'in this tab';
+  const where = adapter.software ? `on a software adapter (${adapter.label}): slow` : `on ${adapter.label}`;
+  readyLine = [`Model ready in ${formatMs(performance.now() - t0)} (${kind}), ${where}.${window.searchApp.restored ? ' Index restored from this browser.' : ''}`, adapter.software ? 'warn' : ''];
+  status(...readyLine);
+  if (storageProblem) status(storageProblem, 'error');
 
   $('add-paste').addEventListener('click', async () => {
     const body = $<HTMLTextAreaElement>('paste').value;
@@ -161,13 +146,18 @@ async function start() {
   for (const id of ['files', 'folder']) {
     $<HTMLInputElement>(id).addEventListener('change', async (e) => {
       const files = [...((e.target as HTMLInputElement).files ?? [])].filter((f) => /\.(txt|md|markdown)$/i.test(f.name) || f.type.startsWith('text/'));
+      if (!files.length) return status('None of those files is plain text or Markdown (.txt, .md).', 'warn');
       for (const f of files) await addSource(f.webkitRelativePath || f.name, await f.text());
     });
   }
   $('clear').addEventListener('click', async () => {
     await index.drop();
     info = await index.open();
-    await index.save();
+    try {
+      await index.save();
+    } catch (e) {
+      status(await storageError('The emptied index', e), 'error');
+    }
     updateCount(info.size);
     $('results').innerHTML = '';
   });

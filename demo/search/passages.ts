@@ -1,6 +1,7 @@
 // Split documents into passages for the index: paragraphs (blank-line separated), long ones cut at
-// sentence ends near `maxChars`; each passage keeps its source name and position (passage number
-// and character offset), so results can say where they came from.
+// sentence ends near `maxChars` (280: about 64 tokens, what the WordNet embedder reads); each
+// passage keeps its source name and position (passage number and character offset), so results
+// can say where they came from.
 
 export interface Passage {
   id: string;
@@ -12,7 +13,7 @@ export interface Passage {
   offset: number;
 }
 
-export function splitPassages(source: string, text: string, maxChars = 600): Passage[] {
+export function splitPassages(source: string, text: string, maxChars = 280): Passage[] {
   const out: Passage[] = [];
   const para = /\S[\s\S]*?(?=\n\s*\n|$)/g;
   for (let m = para.exec(text); m; m = para.exec(text)) {

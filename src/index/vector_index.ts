@@ -54,6 +54,8 @@ export interface AddOptions {
   storeText?: boolean;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** vLLM's truncate_prompt_tokens for the texts (-1: the model's limit); default: refuse long texts. */
+  truncatePromptTokens?: number;
 }
 
 export interface SearchOptions {
@@ -66,6 +68,8 @@ export interface SearchOptions {
   /** Second stage: score the top `topN` (default k) texts with a cross-encoder, best first. */
   rerank?: { engine: Pick<EngineApi, 'rerank'>; topN?: number };
   signal?: AbortSignal;
+  /** vLLM's truncate_prompt_tokens for text queries (-1: the model's limit); default: refuse long ones. */
+  truncatePromptTokens?: number;
 }
 
 export interface SearchHit {
@@ -195,7 +199,7 @@ export class VectorIndex {
         const r = await engine.embedInto(
           part.map((e) => e.text),
           { buffer: this.corpus.vectors, offset: this.corpus.count * D * 4, stride: D * 4 },
-          { dimensions, normalize: true, signal: opts.signal },
+          { dimensions, normalize: true, signal: opts.signal, truncatePromptTokens: opts.truncatePromptTokens },
         );
         tokens += r.usage.promptTokens;
         this.corpus.touched();
@@ -282,14 +286,14 @@ export class VectorIndex {
       const perChunk = Math.max(1, Math.min(queries.length, Math.floor(corpusByteLimit(this.gpu) / (N * 4)), this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
       for (let s = 0; s < queries.length; s += perChunk) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('Aborted', 'AbortError');
-        hits.push(...(await this.scan(queries.slice(s, s + perChunk), k, mode, candidates)));
+        hits.push(...(await this.scan(queries.slice(s, s + perChunk), k, mode, candidates, opts.truncatePromptTokens)));
       }
       if (opts.rerank) return Promise.all(hits.map((h, i) => this.rerankHits(queries[i], h, k, opts)));
       return hits;
     });
   }
 
-  private async scan(queries: readonly (string | ArrayLike<number>)[], k: number, mode: SearchMode, candidates: number): Promise<SearchHit[][]> {
+  private async scan(queries: readonly (string | ArrayLike<number>)[], k: number, mode: SearchMode, candidates: number, truncatePromptTokens?: number): Promise<SearchHit[][]> {
     const Q = queries.length;
     const D = this.corpus.dims;
     if (mode === 'binary') this.corpus.bits();
@@ -310,7 +314,7 @@ export class VectorIndex {
       const engine = this.requireEngine('A text query');
       const dimensions = D === engine.info.embeddingSize ? undefined : D;
       // Rows of one embedInto are evenly strided; text queries may sit anywhere, so one call per run.
-      for (const t of texts) await engine.embedInto([t.text], { buffer: plan.queries, offset: t.row * D * 4 }, { dimensions, normalize: true });
+      for (const t of texts) await engine.embedInto([t.text], { buffer: plan.queries, offset: t.row * D * 4 }, { dimensions, normalize: true, truncatePromptTokens });
     }
     const encoder = this.gpu.device.createCommandEncoder({ label: 'index.search' });
     const pass = encoder.beginComputePass({ label: `index.search.${mode}` });

@@ -34,6 +34,14 @@ export class RemoteIndex {
     return this.call('load', [key, dbName]);
   }
 
+  /**
+   * Replace it with an index serialized by encodeIndex / VectorIndex.serialize (e.g. a file built
+   * ahead of time and fetched by the page); IndexModelMismatchError if this engine did not build it.
+   */
+  import(bytes: ArrayBuffer | Uint8Array): Promise<RemoteIndexInfo> {
+    return this.call('import', [bytes]);
+  }
+
   save(key?: string, dbName?: string): Promise<RemoteIndexInfo> {
     return this.call('save', [key, dbName]);
   }

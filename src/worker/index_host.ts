@@ -7,7 +7,7 @@ import { BadRequestError, NotFoundError } from '../gpu/errors';
 import { VectorIndex } from '../index/vector_index';
 import { IndexedDBIndexStore } from '../index/store';
 
-export type IndexAction = 'open' | 'addTexts' | 'addVectors' | 'remove' | 'search' | 'searchBatch' | 'save' | 'load' | 'info' | 'drop';
+export type IndexAction = 'open' | 'addTexts' | 'addVectors' | 'remove' | 'search' | 'searchBatch' | 'save' | 'load' | 'import' | 'info' | 'drop';
 
 /** What a page learns about an index. */
 export interface RemoteIndexInfo {
@@ -45,6 +45,17 @@ export async function indexCall(engine: Engine, name: string, action: IndexActio
     case 'load': {
       const [key, db] = args as [string | undefined, string | undefined];
       const loaded = await VectorIndex.load(new IndexedDBIndexStore(db), key ?? name, { engine });
+      const old = existing;
+      reg.set(name, Promise.resolve(loaded));
+      if (old) await (await old).dispose();
+      return describe(name, loaded);
+    }
+    case 'import': {
+      // An index shipped as a file (encodeIndex bytes, fetched by the page): checked against this
+      // engine's weights like a load from IndexedDB, then it replaces any index of this name.
+      const [bytes] = args as [ArrayBuffer | Uint8Array];
+      if (!(bytes instanceof ArrayBuffer || bytes instanceof Uint8Array)) throw new BadRequestError('import needs the index bytes (an ArrayBuffer).');
+      const loaded = await VectorIndex.deserialize(bytes, { engine });
       const old = existing;
       reg.set(name, Promise.resolve(loaded));
       if (old) await (await old).dispose();
