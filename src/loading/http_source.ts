@@ -11,7 +11,7 @@
 
 import { ModelLoadError, NotFoundError, abortError } from '../gpu/errors';
 import { describeImpostor, impostorByBody, impostorByHeaders } from './sniff';
-import { BaseSource, checkPath, missing, throwIfAborted, type FileEntry, type ProgressFn } from './source_base';
+import { BaseSource, checkPath, countedStream, missing, throwIfAborted, type FileEntry, type FileStream, type ProgressFn } from './source_base';
 
 /** How a hub source lists its files. */
 export interface HubListing {
@@ -105,7 +105,8 @@ export class HttpSource extends BaseSource {
     return hit;
   }
 
-  async bytes(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
+  /** GET a file, refusing a missing file and an answer that is an HTML page or a JSON error by its headers. */
+  private async open(p: string, signal?: AbortSignal): Promise<{ res: Response; url: string; type: string | null }> {
     const url = this.url(p);
     const res = await this.request(url, 'GET', signal);
     if (res.status === 404 || res.status === 410) {
@@ -124,6 +125,11 @@ export class HttpSource extends BaseSource {
       this.known.set(p, Promise.resolve(false));
       throw new NotFoundError(`Model "${this.id}": GET ${url} ${describeImpostor(early, p)}`);
     }
+    return { res, url, type };
+  }
+
+  async bytes(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
+    const { res, url, type } = await this.open(p, signal);
     // The listing's size, when a listing was asked for already (a plain read does not ask for one).
     const listedSize = this.listed?.find((f) => f.path === p)?.size;
     const body = await this.readBody(res, url, listedSize, signal, onProgress);
@@ -136,12 +142,26 @@ export class HttpSource extends BaseSource {
     return body;
   }
 
+  /** The body as it arrives (the streaming weight upload), its length checked like bytes(). */
+  async stream(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
+    const { res, url } = await this.open(p, signal);
+    const size = this.expectedSize(res, this.listed?.find((f) => f.path === p)?.size);
+    const fail = (why: string) => new ModelLoadError(`Model "${this.id}": GET ${url} ${why}`);
+    const body = res.body ?? new Response(await res.arrayBuffer()).body!;
+    return { body: countedStream(body, size, onProgress, fail), size };
+  }
+
+  /** Content-Length when it counts the bytes the stream yields (no content encoding), else the listing's size. */
+  private expectedSize(res: Response, listedSize: number | undefined): number | undefined {
+    const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+    const header = Number(res.headers.get('content-length'));
+    return !encoded && res.headers.has('content-length') && Number.isSafeInteger(header) ? header : listedSize;
+  }
+
   /** The whole body, streamed into one buffer when its size is known; a short body is an error. */
   private async readBody(res: Response, url: string, listedSize: number | undefined, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     // With a content encoding, Content-Length counts compressed bytes, not what the stream yields.
-    const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
-    const header = Number(res.headers.get('content-length'));
-    const expected = !encoded && res.headers.has('content-length') && Number.isSafeInteger(header) ? header : listedSize;
+    const expected = this.expectedSize(res, listedSize);
     const fail = (why: string) => new ModelLoadError(`Model "${this.id}": GET ${url} ${why}`);
     if (!res.body) {
       const data = new Uint8Array(await res.arrayBuffer());
