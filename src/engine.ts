@@ -9,7 +9,7 @@ import type { BackendChoice } from './backend';
 import type { SimdLevel } from './cpu/wasm';
 import type { TuneStore } from './gpu/autotune';
 import type { Gpu } from './gpu/context';
-import { BadRequestError, WgpoolError } from './gpu/errors';
+import { BadRequestError, GpuLostError, WgpoolError } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
@@ -92,6 +92,19 @@ export interface EngineOptions extends ResolveOptions {
   signal?: AbortSignal;
   /** Progress of the load: phases download, parse, upload, compile, then ready with progress exactly 1. */
   onProgress?: ProgressCallback;
+  /** Refuse to load when the estimated GPU memory (weights + one full batch) exceeds this many bytes. */
+  gpuMemoryBudget?: number;
+}
+
+/** The parts of a load that live on one device; replaced together when the device is lost. */
+interface OnDevice {
+  gpu: Gpu;
+  body: ModelBody;
+  heads: { embed: EmbedHead; token: TokenEmbedHead; classifier: ClassifierHead | null };
+  /** Set when this device was lost: what its pending requests reject with. */
+  lost?: GpuLostError;
+  /** Set when we destroy it ourselves (dispose, or after recovery): its loss is not news. */
+  retired?: boolean;
 }
 
 /** One queued sequence and what its head must do with it. */
@@ -117,7 +130,7 @@ interface HeadRun {
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 export class Engine implements EngineApi {
-  private readonly scheduler: Scheduler<Item, Output>;
+  private scheduler: Scheduler<Item, Output>;
   /** GPU submits happen one batch at a time; readbacks of one batch overlap the next batch. */
   private submitting: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -125,28 +138,115 @@ export class Engine implements EngineApi {
   private chatTemplate: string | undefined;
   /** Wall time of each load phase in ms (download, parse, upload, compile) and the whole load. */
   loadTimeline: LoadedModel['timeline'] | undefined;
+  /** What the load estimated the model needs on the GPU (weights + one full batch of activations). */
+  memory: LoadedModel['memory'] | undefined;
+  /** The model on its current device. */
+  private live: OnDevice;
+  /** A reload onto a new device after a loss, while it runs. */
+  private recovery: Promise<void> | undefined;
+  /** How to load again after a lost device (null: the caller's device, which cannot be replaced). */
+  private reloadOptions: EngineOptions | null = null;
 
   private constructor(
-    readonly gpu: Gpu,
+    m: LoadedModel,
     readonly source: ModelSource,
     readonly config: ModelConfig,
     readonly tokenizer: TextTokenizer,
     readonly poolingConfig: PoolingConfig,
-    private readonly body: ModelBody,
-    private readonly heads: { embed: EmbedHead; token: TokenEmbedHead; classifier: ClassifierHead | null },
     readonly info: EngineInfo,
     private readonly lateInteraction: boolean,
-    schedulerOptions: Partial<SchedulerOptions> | undefined,
+    private readonly schedulerOptions: Partial<SchedulerOptions> | undefined,
   ) {
-    this.scheduler = new Scheduler<Item, Output>((key, batch) => this.execute(key, batch), schedulerOptions);
+    this.live = { gpu: m.gpu, body: m.body, heads: m.heads };
+    this.scheduler = this.newScheduler();
+    this.watch(this.live);
   }
 
   static async load(opts: EngineOptions): Promise<Engine> {
-    const m = await loadModel(opts);
-    const engine = new Engine(m.gpu, m.source, m.config, m.tokenizer, m.poolingConfig, m.body, m.heads, m.info, !!opts.lateInteraction, opts.scheduler);
+    const m = await loadModel({ ...opts, maxBatchTokens: opts.scheduler?.maxBatchTokens });
+    const engine = new Engine(m, m.source, m.config, m.tokenizer, m.poolingConfig, m.info, !!opts.lateInteraction, opts.scheduler);
     engine.loadTimeline = m.timeline;
+    engine.memory = m.memory;
     engine.chatTemplate = opts.chatTemplate;
+    // A reload reads the same resolved source again (File lists included; HTTP through its cache).
+    if (!opts.device) engine.reloadOptions = { ...opts, model: m.source, signal: undefined, onProgress: undefined };
     return engine;
+  }
+
+  /** The context the model runs on now (a new one after a lost device was recovered). */
+  get gpu(): Gpu {
+    return this.live.gpu;
+  }
+
+  /** Buffers the engine's context holds on the GPU now, and their bytes (Gpu.liveBuffers()). */
+  liveBuffers(): { buffers: number; bytes: number } {
+    return this.live.gpu.liveBuffers();
+  }
+
+  private newScheduler(): Scheduler<Item, Output> {
+    return new Scheduler<Item, Output>((key, batch) => this.execute(key, batch), this.schedulerOptions);
+  }
+
+  /** React to the loss of `d`'s device: fail what was pending on it, then reload for what comes next. */
+  private watch(d: OnDevice): void {
+    if (d.gpu.backend !== 'webgpu') return;
+    void d.gpu.device.lost.then((info) => {
+      if (d.retired || this.disposed) return;
+      const recoverable = this.reloadOptions !== null;
+      d.lost = new GpuLostError(
+        `The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}) while this request was pending. ` +
+          (recoverable
+            ? 'The engine reloads the model on a new device; retry the request.'
+            : 'The engine ran on the caller\'s device (EngineOptions.device) and cannot replace it: create a new engine.'),
+        info.reason,
+        recoverable,
+      );
+      // Requests made from now on go to a fresh queue that waits for the reload; the old queue's
+      // waiting jobs reject now, its running batches when their readback fails on the dead device.
+      const old = this.scheduler;
+      this.scheduler = this.newScheduler();
+      this.submitting = Promise.resolve();
+      old.close(d.lost);
+      try {
+        d.gpu.destroy();
+      } catch {
+        // a lost device may refuse; its memory is gone with it anyway
+      }
+      if (recoverable) void this.recover().catch(() => undefined);
+    });
+  }
+
+  /** Load the model again on a new device (once at a time); a failure is retried by the next request. */
+  private recover(): Promise<void> {
+    this.recovery ??= (async () => {
+      try {
+        const m = await loadModel({ ...this.reloadOptions!, maxBatchTokens: this.schedulerOptions?.maxBatchTokens });
+        if (this.disposed) {
+          m.gpu.destroy();
+          return;
+        }
+        this.live = { gpu: m.gpu, body: m.body, heads: m.heads };
+        Object.assign(this.info, { adapter: m.info.adapter, backend: m.info.backend, matmul: m.info.matmul });
+        this.memory = m.memory;
+        this.watch(this.live);
+      } finally {
+        this.recovery = undefined;
+      }
+    })();
+    return this.recovery;
+  }
+
+  /** The model on a working device: waits for (or starts) the reload after a loss. */
+  private async ready(): Promise<OnDevice> {
+    while (this.live.lost) {
+      if (this.reloadOptions === null) throw this.live.lost;
+      try {
+        await this.recover();
+      } catch (e) {
+        throw new GpuLostError(`The GPU device was lost and reloading the model on a new one failed: ${(e as Error).message}`, 'reload-failed', true);
+      }
+    }
+    return this.live;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -273,28 +373,44 @@ export class Engine implements EngineApi {
 
   /** The scheduler's executor: run one homogeneous batch (same key) on the GPU. */
   private async execute(key: string, entries: BatchEntry<Item>[]): Promise<Output[]> {
+    const d = await this.ready();
+    try {
+      const out = await this.executeOn(d, key, entries);
+      if (d.lost) throw d.lost;
+      return out;
+    } catch (e) {
+      // Whatever a lost device made the batch fail with (a rejected mapAsync, a validation error),
+      // the caller hears that the GPU was lost.
+      if (d.lost) throw d.lost;
+      throw e;
+    }
+  }
+
+  private async executeOn(d: OnDevice, key: string, entries: BatchEntry<Item>[]): Promise<Output[]> {
+    const { gpu, body } = d;
     const items = entries.map((e) => e.item);
     const batch = packBatch(items.map((i) => i.seq));
     // Encode and submit strictly one batch at a time (they share the body's activation buffers);
     // the readback of this batch then overlaps the next batch's submit.
     let read!: () => Promise<Output[]>;
     const submitted = this.submitting.then(async () => {
-      const fwd = this.body.prepare(batch);
-      const head = this.head(key, fwd, batch, items);
+      if (d.lost) throw d.lost;
+      const fwd = body.prepare(batch);
+      const head = this.head(d, key, fwd, batch, items);
       if (key === 'embed|gpu') {
         // embedInto (WebGPU only): rows stay on the device, copied to their targets in this same submit.
-        const encoder = this.gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
+        const encoder = gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
         const pass = encoder.beginComputePass({ label: `wgpool.${key}` });
         fwd.encode(pass);
         head.encode(pass);
         pass.end();
-        const rowBytes = this.heads.embed.embeddingSize * 4;
+        const rowBytes = d.heads.embed.embeddingSize * 4;
         items.forEach((it, i) => encoder.copyBufferToBuffer(head.output, i * rowBytes, it.target!.buffer, it.target!.offset, it.embed!.dims * 4));
-        this.gpu.device.queue.submit([encoder.finish()]);
+        gpu.device.queue.submit([encoder.finish()]);
         read = async () => items.map(() => new Float32Array(0));
         return;
       }
-      const staged = await this.gpu.submit(`wgpool.${key}`, [fwd, head], head.output, head.bytes);
+      const staged = await gpu.submit(`wgpool.${key}`, [fwd, head], head.output, head.bytes);
       read = async () => head.split(await staged.read());
     });
     this.submitting = submitted.catch(() => undefined);
@@ -302,16 +418,16 @@ export class Engine implements EngineApi {
     return read();
   }
 
-  private head(key: string, fwd: PreparedForward, batch: PackedBatch, items: Item[]): HeadRun {
+  private head(d: OnDevice, key: string, fwd: PreparedForward, batch: PackedBatch, items: Item[]): HeadRun {
     const kind = key.split('|')[0];
     if (kind === 'embed') {
       // 'embed|bits|<dims>' batches pack sign bits on the GPU (binary / ubinary); dims is in the key,
       // so every row of such a batch has the same width.
-      return this.heads.embed.prepare(fwd, batch, items.map((i) => i.embed!), key.split('|')[1] === 'bits');
+      return d.heads.embed.prepare(fwd, batch, items.map((i) => i.embed!), key.split('|')[1] === 'bits');
     }
     if (kind === 'token_embed') {
       const seqRows = items.map((i) => i.token!);
-      const h = this.heads.token.prepare(fwd, batch, seqRows);
+      const h = d.heads.token.prepare(fwd, batch, seqRows);
       return {
         encode: h.encode,
         output: h.output,
@@ -320,7 +436,7 @@ export class Engine implements EngineApi {
       };
     }
     // classify / token_classify
-    const cls = this.heads.classifier!;
+    const cls = d.heads.classifier!;
     const h = cls.prepare(fwd, batch, items.map((i) => i.activation!));
     const L = h.rowStride;
     return {
@@ -458,7 +574,7 @@ export class Engine implements EngineApi {
     // Each side embedded on its own keeps its own cap (max_tokens_per_query / max_tokens_per_doc).
     const queryCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerQuery, undefined] };
     const docCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerDoc, undefined] };
-    if (this.heads.classifier) {
+    if (this.live.heads.classifier) {
       // Cross-encoder: the pair runs jointly (token_type_ids 1 on the second text for BERT).
       const activation = this.classifierActivation(opts.useActivation, true);
       const caps: SideCaps = { ...opts, maxTextTokens: [opts.maxTokensPerQuery, opts.maxTokensPerDoc] };
@@ -561,13 +677,17 @@ export class Engine implements EngineApi {
     if (this.disposed) return;
     this.disposed = true;
     this.scheduler.close(new BadRequestError('This engine was disposed.'));
+    await this.recovery?.catch(() => undefined);
+    const d = this.live;
+    d.retired = true;
+    if (d.lost) return; // its context was destroyed when the loss was seen
     await this.submitting;
-    await this.gpu.idle();
-    this.heads.embed.dispose();
-    this.heads.token.dispose();
-    this.heads.classifier?.dispose();
-    this.body.dispose();
-    this.gpu.destroy();
+    await d.gpu.idle();
+    d.heads.embed.dispose();
+    d.heads.token.dispose();
+    d.heads.classifier?.dispose();
+    d.body.dispose();
+    d.gpu.destroy();
   }
 }
 
