@@ -153,12 +153,19 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
         oomScope = true;
       }
       if (streaming && gpu.backend === 'webgpu') {
-        weights = await streamWeights(files, gpu, { signal, keepOnHost: hostTensors(config, fromToken), onHeader: (_file, header) => void onTensors(header.tensors) });
+        // The checkpoint counts as parsed once its (first) header is: the rest arrives as the upload.
+        let parsed = false;
+        const onHeader = (file: string, header: { tensors: TensorMeta[] }) => {
+          onTensors(header.tensors);
+          if (!parsed) tracker.advance('parse', file, 1);
+          parsed = true;
+        };
+        weights = await streamWeights(files, gpu, { signal, keepOnHost: hostTensors(config, fromToken), onHeader });
       } else {
         weights = await WeightStore.load(files, { signal });
         onTensors(weights.names().map((n) => ({ name: n, dtype: weights!.dtype(n), shape: weights!.shape(n), begin: 0, end: 0, file: '' })));
+        tracker.advance('parse', weights.files.join(', '), 1);
       }
-      tracker.advance('parse', weights.files.join(', '), 1);
       check();
       const memory = estimateMemory(config, weightsBytes, maxBatchTokens, maxLength);
 
