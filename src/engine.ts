@@ -9,12 +9,13 @@ import type { BackendChoice } from './backend';
 import type { SimdLevel } from './cpu/wasm';
 import type { TuneStore } from './gpu/autotune';
 import type { Gpu } from './gpu/context';
-import { BadRequestError, GpuLostError, WgpoolError } from './gpu/errors';
+import { BadRequestError, WgpoolError } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
-import { loadModel, type LoadedModel } from './loading/load_model';
+import { DeviceKeeper, type OnDevice } from './device_keeper';
+import { loadModel, type LoadedModel, type LoadOptions } from './loading/load_model';
 import type { ProgressCallback } from './loading/progress';
 import type { DirectoryHandleLike, ModelSource, ResolveOptions } from './loading/source';
 import { typeVocabSize, type ModelConfig } from './models/config';
@@ -96,17 +97,6 @@ export interface EngineOptions extends ResolveOptions {
   gpuMemoryBudget?: number;
 }
 
-/** The parts of a load that live on one device; replaced together when the device is lost. */
-interface OnDevice {
-  gpu: Gpu;
-  body: ModelBody;
-  heads: { embed: EmbedHead; token: TokenEmbedHead; classifier: ClassifierHead | null };
-  /** Set when this device was lost: what its pending requests reject with. */
-  lost?: GpuLostError;
-  /** Set when we destroy it ourselves (dispose, or after recovery): its loss is not news. */
-  retired?: boolean;
-}
-
 /** One queued sequence and what its head must do with it. */
 interface Item {
   seq: Sequence;
@@ -140,12 +130,8 @@ export class Engine implements EngineApi {
   loadTimeline: LoadedModel['timeline'] | undefined;
   /** What the load estimated the model needs on the GPU (weights + one full batch of activations). */
   memory: LoadedModel['memory'] | undefined;
-  /** The model on its current device. */
-  private live: OnDevice;
-  /** A reload onto a new device after a loss, while it runs. */
-  private recovery: Promise<void> | undefined;
-  /** How to load again after a lost device (null: the caller's device, which cannot be replaced). */
-  private reloadOptions: EngineOptions | null = null;
+  /** The model on its device, and its recovery when the device is lost (device_keeper.ts). */
+  private readonly keeper: DeviceKeeper;
 
   private constructor(
     m: LoadedModel,
@@ -156,97 +142,49 @@ export class Engine implements EngineApi {
     readonly info: EngineInfo,
     private readonly lateInteraction: boolean,
     private readonly schedulerOptions: Partial<SchedulerOptions> | undefined,
+    reloadOptions: LoadOptions | null,
   ) {
-    this.live = { gpu: m.gpu, body: m.body, heads: m.heads };
     this.scheduler = this.newScheduler();
-    this.watch(this.live);
+    this.keeper = new DeviceKeeper(m, reloadOptions, {
+      // Requests made from now on go to a fresh queue that waits for the reload; the old queue's
+      // waiting jobs reject now, its running batches when their readback fails on the dead device.
+      lost: (error) => {
+        const old = this.scheduler;
+        this.scheduler = this.newScheduler();
+        this.submitting = Promise.resolve();
+        old.close(error);
+      },
+      reloaded: (r) => {
+        Object.assign(this.info, { adapter: r.info.adapter, backend: r.info.backend, matmul: r.info.matmul });
+        this.memory = r.memory;
+      },
+    });
   }
 
   static async load(opts: EngineOptions): Promise<Engine> {
-    const m = await loadModel({ ...opts, maxBatchTokens: opts.scheduler?.maxBatchTokens });
-    const engine = new Engine(m, m.source, m.config, m.tokenizer, m.poolingConfig, m.info, !!opts.lateInteraction, opts.scheduler);
+    const loadOptions: LoadOptions = { ...opts, maxBatchTokens: opts.scheduler?.maxBatchTokens };
+    const m = await loadModel(loadOptions);
+    // A reload reads the same resolved source again (File lists included; HTTP through its cache).
+    const reload = opts.device ? null : { ...loadOptions, model: m.source, signal: undefined, onProgress: undefined };
+    const engine = new Engine(m, m.source, m.config, m.tokenizer, m.poolingConfig, m.info, !!opts.lateInteraction, opts.scheduler, reload);
     engine.loadTimeline = m.timeline;
     engine.memory = m.memory;
     engine.chatTemplate = opts.chatTemplate;
-    // A reload reads the same resolved source again (File lists included; HTTP through its cache).
-    if (!opts.device) engine.reloadOptions = { ...opts, model: m.source, signal: undefined, onProgress: undefined };
     return engine;
   }
 
   /** The context the model runs on now (a new one after a lost device was recovered). */
   get gpu(): Gpu {
-    return this.live.gpu;
+    return this.keeper.live.gpu;
   }
 
   /** Buffers the engine's context holds on the GPU now, and their bytes (Gpu.liveBuffers()). */
   liveBuffers(): { buffers: number; bytes: number } {
-    return this.live.gpu.liveBuffers();
+    return this.keeper.live.gpu.liveBuffers();
   }
 
   private newScheduler(): Scheduler<Item, Output> {
     return new Scheduler<Item, Output>((key, batch) => this.execute(key, batch), this.schedulerOptions);
-  }
-
-  /** React to the loss of `d`'s device: fail what was pending on it, then reload for what comes next. */
-  private watch(d: OnDevice): void {
-    if (d.gpu.backend !== 'webgpu') return;
-    void d.gpu.device.lost.then((info) => {
-      if (d.retired || this.disposed) return;
-      const recoverable = this.reloadOptions !== null;
-      d.lost = new GpuLostError(
-        `The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}) while this request was pending. ` +
-          (recoverable
-            ? 'The engine reloads the model on a new device; retry the request.'
-            : 'The engine ran on the caller\'s device (EngineOptions.device) and cannot replace it: create a new engine.'),
-        info.reason,
-        recoverable,
-      );
-      // Requests made from now on go to a fresh queue that waits for the reload; the old queue's
-      // waiting jobs reject now, its running batches when their readback fails on the dead device.
-      const old = this.scheduler;
-      this.scheduler = this.newScheduler();
-      this.submitting = Promise.resolve();
-      old.close(d.lost);
-      try {
-        d.gpu.destroy();
-      } catch {
-        // a lost device may refuse; its memory is gone with it anyway
-      }
-      if (recoverable) void this.recover().catch(() => undefined);
-    });
-  }
-
-  /** Load the model again on a new device (once at a time); a failure is retried by the next request. */
-  private recover(): Promise<void> {
-    this.recovery ??= (async () => {
-      try {
-        const m = await loadModel({ ...this.reloadOptions!, maxBatchTokens: this.schedulerOptions?.maxBatchTokens });
-        if (this.disposed) {
-          m.gpu.destroy();
-          return;
-        }
-        this.live = { gpu: m.gpu, body: m.body, heads: m.heads };
-        Object.assign(this.info, { adapter: m.info.adapter, backend: m.info.backend, matmul: m.info.matmul });
-        this.memory = m.memory;
-        this.watch(this.live);
-      } finally {
-        this.recovery = undefined;
-      }
-    })();
-    return this.recovery;
-  }
-
-  /** The model on a working device: waits for (or starts) the reload after a loss. */
-  private async ready(): Promise<OnDevice> {
-    while (this.live.lost) {
-      if (this.reloadOptions === null) throw this.live.lost;
-      try {
-        await this.recover();
-      } catch (e) {
-        throw new GpuLostError(`The GPU device was lost and reloading the model on a new one failed: ${(e as Error).message}`, 'reload-failed', true);
-      }
-    }
-    return this.live;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -373,7 +311,7 @@ export class Engine implements EngineApi {
 
   /** The scheduler's executor: run one homogeneous batch (same key) on the GPU. */
   private async execute(key: string, entries: BatchEntry<Item>[]): Promise<Output[]> {
-    const d = await this.ready();
+    const d = await this.keeper.ready();
     try {
       const out = await this.executeOn(d, key, entries);
       if (d.lost) throw d.lost;
@@ -574,7 +512,7 @@ export class Engine implements EngineApi {
     // Each side embedded on its own keeps its own cap (max_tokens_per_query / max_tokens_per_doc).
     const queryCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerQuery, undefined] };
     const docCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerDoc, undefined] };
-    if (this.live.heads.classifier) {
+    if (this.keeper.live.heads.classifier) {
       // Cross-encoder: the pair runs jointly (token_type_ids 1 on the second text for BERT).
       const activation = this.classifierActivation(opts.useActivation, true);
       const caps: SideCaps = { ...opts, maxTextTokens: [opts.maxTokensPerQuery, opts.maxTokensPerDoc] };
@@ -677,10 +615,8 @@ export class Engine implements EngineApi {
     if (this.disposed) return;
     this.disposed = true;
     this.scheduler.close(new BadRequestError('This engine was disposed.'));
-    await this.recovery?.catch(() => undefined);
-    const d = this.live;
-    d.retired = true;
-    if (d.lost) return; // its context was destroyed when the loss was seen
+    const d = await this.keeper.retire();
+    if (!d) return; // lost: its context was destroyed when the loss was seen
     await this.submitting;
     await d.gpu.idle();
     d.heads.embed.dispose();
