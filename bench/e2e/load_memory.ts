@@ -40,6 +40,9 @@ process.stdout.write(
     peak_mb: { rss: mb(peak.rss), heap_used: mb(peak.heapUsed), array_buffers: mb(peak.arrayBuffers), external: mb(peak.external) },
     before_mb: { rss: mb(base.rss), heap_used: mb(base.heapUsed), array_buffers: mb(base.arrayBuffers) },
     after_load_mb: { rss: mb(after.rss), heap_used: mb(after.heapUsed), array_buffers: mb(after.arrayBuffers) },
+    // What the load estimated it needs on the GPU (src/loading/memory.ts), and what it holds.
+    gpu_estimate_mb: engine.memory ? { weights: mb(engine.memory.weightsBytes), activations: mb(engine.memory.activationBytes), batch_tokens: engine.memory.batchTokens } : null,
+    gpu_live_mb: mb(engine.liveBuffers().bytes),
   }) + '\n',
 );
 await engine.dispose();
