@@ -53,6 +53,9 @@ useful GFLOP/s and the largest difference between their embeddings.
   --node                also run in Node: wgpool on Dawn, Transformers.js on onnxruntime-node (CPU)
   --no-browser          skip Chromium (with --node: Node only)
   --serve               serve the benchmark page (demo/bench/) with the models and wait
+  --load-memory         only load the model once in a fresh Node process (wgpool on Dawn) and print
+                        the load timeline and peak memory (RSS, V8 heap, ArrayBuffers) as JSON.
+                        The browser runs report load_memory per wgpool system too
   --help                this text
 
 Environment: CHROMIUM_PATH (default /usr/bin/chromium), VK_ICD_FILENAMES (Node; default the
@@ -84,6 +87,7 @@ try {
       node: { type: 'boolean', default: false },
       'no-browser': { type: 'boolean', default: false },
       serve: { type: 'boolean', default: false },
+      'load-memory': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -174,6 +178,19 @@ function ensureDefaultModel() {
 const modelDir = resolve(args.model ?? DEFAULT_MODEL);
 if (!args.model) ensureDefaultModel();
 if (!existsSync(resolve(modelDir, 'config.json'))) fail(`${modelDir} is not a model folder (no config.json)`);
+
+// --load-memory: one load in a process of its own, so its peak is the load's and nothing else's.
+if (args['load-memory']) {
+  const { buildBench } = await import('./build.mjs');
+  const bundle = await buildBench('bench/e2e/load_memory.ts');
+  const env = { ...process.env };
+  if (!env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  const r = spawnSync(process.execPath, [bundle, modelDir], { env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (r.status !== 0) fail(`load-memory run failed (exit ${r.status})`);
+  process.stdout.write(r.stdout);
+  if (args.json) writeFileSync(args.json, r.stdout);
+  process.exit(0);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Runs

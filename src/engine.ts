@@ -14,7 +14,8 @@ import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
-import { loadModel, type LoadedModel } from './loading/load_model';
+import { DeviceKeeper, type OnDevice } from './device_keeper';
+import { loadModel, type LoadedModel, type LoadOptions } from './loading/load_model';
 import type { ProgressCallback } from './loading/progress';
 import type { DirectoryHandleLike, ModelSource, ResolveOptions } from './loading/source';
 import { typeVocabSize, type ModelConfig } from './models/config';
@@ -103,6 +104,8 @@ export interface EngineOptions extends ResolveOptions {
   signal?: AbortSignal;
   /** Progress of the load: phases download, parse, upload, compile, then ready with progress exactly 1. */
   onProgress?: ProgressCallback;
+  /** Refuse to load when the estimated GPU memory (weights + one full batch) exceeds this many bytes. */
+  gpuMemoryBudget?: number;
 }
 
 /** One queued sequence and what its head must do with it. */
@@ -128,7 +131,7 @@ interface HeadRun {
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 export class Engine implements EngineApi {
-  private readonly scheduler: Scheduler<Item, Output>;
+  private scheduler: Scheduler<Item, Output>;
   /** GPU submits happen one batch at a time; readbacks of one batch overlap the next batch. */
   private submitting: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -136,30 +139,65 @@ export class Engine implements EngineApi {
   private chatTemplate: string | undefined;
   /** Wall time of each load phase in ms (download, parse, upload, compile) and the whole load. */
   loadTimeline: LoadedModel['timeline'] | undefined;
+  /** What the load estimated the model needs on the GPU (weights + one full batch of activations). */
+  memory: LoadedModel['memory'] | undefined;
+  /** The model on its device, and its recovery when the device is lost (device_keeper.ts). */
+  private readonly keeper: DeviceKeeper;
 
   private constructor(
-    readonly gpu: Gpu,
+    m: LoadedModel,
     readonly source: ModelSource,
     readonly config: ModelConfig,
     readonly tokenizer: TextTokenizer,
     readonly poolingConfig: PoolingConfig,
-    private readonly body: ModelBody,
-    private readonly heads: { embed: EmbedHead; token: TokenEmbedHead; classifier: ClassifierHead | null },
     readonly info: EngineInfo,
     private readonly lateInteraction: boolean,
-    schedulerOptions: Partial<SchedulerOptions> | undefined,
+    private readonly schedulerOptions: Partial<SchedulerOptions> | undefined,
     private readonly chunking: ChunkingOptions | undefined,
+    reloadOptions: LoadOptions | null,
   ) {
-    this.scheduler = new Scheduler<Item, Output>((key, batch) => this.execute(key, batch), schedulerOptions);
+    this.scheduler = this.newScheduler();
+    this.keeper = new DeviceKeeper(m, reloadOptions, {
+      // Requests made from now on go to a fresh queue that waits for the reload; the old queue's
+      // waiting jobs reject now, its running batches when their readback fails on the dead device.
+      lost: (error) => {
+        const old = this.scheduler;
+        this.scheduler = this.newScheduler();
+        this.submitting = Promise.resolve();
+        old.close(error);
+      },
+      reloaded: (r) => {
+        Object.assign(this.info, { adapter: r.info.adapter, backend: r.info.backend, matmul: r.info.matmul });
+        this.memory = r.memory;
+      },
+    });
   }
 
   static async load(opts: EngineOptions): Promise<Engine> {
     const chunking = checkChunkingOptions(opts);
-    const m = await loadModel(opts);
-    const engine = new Engine(m.gpu, m.source, m.config, m.tokenizer, m.poolingConfig, m.body, m.heads, m.info, !!opts.lateInteraction, opts.scheduler, chunking);
+    const loadOptions: LoadOptions = { ...opts, maxBatchTokens: opts.scheduler?.maxBatchTokens };
+    const m = await loadModel(loadOptions);
+    // A reload reads the same resolved source again (File lists included; HTTP through its cache).
+    const reload = opts.device ? null : { ...loadOptions, model: m.source, signal: undefined, onProgress: undefined };
+    const engine = new Engine(m, m.source, m.config, m.tokenizer, m.poolingConfig, m.info, !!opts.lateInteraction, opts.scheduler, chunking, reload);
     engine.loadTimeline = m.timeline;
+    engine.memory = m.memory;
     engine.chatTemplate = opts.chatTemplate;
     return engine;
+  }
+
+  /** The context the model runs on now (a new one after a lost device was recovered). */
+  get gpu(): Gpu {
+    return this.keeper.live.gpu;
+  }
+
+  /** Buffers the engine's context holds on the GPU now, and their bytes (Gpu.liveBuffers()). */
+  liveBuffers(): { buffers: number; bytes: number } {
+    return this.keeper.live.gpu.liveBuffers();
+  }
+
+  private newScheduler(): Scheduler<Item, Output> {
+    return new Scheduler<Item, Output>((key, batch) => this.execute(key, batch), this.schedulerOptions);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -287,28 +325,44 @@ export class Engine implements EngineApi {
 
   /** The scheduler's executor: run one homogeneous batch (same key) on the GPU. */
   private async execute(key: string, entries: BatchEntry<Item>[]): Promise<Output[]> {
+    const d = await this.keeper.ready();
+    try {
+      const out = await this.executeOn(d, key, entries);
+      if (d.lost) throw d.lost;
+      return out;
+    } catch (e) {
+      // Whatever a lost device made the batch fail with (a rejected mapAsync, a validation error),
+      // the caller hears that the GPU was lost.
+      if (d.lost) throw d.lost;
+      throw e;
+    }
+  }
+
+  private async executeOn(d: OnDevice, key: string, entries: BatchEntry<Item>[]): Promise<Output[]> {
+    const { gpu, body } = d;
     const items = entries.map((e) => e.item);
     const batch = packBatch(items.map((i) => i.seq));
     // Encode and submit strictly one batch at a time (they share the body's activation buffers);
     // the readback of this batch then overlaps the next batch's submit.
     let read!: () => Promise<Output[]>;
     const submitted = this.submitting.then(async () => {
-      const fwd = this.body.prepare(batch);
-      const head = this.head(key, fwd, batch, items);
+      if (d.lost) throw d.lost;
+      const fwd = body.prepare(batch);
+      const head = this.head(d, key, fwd, batch, items);
       if (key === 'embed|gpu') {
         // embedInto (WebGPU only): rows stay on the device, copied to their targets in this same submit.
-        const encoder = this.gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
+        const encoder = gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
         const pass = encoder.beginComputePass({ label: `wgpool.${key}` });
         fwd.encode(pass);
         head.encode(pass);
         pass.end();
-        const rowBytes = this.heads.embed.embeddingSize * 4;
+        const rowBytes = d.heads.embed.embeddingSize * 4;
         items.forEach((it, i) => encoder.copyBufferToBuffer(head.output, i * rowBytes, it.target!.buffer, it.target!.offset, it.embed!.dims * 4));
-        this.gpu.device.queue.submit([encoder.finish()]);
+        gpu.device.queue.submit([encoder.finish()]);
         read = async () => items.map(() => new Float32Array(0));
         return;
       }
-      const staged = await this.gpu.submit(`wgpool.${key}`, [fwd, head], head.output, head.bytes);
+      const staged = await gpu.submit(`wgpool.${key}`, [fwd, head], head.output, head.bytes);
       read = async () => head.split(await staged.read());
     });
     this.submitting = submitted.catch(() => undefined);
@@ -316,16 +370,16 @@ export class Engine implements EngineApi {
     return read();
   }
 
-  private head(key: string, fwd: PreparedForward, batch: PackedBatch, items: Item[]): HeadRun {
+  private head(d: OnDevice, key: string, fwd: PreparedForward, batch: PackedBatch, items: Item[]): HeadRun {
     const kind = key.split('|')[0];
     if (kind === 'embed') {
       // 'embed|bits|<dims>' batches pack sign bits on the GPU (binary / ubinary); dims is in the key,
       // so every row of such a batch has the same width.
-      return this.heads.embed.prepare(fwd, batch, items.map((i) => i.embed!), key.split('|')[1] === 'bits');
+      return d.heads.embed.prepare(fwd, batch, items.map((i) => i.embed!), key.split('|')[1] === 'bits');
     }
     if (kind === 'token_embed') {
       const seqRows = items.map((i) => i.token!);
-      const h = this.heads.token.prepare(fwd, batch, seqRows);
+      const h = d.heads.token.prepare(fwd, batch, seqRows);
       return {
         encode: h.encode,
         output: h.output,
@@ -334,7 +388,7 @@ export class Engine implements EngineApi {
       };
     }
     // classify / token_classify
-    const cls = this.heads.classifier!;
+    const cls = d.heads.classifier!;
     const h = cls.prepare(fwd, batch, items.map((i) => i.activation!));
     const L = h.rowStride;
     return {
@@ -501,7 +555,7 @@ export class Engine implements EngineApi {
     // Each side embedded on its own keeps its own cap (max_tokens_per_query / max_tokens_per_doc).
     const queryCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerQuery, undefined] };
     const docCaps: SideCaps = { ...common, maxTextTokens: [opts.maxTokensPerDoc, undefined] };
-    if (this.heads.classifier) {
+    if (this.keeper.live.heads.classifier) {
       // Cross-encoder: the pair runs jointly (token_type_ids 1 on the second text for BERT).
       const activation = this.classifierActivation(opts.useActivation, true);
       const caps: SideCaps = { ...opts, maxTextTokens: [opts.maxTokensPerQuery, opts.maxTokensPerDoc] };
@@ -604,13 +658,15 @@ export class Engine implements EngineApi {
     if (this.disposed) return;
     this.disposed = true;
     this.scheduler.close(new BadRequestError('This engine was disposed.'));
+    const d = await this.keeper.retire();
+    if (!d) return; // lost: its context was destroyed when the loss was seen
     await this.submitting;
-    await this.gpu.idle();
-    this.heads.embed.dispose();
-    this.heads.token.dispose();
-    this.heads.classifier?.dispose();
-    this.body.dispose();
-    this.gpu.destroy();
+    await d.gpu.idle();
+    d.heads.embed.dispose();
+    d.heads.token.dispose();
+    d.heads.classifier?.dispose();
+    d.body.dispose();
+    d.gpu.destroy();
   }
 }
 

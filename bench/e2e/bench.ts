@@ -14,7 +14,7 @@ import type { ModelSource } from '../../src/loading/source';
 import { resolvePoolingConfig } from '../../src/pooling/config';
 import { TextTokenizer } from '../../src/tokenizer/tokenizer';
 import { FLOPS_FORMULA, flopsModel, usefulFlops, type FlopsModel } from './flops';
-import type { BenchSystem, LoadTiming, SystemName } from './systems';
+import type { BenchSystem, LoadMemory, LoadTiming, SystemName } from './systems';
 import { mixedTexts, rerankQuery, uniformTexts } from './texts';
 
 export const WORKLOADS = ['uniform', 'rerank', 'concurrent', 'batch'] as const;
@@ -49,6 +49,8 @@ export interface SystemResult {
   load_ms: number;
   fetch_ms: number | null;
   compile_ms: number | null;
+  /** Memory of the load (wgpool on WebGPU): see LoadMemory in systems.ts. */
+  load_memory?: LoadMemory;
   first_ms: number;
   /** load + first request. */
   cold_ms: number;
@@ -259,6 +261,7 @@ export async function runBench(p: Prepared, make: (name: SystemName) => BenchSys
       log(`${name}: loading`);
       const load: LoadTiming = await sys.load();
       log(`${name}: loaded in ${fmt(load.loadMs)} ms${load.compileMs !== null ? ` (pipelines ${fmt(load.compileMs)} ms, files ${fmt(load.fetchMs ?? 0)} ms)` : ''}; first request…`);
+      if (load.memory) log(`${name}: load memory ${JSON.stringify(load.memory)}`);
       let t0 = now();
       const first = await sys.embed(texts);
       const firstMs = now() - t0;
@@ -275,6 +278,7 @@ export async function runBench(p: Prepared, make: (name: SystemName) => BenchSys
         load_ms: load.loadMs,
         fetch_ms: load.fetchMs,
         compile_ms: load.compileMs,
+        ...(load.memory ? { load_memory: load.memory } : {}),
         first_ms: firstMs,
         cold_ms: load.loadMs + firstMs,
         warmup_ms: firstMs - med,

@@ -18,6 +18,68 @@ export interface LoadTiming {
   fetchMs: number | null;
   /** Wall time during which shader modules / compute pipelines were being created (wgpool only). */
   compileMs: number | null;
+  /** Memory of the load (wgpool WebGPU only; loadMemory() says how it was measured). */
+  memory?: LoadMemory;
+}
+
+/**
+ * What a load cost in memory. Node: process.memoryUsage() sampled every 2 ms and at every progress
+ * event during the load — peak RSS, V8 heap and ArrayBuffer bytes. Chromium:
+ * performance.measureUserAgentSpecificMemory() (cross-origin isolated pages only) once the engine is
+ * ready — the page's JS memory then, not a peak (the API has no peak); elsewhere `note` says why not.
+ */
+export interface LoadMemory {
+  how: 'process.memoryUsage' | 'measureUserAgentSpecificMemory' | 'unavailable';
+  peak_rss_mb?: number;
+  peak_heap_mb?: number;
+  peak_array_buffers_mb?: number;
+  /** Chromium: bytes the page's JS realms hold after the load. */
+  after_load_mb?: number;
+  note?: string;
+}
+
+const MiB = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
+
+/** Start measuring a load's memory; call the result when the load is done. */
+function loadMemory(): { sample: () => void; done: () => Promise<LoadMemory> } {
+  const proc = (globalThis as { process?: { memoryUsage?: () => { rss: number; heapUsed: number; arrayBuffers: number } } }).process;
+  if (proc?.memoryUsage && typeof window === 'undefined') {
+    const peak = { rss: 0, heap: 0, ab: 0 };
+    const sample = () => {
+      const m = proc.memoryUsage!();
+      peak.rss = Math.max(peak.rss, m.rss);
+      peak.heap = Math.max(peak.heap, m.heapUsed);
+      peak.ab = Math.max(peak.ab, m.arrayBuffers);
+    };
+    sample();
+    const timer = setInterval(sample, 2);
+    return {
+      sample,
+      done: async () => {
+        clearInterval(timer);
+        sample();
+        return { how: 'process.memoryUsage', peak_rss_mb: MiB(peak.rss), peak_heap_mb: MiB(peak.heap), peak_array_buffers_mb: MiB(peak.ab) };
+      },
+    };
+  }
+  const perf = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> };
+  return {
+    sample: () => undefined,
+    done: async () => {
+      if (typeof perf.measureUserAgentSpecificMemory !== 'function') {
+        return { how: 'unavailable', note: 'performance.measureUserAgentSpecificMemory is missing in this browser' };
+      }
+      if (!(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) {
+        return { how: 'unavailable', note: 'the page is not cross-origin isolated (COOP/COEP), which measureUserAgentSpecificMemory needs' };
+      }
+      try {
+        const m = await perf.measureUserAgentSpecificMemory();
+        return { how: 'measureUserAgentSpecificMemory', after_load_mb: MiB(m.bytes), note: 'JS memory once the engine is ready (the API gives no peak)' };
+      } catch (e) {
+        return { how: 'unavailable', note: `measureUserAgentSpecificMemory failed: ${(e as Error).message}` };
+      }
+    },
+  };
 }
 
 export interface BenchSystem {
@@ -76,6 +138,10 @@ function timedSource(src: ModelSource, clock: BusyClock): ModelSource {
     bytes: (p, s) => clock.track(src.bytes(p, s)),
     text: (p, s) => clock.track(src.text(p, s)),
     json: <T>(p: string, s?: AbortSignal) => clock.track(src.json<T>(p, s)),
+    // The listing and the streamed weights pass through, so the bench loads as a page would (only
+    // opening a stream is timed: its bytes arrive during the upload).
+    ...(src.list ? { list: (s?: AbortSignal) => clock.track(src.list!(s)) } : {}),
+    ...(src.stream ? { stream: (p: string, s?: AbortSignal) => clock.track(src.stream!(p, s)) } : {}),
   };
 }
 
@@ -118,6 +184,7 @@ export class WgpoolSystem implements BenchSystem {
     }
     // The device is requested here (as createEngine would) so that its pipeline creation can be
     // timed; the engine picks its matmul variant by its timed trial (src/gpu/autotune.ts) unless told.
+    const memory = loadMemory();
     const { device, report } = await acquireDevice();
     const compile = new BusyClock();
     const files = new BusyClock();
@@ -133,9 +200,11 @@ export class WgpoolSystem implements BenchSystem {
       matmulVariant: this.opts.matmulVariant,
       matmulTune: 'always',
       scheduler: this.opts.scheduler,
+      onProgress: memory.sample,
     });
     this.variant = this.engine.info.matmul.variant;
-    return { loadMs: now() - t0, fetchMs: files.total, compileMs: compile.total };
+    const loadMs = now() - t0;
+    return { loadMs, fetchMs: files.total, compileMs: compile.total, memory: await memory.done() };
   }
 
   private get e(): Engine {

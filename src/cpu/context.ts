@@ -96,6 +96,7 @@ export class CpuContext extends Gpu {
   override upload(data: ArrayBufferView, label: string): GPUBuffer {
     const buf = this.mem.alloc(Math.max(16, Math.ceil(data.byteLength / 4) * 4), label);
     this.mem.bytes(buf, 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.track(buf as unknown as GPUBuffer, buf.size);
     return buf as unknown as GPUBuffer;
   }
 
@@ -134,6 +135,7 @@ export class CpuContext extends Gpu {
 
   override destroy(): void {
     this.pool.destroy();
+    this.forgetLive();
   }
 }
 

@@ -16,7 +16,8 @@ export class BufferPool {
   private bytesLive = 0;
   private bytesFree = 0;
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `create` is the context's counted createBuffer (Gpu.liveBuffers()). */
+  constructor(private readonly create: (desc: GPUBufferDescriptor) => GPUBuffer) {}
 
   /** A buffer of at least `bytes` (its size is the size class, so bind with an explicit size when it matters). */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
@@ -28,7 +29,7 @@ export class BufferPool {
       this.bytesFree -= size;
       buf.label = label;
     } else {
-      buf = this.device.createBuffer({ label, size, usage });
+      buf = this.create({ label, size, usage });
     }
     this.live.add(buf);
     this.bytesLive += size;

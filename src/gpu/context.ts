@@ -47,7 +47,7 @@ export class Dispatch {
     paramsBytes: number,
     readonly label: string,
   ) {
-    this.params = gpu.device.createBuffer({
+    this.params = gpu.createBuffer({
       label: `${label}.params`,
       size: Math.max(16, Math.ceil(paramsBytes / 16) * 16),
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -147,6 +147,9 @@ export class Gpu {
   private readonly owned: boolean;
   /** Weight buffers made by upload(): destroyed with this context even on a caller's device. */
   private readonly uploads = new Set<GPUBuffer>();
+  /** Every buffer made through createBuffer() and not yet destroyed, with its size (liveBuffers()). */
+  private readonly live = new Map<GPUBuffer, number>();
+  private liveBytes = 0;
   /**
    * Called before each upload with its label and size (the load's progress stream and abort check
    * hook in here); throwing refuses the upload.
@@ -159,7 +162,7 @@ export class Gpu {
     owned: boolean,
   ) {
     this.pipelines = new PipelineCache(device);
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool((desc) => this.createBuffer(desc));
     this.owned = owned;
   }
 
@@ -191,6 +194,41 @@ export class Gpu {
     return this.device.features.has('subgroups');
   }
 
+  /**
+   * device.createBuffer, counted: every buffer wgpool makes goes through here, so liveBuffers() can
+   * say what is still allocated (after an aborted load it must be nothing). The buffer's destroy()
+   * is wrapped to take it off the count; destroying the device clears the count too.
+   */
+  createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
+    const buf = this.device.createBuffer(desc);
+    this.track(buf, desc.size);
+    return buf;
+  }
+
+  /** Count a buffer made elsewhere (the CPU backend's uploads) until its destroy(). */
+  protected track(buf: GPUBuffer, size: number): void {
+    this.live.set(buf, size);
+    this.liveBytes += size;
+    const destroy = buf.destroy.bind(buf);
+    (buf as { destroy: () => void }).destroy = () => {
+      const n = this.live.get(buf);
+      if (n !== undefined) {
+        this.live.delete(buf);
+        this.liveBytes -= n;
+      }
+      destroy();
+    };
+  }
+
+  /**
+   * Buffers this context made that are not destroyed yet (weights, pooled activations, uniforms,
+   * readback staging), and their bytes. Public for debugging and tests: after dispose() or an aborted
+   * load it is { buffers: 0, bytes: 0 }; engine.liveBuffers() forwards it.
+   */
+  liveBuffers(): { buffers: number; bytes: number } {
+    return { buffers: this.live.size, bytes: this.liveBytes };
+  }
+
   /** A storage buffer (pooled) of at least `bytes`. */
   storage(bytes: number, label: string): GPUBuffer {
     return this.pool.acquire(bytes, STORAGE(), label);
@@ -199,18 +237,33 @@ export class Gpu {
   /** A storage buffer filled from host data (created mapped: no staging copy). */
   upload(data: ArrayBufferView, label: string): GPUBuffer {
     this.onUpload?.(label, data.byteLength);
-    const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
-    const limit = Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize);
+    const buf = this.weightBuffer(data.byteLength, label, true);
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buf.unmap();
+    return buf;
+  }
+
+  /**
+   * An empty weight buffer of `bytes` (rounded up to 4, at least 16), filled later with
+   * queue.writeBuffer (the streaming upload) or buffer copies; destroyed with this context. A size
+   * over the adapter's per-buffer limits is refused naming `label` and the limit.
+   */
+  weightBuffer(bytes: number, label: string, mappedAtCreation = false): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 4) * 4);
+    const limit = this.maxWeightBytes();
     if (size > limit) {
       throw new GpuError(
         `Tensor "${label}" needs a ${size}-byte buffer, more than this adapter's limit of ${limit} bytes (min of maxBufferSize ${this.device.limits.maxBufferSize} and maxStorageBufferBindingSize ${this.device.limits.maxStorageBufferBindingSize}).`,
       );
     }
-    const buf = this.device.createBuffer({ label, size, usage: STORAGE(), mappedAtCreation: true });
-    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    buf.unmap();
+    const buf = this.createBuffer({ label, size, usage: STORAGE(), mappedAtCreation });
     this.uploads.add(buf);
     return buf;
+  }
+
+  /** The largest buffer a kernel can bind whole: min(maxBufferSize, maxStorageBufferBindingSize). */
+  maxWeightBytes(): number {
+    return Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize);
   }
 
   /** Write host data into a (pooled) buffer through the queue, ordered before the next submit. */
@@ -281,6 +334,18 @@ export class Gpu {
     this.pool.destroy();
     for (const b of this.uploads) b.destroy();
     this.uploads.clear();
-    if (this.owned) this.device.destroy();
+    // Whatever else this context made (Dispatch uniforms, autotune scratch): nothing outlives it,
+    // also on a caller's device.
+    for (const b of [...this.live.keys()]) b.destroy();
+    if (this.owned) {
+      this.device.destroy();
+      this.forgetLive();
+    }
+  }
+
+  /** A destroyed device (or the CPU backend's dropped memory) frees every buffer it made. */
+  protected forgetLive(): void {
+    this.live.clear();
+    this.liveBytes = 0;
   }
 }

@@ -59,6 +59,23 @@ export class GpuError extends WgpoolError {
   }
 }
 
+/**
+ * The GPU device was lost (driver reset, device.destroy() by someone else, out of memory) while this
+ * request was pending (503: retry). `recoverable`: whether the engine reloads itself on a new device
+ * for the next request; false when it ran on a caller's device, which it cannot replace.
+ */
+export class GpuLostError extends WgpoolError {
+  constructor(
+    message: string,
+    /** GPUDeviceLostInfo.reason ('destroyed' or 'unknown'), or 'reload-failed'. */
+    readonly reason: string,
+    readonly recoverable: boolean,
+  ) {
+    super(message, 503, 'ServiceUnavailableError');
+    this.name = 'GpuLostError';
+  }
+}
+
 /** The DOMException name AbortSignal users check for. */
 export function abortError(reason?: unknown): Error {
   if (reason instanceof Error && reason.name === 'AbortError') return reason;

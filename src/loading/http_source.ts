@@ -17,7 +17,7 @@
 import { ModelLoadError, NotFoundError, WgpoolError, abortError } from '../gpu/errors';
 import type { ModelCache } from './cache';
 import { describeImpostor, impostorByBody, impostorByHeaders } from './sniff';
-import { BaseSource, checkPath, missing, throwIfAborted, type FileBody, type FileEntry, type ProgressFn } from './source_base';
+import { BaseSource, checkPath, countedStream, missing, throwIfAborted, type FileBody, type FileEntry, type FileStream, type ProgressFn } from './source_base';
 
 /** How a hub source lists its files. */
 export interface HubListing {
@@ -215,6 +215,14 @@ export class HttpSource extends BaseSource {
     const agreed = listedSize === undefined || size === undefined || listedSize === size;
     if (cache && agreed) body = await this.tapIntoCache(cache, p, body, size, res.headers.get('etag'), type);
     return { body, size, contentType: type, from: 'network' };
+  }
+
+  /** The body as it arrives (the streaming weight upload), its length checked like bytes(). */
+  async stream(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
+    const url = this.url(p);
+    const file = await this.open(p, signal);
+    const fail = (why: string) => new ModelLoadError(`Model "${this.id}": GET ${url}${file.from === 'cache' ? ' (from the offline cache)' : ''} ${why}`);
+    return { body: countedStream(file.body, file.size, onProgress, fail), size: file.size };
   }
 
   /**

@@ -10,7 +10,7 @@
 import { abortError } from '../gpu/errors';
 import type { LoadTracker } from './progress';
 import { SHARD_INDEX, SINGLE_FILE } from './safetensors';
-import { BaseSource, type FileEntry, type ModelSource, type ProgressFn } from './source_base';
+import { BaseSource, bytesStream, type FileEntry, type FileStream, type ModelSource, type ProgressFn } from './source_base';
 
 /** Top-level files the loaders read when the model has them. */
 const ROOT_FILES = new Set([
@@ -49,8 +49,11 @@ export class LoadFiles extends BaseSource {
     super(inner.id);
   }
 
-  /** List the source (when it can) and fetch every planned file now, in the download phase. */
-  async prefetch(): Promise<void> {
+  /**
+   * List the source (when it can) and fetch every planned file now, in the download phase. With
+   * `streamWeights`, the .safetensors files are left for stream() (they go to the GPU as they arrive).
+   */
+  async prefetch(streamWeights = false): Promise<void> {
     this.listing = (await this.inner.list?.(this.signal)) ?? null;
     if (!this.listing) return;
     const planned = plannedFiles(this.listing);
@@ -59,7 +62,26 @@ export class LoadFiles extends BaseSource {
     const small = planned.filter((f) => !f.path.endsWith('.safetensors'));
     const big = planned.filter((f) => f.path.endsWith('.safetensors'));
     await Promise.all(small.map((f) => this.bytes(f.path)));
+    if (streamWeights) return;
     for (const f of big) await this.bytes(f.path);
+  }
+
+  /** A file as a stream, counted into the download phase; nothing is held (a streamed file is read once). */
+  async stream(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
+    const s = signal ?? this.signal;
+    if (s?.aborted) throw abortError(s.reason);
+    const progress: ProgressFn = (loaded, total) => {
+      this.tracker.download(path, loaded, total);
+      onProgress?.(loaded, total);
+    };
+    const held = this.held.get(path);
+    if (held) {
+      const data = await held;
+      return { body: bytesStream(data), size: data.byteLength };
+    }
+    if (this.inner.stream) return this.inner.stream(path, s, progress);
+    const data = await this.inner.bytes(path, s, progress);
+    return { body: bytesStream(data), size: data.byteLength };
   }
 
   /** The listing prefetch() saw, or null. */

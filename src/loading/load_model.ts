@@ -21,9 +21,13 @@ import { EmbedHead } from '../pooling/head';
 import { TokenEmbedHead } from '../pooling/token_head';
 import type { EngineInfo, Task } from '../router/types';
 import { TextTokenizer } from '../tokenizer/tokenizer';
+import { DEFAULT_SCHEDULER_OPTIONS } from '../scheduler/queue';
 import { LoadFiles } from './load_files';
+import { GpuMemoryError, checkMemory, estimateMemory, type MemoryEstimate } from './memory';
 import { LoadTracker, type ProgressCallback } from './progress';
-import { WeightStore } from './safetensors';
+import { BASE_PREFIXES, WeightStore, type TensorMeta } from './safetensors';
+import { streamWeights } from './stream_weights';
+import { gpuBytes } from './tensor_upload';
 import { resolveSource, type DirectoryHandleLike, type ModelSource, type ResolveOptions } from './source';
 
 export interface LoadOptions extends ResolveOptions {
@@ -47,6 +51,27 @@ export interface LoadOptions extends ResolveOptions {
   signal?: AbortSignal;
   /** The load's progress stream: phases download, parse, upload, compile, then ready (progress 1). */
   onProgress?: ProgressCallback;
+  /** The batch token budget the engine will run with (activations are estimated for it). */
+  maxBatchTokens?: number;
+  /** Refuse to load when the estimate (weights + one batch of activations) exceeds this many bytes. */
+  gpuMemoryBudget?: number;
+}
+
+/**
+ * Checkpoint tensors that model code reads on the CPU (everything else streams straight to the GPU):
+ * Gemma3 scales its embedding table by √hidden, MPNet slices its relative-bias table, and
+ * classifier_from_token takes the yes − no rows of the LM head.
+ */
+export function hostTensors(config: ModelConfig, fromToken: readonly string[] | null): (t: TensorMeta) => boolean {
+  const names = new Set<string>();
+  if (config.family === 'gemma3') names.add('embed_tokens.weight');
+  if (config.family === 'mpnet') names.add('encoder.relative_attention_bias.weight');
+  if (fromToken) names.add('lm_head.weight').add('embed_tokens.weight');
+  const strip = (n: string) => {
+    const p = BASE_PREFIXES.find((q) => n.startsWith(q));
+    return p ? n.slice(p.length) : n;
+  };
+  return (t) => names.has(t.name) || names.has(strip(t.name));
 }
 
 export interface LoadedModel {
@@ -60,6 +85,8 @@ export interface LoadedModel {
   info: EngineInfo;
   /** Wall time per phase in ms (first to last event of each). */
   timeline: ReturnType<LoadTracker['timeline']>;
+  /** What the load estimated it needs on the GPU (checked before allocating). */
+  memory: MemoryEstimate;
 }
 
 export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
@@ -74,9 +101,12 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
   const loaded = new LoadFiles(source, tracker, signal);
   // --hf-overrides: config.json is read with the overrides merged in; every other file passes through.
   const files = withHfOverrides(loaded, opts.hfOverrides);
+  // WebGPU loads stream the weights from the body into GPU buffers; the CPU backend reads them whole.
+  const streaming = opts.backend !== 'cpu';
   try {
-    // download: everything the listing names, before any parsing (no listing: read as needed).
-    await loaded.prefetch();
+    // download: everything the listing names, before any parsing (no listing: read as needed);
+    // when streaming, the .safetensors files wait for the device and arrive with the upload.
+    await loaded.prefetch(streaming);
     check();
 
     // parse
@@ -88,13 +118,11 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
     const poolingConfig = await resolvePoolingConfig(files, config, signal);
     tracker.advance('parse', 'modules.json', 1);
     const fromToken = classifierFromToken(config, opts.classifierFromToken);
-    const weights = await WeightStore.load(files, { signal });
-    tracker.advance('parse', weights.files.join(', '), 1);
     check();
 
-    // upload + compile
-    tracker.expect('upload', weights.names().reduce((sum, n) => sum + weights.shape(n).reduce((a, d) => a * d, 1) * 4, 0));
     const { gpu, info: backend } = await openBackend({ backend: opts.backend, device: opts.device, cpuSimd: opts.cpuSimd });
+    let weights: WeightStore | undefined;
+    let oomScope = false;
     try {
       check();
       gpu.onUpload = (label, bytes) => {
@@ -105,6 +133,44 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
         if (ready) tracker.advance('compile', label, 1);
         else tracker.expect('compile', 1);
       };
+      // The memory estimate, checked on each file's header before its tensors are allocated.
+      const maxBatchTokens = opts.maxBatchTokens ?? DEFAULT_SCHEDULER_OPTIONS.maxBatchTokens;
+      const maxPositions = (config as { max_position_embeddings?: number }).max_position_embeddings ?? 512;
+      const maxLength = Math.min(tokenizer.modelMaxLength, maxPositions);
+      let weightsBytes = 0;
+      let largest: { name: string; bytes: number } | undefined;
+      const onTensors = (tensors: readonly TensorMeta[]) => {
+        for (const t of tensors) {
+          const bytes = gpuBytes(t);
+          weightsBytes += bytes;
+          if (!largest || bytes > largest.bytes) largest = { name: t.name, bytes };
+        }
+        tracker.expect('upload', tensors.reduce((a, t) => a + gpuBytes(t), 0));
+        const estimate = estimateMemory(config, weightsBytes, maxBatchTokens, maxLength);
+        if (gpu.backend === 'webgpu') checkMemory(source.id, estimate, largest, { maxBindBytes: gpu.maxWeightBytes(), budget: opts.gpuMemoryBudget });
+        return estimate;
+      };
+      if (gpu.backend === 'webgpu') {
+        gpu.device.pushErrorScope('out-of-memory');
+        oomScope = true;
+      }
+      if (streaming && gpu.backend === 'webgpu') {
+        // The checkpoint counts as parsed once its (first) header is: the rest arrives as the upload.
+        let parsed = false;
+        const onHeader = (file: string, header: { tensors: TensorMeta[] }) => {
+          onTensors(header.tensors);
+          if (!parsed) tracker.advance('parse', file, 1);
+          parsed = true;
+        };
+        weights = await streamWeights(files, gpu, { signal, keepOnHost: hostTensors(config, fromToken), onHeader });
+      } else {
+        weights = await WeightStore.load(files, { signal });
+        onTensors(weights.names().map((n) => ({ name: n, dtype: weights!.dtype(n), shape: weights!.shape(n), begin: 0, end: 0, file: '' })));
+        tracker.advance('parse', weights.files.join(', '), 1);
+      }
+      check();
+      const memory = estimateMemory(config, weightsBytes, maxBatchTokens, maxLength);
+
       // The matmul variant: the option, a remembered choice, or a short timed trial of the candidates
       // on this model's encoder shapes (hardware adapters; the CPU backend has one GEMM).
       const intermediate = (config as { intermediate_size?: number }).intermediate_size ?? 4 * config.hidden_size;
@@ -116,6 +182,13 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
       check();
       const H = body.hiddenSize;
       const cls = loadClassifier(gpu, config, weights, tokenizer, fromToken);
+      // Streamed tensors no model part took (e.g. a pooler the task does not use) are freed now.
+      weights.dispose();
+      if (oomScope) {
+        oomScope = false;
+        const oom = await gpu.device.popErrorScope();
+        if (oom) throw new GpuMemoryError(`Model "${source.id}": the GPU ran out of memory while allocating the weights (${oom.message}); estimated ${(memory.totalBytes / 2 ** 20).toFixed(1)} MiB with activations for ${memory.batchTokens} tokens.`, memory);
+      }
       const dense = await loadDenseLayers(gpu, files, poolingConfig.dense, signal);
       check();
       const [embed, token, classifier] = await Promise.all([
@@ -163,10 +236,12 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
       cached = true;
       const timeline = tracker.timeline();
       tracker.ready();
-      return { gpu, source, config, tokenizer, poolingConfig, body, heads: { embed, token, classifier }, info, timeline };
+      return { gpu, source, config, tokenizer, poolingConfig, body, heads: { embed, token, classifier }, info, timeline, memory };
     } catch (e) {
       gpu.onUpload = undefined;
       gpu.pipelines.onPipeline = undefined;
+      if (oomScope) await gpu.device.popErrorScope().catch(() => null);
+      weights?.dispose();
       gpu.destroy();
       throw e;
     }

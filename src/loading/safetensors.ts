@@ -53,41 +53,65 @@ export interface SafetensorsFile {
   readonly metadata: Record<string, string>;
 }
 
-/**
- * Parse and validate one safetensors file held in memory. `file` and `modelId` only feed messages.
- * Validates: header length fits the file and the cap; the header is a JSON object; every tensor has
- * a known dtype, a shape of non-negative integers, and data_offsets [begin, end] with
- * begin ≤ end ≤ data length and end − begin = product(shape) × dtype size; tensors do not overlap.
- * Gaps between tensors are tolerated (they cannot make a read go wrong).
- */
-export function parseSafetensors(bytes: Uint8Array, file: string, modelId: string): SafetensorsFile {
+/** A tensor as the header describes it: where its bytes lie in the data section. */
+export interface TensorMeta {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  /** Byte range [begin, end) in the data section (after the 8 + N header bytes). */
+  readonly begin: number;
+  readonly end: number;
+  readonly file: string;
+}
+
+export interface SafetensorsHeader {
+  /** The tensors, sorted by where their bytes begin (the order a stream delivers them). */
+  readonly tensors: TensorMeta[];
+  readonly metadata: Record<string, string>;
+}
+
+/** Bytes per element of a dtype. */
+export function dtypeBytes(dtype: Dtype): number {
+  return DTYPE_BYTES[dtype];
+}
+
+/** The header length N from the first 8 bytes, checked against the cap (and the file size when known). */
+export function headerLength(first8: Uint8Array, file: string, modelId: string, fileSize?: number): number {
   const fail = (msg: string) => new ModelLoadError(`${file} (model "${modelId}"): ${msg}`);
-  if (bytes.byteLength < 8) {
-    throw fail(`truncated: ${bytes.byteLength} bytes, but the file must start with an 8-byte header length`);
+  if (first8.byteLength < 8) {
+    throw fail(`truncated: ${first8.byteLength} bytes, but the file must start with an 8-byte header length`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lo = view.getUint32(0, true);
-  const hi = view.getUint32(4, true);
-  const headerLen = hi * 2 ** 32 + lo;
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  const headerLen = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
   if (headerLen > MAX_HEADER_BYTES) {
     throw fail(`header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
   }
-  if (8 + headerLen > bytes.byteLength) {
-    throw fail(`header length ${headerLen} runs past the end of the file (${bytes.byteLength} bytes; truncated download?)`);
+  if (fileSize !== undefined && 8 + headerLen > fileSize) {
+    throw fail(`header length ${headerLen} runs past the end of the file (${fileSize} bytes; truncated download?)`);
   }
+  return headerLen;
+}
+
+/**
+ * Validate a header's JSON (the N bytes after the length) against a data section of `dataLength`
+ * bytes (Infinity when a stream's length is not known yet: the reader then checks the end itself).
+ * Validates: the header is a JSON object; every tensor has a known dtype, a shape of non-negative
+ * integers, and data_offsets [begin, end] with begin ≤ end ≤ data length and end − begin =
+ * product(shape) × dtype size; tensors do not overlap. Gaps between tensors are tolerated.
+ */
+export function parseHeader(json: Uint8Array, dataLength: number, file: string, modelId: string): SafetensorsHeader {
+  const fail = (msg: string) => new ModelLoadError(`${file} (model "${modelId}"): ${msg}`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
     throw fail(`header is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw fail('header is not a JSON object');
   }
-  const data = bytes.subarray(8 + headerLen);
-  const tensors = new Map<string, TensorInfo>();
+  const tensors: TensorMeta[] = [];
   let metadata: Record<string, string> = {};
-  const spans: [number, number, string][] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || Object.values(raw).some((v) => typeof v !== 'string')) {
@@ -110,30 +134,43 @@ export function parseSafetensors(bytes: Uint8Array, file: string, modelId: strin
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) throw bad(`data_offsets [${begin}, ${end}] end before they begin`);
-    if (end > data.byteLength) {
-      throw bad(`data_offsets [${begin}, ${end}] run past the end of the data section (${data.byteLength} bytes; truncated file?)`);
+    if (end > dataLength) {
+      throw bad(`data_offsets [${begin}, ${end}] run past the end of the data section (${dataLength} bytes; truncated file?)`);
     }
     const size = DTYPE_BYTES[dtype as Dtype];
     const elements = shape.reduce((a: number, d: number) => a * d, 1);
     if (end - begin !== elements * size) {
       throw bad(`holds ${end - begin} bytes, but shape [${shape.join(', ')}] of ${dtype} needs ${elements} × ${size} = ${elements * size}`);
     }
-    spans.push([begin, end, name]);
-    tensors.set(name, { name, dtype: dtype as Dtype, shape: shape as number[], data: data.subarray(begin, end), file });
+    tensors.push({ name, dtype: dtype as Dtype, shape: shape as number[], begin, end, file });
   }
   // Sorted by begin, a tensor overlaps an earlier one iff it starts before the furthest end so far.
   // Zero-sized tensors occupy no bytes and may sit anywhere.
-  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let reach: [number, number, string] | undefined;
-  for (const span of spans) {
-    const [begin, end, name] = span;
-    if (begin === end) continue;
-    if (reach && begin < reach[1]) {
-      throw fail(`tensors "${reach[2]}" [${reach[0]}, ${reach[1]}] and "${name}" [${begin}, ${end}] overlap`);
+  tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let reach: TensorMeta | undefined;
+  for (const t of tensors) {
+    if (t.begin === t.end) continue;
+    if (reach && t.begin < reach.end) {
+      throw fail(`tensors "${reach.name}" [${reach.begin}, ${reach.end}] and "${t.name}" [${t.begin}, ${t.end}] overlap`);
     }
-    if (!reach || end > reach[1]) reach = span;
+    if (!reach || t.end > reach.end) reach = t;
   }
-  return { file, tensors, metadata };
+  return { tensors, metadata };
+}
+
+/**
+ * Parse and validate one safetensors file held in memory. `file` and `modelId` only feed messages.
+ * Checks the header length against the file and the cap, then the header (parseHeader).
+ */
+export function parseSafetensors(bytes: Uint8Array, file: string, modelId: string): SafetensorsFile {
+  const headerLen = headerLength(bytes, file, modelId, bytes.byteLength);
+  const data = bytes.subarray(8 + headerLen);
+  const header = parseHeader(bytes.subarray(8, 8 + headerLen), data.byteLength, file, modelId);
+  const tensors = new Map<string, TensorInfo>();
+  for (const t of header.tensors) {
+    tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, data: data.subarray(t.begin, t.end), file });
+  }
+  return { file, tensors, metadata: header.metadata };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,43 +195,60 @@ function halfTable(): Float32Array {
   return (f16Table = t);
 }
 
+/**
+ * Decode `count` elements of a float dtype from little-endian bytes into `out` (from index 0).
+ * The one dtype → f32 conversion: toFloat32 (a whole tensor in memory) and the streaming upload
+ * (tensor_upload.ts, piece by piece as bytes arrive) both call it.
+ */
+export function decodeF32(dtype: Dtype, data: Uint8Array, out: Float32Array, count: number): void {
+  switch (dtype) {
+    case 'F32': {
+      if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
+        out.set(new Float32Array(data.buffer, data.byteOffset, count));
+        return;
+      }
+      const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      for (let i = 0; i < count; i++) out[i] = v.getFloat32(i * 4, true);
+      return;
+    }
+    case 'F16': {
+      const table = halfTable();
+      for (let i = 0; i < count; i++) out[i] = table[data[2 * i] | (data[2 * i + 1] << 8)];
+      return;
+    }
+    case 'BF16': {
+      // bfloat16 is the top half of an f32: shift the 16 bits into the high half.
+      const bits = new Uint32Array(out.buffer, out.byteOffset, count);
+      // Both views share the host's byte order, so this holds on big-endian hosts too.
+      for (let i = 0; i < count; i++) bits[i] = ((data[2 * i] | (data[2 * i + 1] << 8)) << 16) >>> 0;
+      return;
+    }
+    case 'F64': {
+      const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      for (let i = 0; i < count; i++) out[i] = v.getFloat64(i * 8, true);
+      return;
+    }
+    default:
+      throw new ModelLoadError(`dtype ${dtype} is not a float dtype (${FLOAT_DTYPES.join(', ')})`);
+  }
+}
+
+/** The error for a tensor whose dtype cannot become f32 weights. */
+export function notFloatError(t: { name: string; dtype: Dtype; file: string }, modelId: string): ModelLoadError {
+  return new ModelLoadError(
+    `${t.file} (model "${modelId}"): tensor "${t.name}" has dtype ${t.dtype}; only ${FLOAT_DTYPES.join(', ')} weights can be loaded`,
+  );
+}
+
 /** Convert a tensor's bytes to f32. F32 data that is 4-byte aligned is returned as a view, not a copy. */
 export function toFloat32(t: TensorInfo, modelId: string): Float32Array {
   const { data } = t;
   const n = t.shape.reduce((a, d) => a * d, 1);
-  switch (t.dtype) {
-    case 'F32': {
-      if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) return new Float32Array(data.buffer, data.byteOffset, n);
-      const out = new Float32Array(n);
-      const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      for (let i = 0; i < n; i++) out[i] = v.getFloat32(i * 4, true);
-      return out;
-    }
-    case 'F16': {
-      const table = halfTable();
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = table[data[2 * i] | (data[2 * i + 1] << 8)];
-      return out;
-    }
-    case 'BF16': {
-      // bfloat16 is the top half of an f32: shift the 16 bits into the high half.
-      const out = new Float32Array(n);
-      const bits = new Uint32Array(out.buffer);
-      // Both views share the host's byte order, so this holds on big-endian hosts too.
-      for (let i = 0; i < n; i++) bits[i] = ((data[2 * i] | (data[2 * i + 1] << 8)) << 16) >>> 0;
-      return out;
-    }
-    case 'F64': {
-      const out = new Float32Array(n);
-      const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      for (let i = 0; i < n; i++) out[i] = v.getFloat64(i * 8, true);
-      return out;
-    }
-    default:
-      throw new ModelLoadError(
-        `${t.file} (model "${modelId}"): tensor "${t.name}" has dtype ${t.dtype}; only ${FLOAT_DTYPES.join(', ')} weights can be loaded`,
-      );
-  }
+  if (!FLOAT_DTYPES.includes(t.dtype)) throw notFloatError(t, modelId);
+  if (t.dtype === 'F32' && LITTLE_ENDIAN && data.byteOffset % 4 === 0) return new Float32Array(data.buffer, data.byteOffset, n);
+  const out = new Float32Array(n);
+  decodeF32(t.dtype, data, out, n);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,7 +279,17 @@ export class WeightStore {
     readonly files: readonly string[],
     /** __metadata__ of every file, merged. */
     readonly metadata: Readonly<Record<string, string>>,
+    /**
+     * Tensors already on the GPU (streamed, stream_weights.ts), by stored name; their TensorInfo
+     * holds no bytes. Model code takes them with take(); what nobody takes is freed by dispose().
+     */
+    private readonly resident: Map<string, GPUBuffer> = new Map(),
   ) {}
+
+  /** A store whose tensors were streamed: `resident` ones live in GPU buffers, the rest in `tensors`' bytes. */
+  static streamed(modelId: string, tensors: Map<string, TensorInfo>, resident: Map<string, GPUBuffer>, files: readonly string[], metadata: Record<string, string>): WeightStore {
+    return new WeightStore(modelId, tensors, files, metadata, resident);
+  }
 
   /** Load model.safetensors, or every shard named by model.safetensors.index.json. */
   static async load(source: ModelSource, opts: WeightLoadOptions = {}): Promise<WeightStore> {
@@ -258,8 +322,9 @@ export class WeightStore {
     return new WeightStore(modelId, tensors, files.map((f) => f.file), metadata);
   }
 
-  private static async loadSharded(source: ModelSource, opts: WeightLoadOptions): Promise<WeightStore> {
-    const index = await source.json<{ weight_map?: unknown }>(SHARD_INDEX, opts.signal);
+  /** The shard index: every tensor's shard, and the shards in first-mentioned order (each checked to exist). */
+  static async readShardIndex(source: ModelSource, signal?: AbortSignal): Promise<{ entries: [string, string][]; shards: string[] }> {
+    const index = await source.json<{ weight_map?: unknown }>(SHARD_INDEX, signal);
     const fail = (msg: string) => new ModelLoadError(`${SHARD_INDEX} (model "${source.id}"): ${msg}`);
     const map = index?.weight_map;
     if (typeof map !== 'object' || map === null || Array.isArray(map)) throw fail('has no "weight_map" object');
@@ -272,21 +337,32 @@ export class WeightStore {
       }
       if (!shards.includes(shard)) shards.push(shard);
     }
-    const parsed: SafetensorsFile[] = [];
-    // One shard at a time: holding a single shard's download in flight keeps peak memory down.
     for (const shard of shards) {
       if (!(await source.exists(shard))) {
         throw new NotFoundError(`Model "${source.id}": shard "${shard}" named by ${SHARD_INDEX} is missing`);
       }
-      parsed.push(parseSafetensors(await source.bytes(shard, opts.signal), shard, source.id));
     }
+    return { entries: entries as [string, string][], shards };
+  }
+
+  private static async loadSharded(source: ModelSource, opts: WeightLoadOptions): Promise<WeightStore> {
+    const { entries, shards } = await WeightStore.readShardIndex(source, opts.signal);
+    const parsed: SafetensorsFile[] = [];
+    // One shard at a time: holding a single shard's download in flight keeps peak memory down.
+    for (const shard of shards) parsed.push(parseSafetensors(await source.bytes(shard, opts.signal), shard, source.id));
     const store = WeightStore.fromFiles(source.id, parsed);
+    store.checkShardMap(entries);
+    return store;
+  }
+
+  /** Every tensor the index names is in the shard it names. */
+  checkShardMap(entries: readonly [string, string][]): void {
+    const fail = (msg: string) => new ModelLoadError(`${SHARD_INDEX} (model "${this.modelId}"): ${msg}`);
     for (const [name, shard] of entries) {
-      const t = store.tensors.get(name);
+      const t = this.tensors.get(name);
       if (!t) throw fail(`tensor "${name}" is not in its shard ${shard}`);
       if (t.file !== shard) throw fail(`tensor "${name}" is mapped to ${shard} but found in ${t.file}`);
     }
-    return store;
   }
 
   /** All stored tensor names, as in the files. */
@@ -316,18 +392,57 @@ export class WeightStore {
    * (do not write to it); F16/BF16/F64 are converted into a new array on every call.
    */
   get(name: string): Float32Array {
-    return toFloat32(this.info(name), this.modelId);
+    return toFloat32(this.hostInfo(name), this.modelId);
   }
 
   /** The tensor as f32, after checking its shape: a clear load error beats a wrong matmul. */
   getShaped(name: string, shape: readonly number[]): Float32Array {
+    const t = this.hostInfo(name);
+    this.checkShape(t, shape);
+    return toFloat32(t, this.modelId);
+  }
+
+  /** Whether the tensor was streamed straight into a GPU buffer (and not taken yet). */
+  onDevice(name: string): boolean {
+    return this.resident.has(this.info(name).name);
+  }
+
+  /**
+   * The tensor's GPU buffer (f32, its stored shape), after checking the shape. The caller owns it
+   * from now on (it is also destroyed with its Gpu context); a second take() of the name throws.
+   */
+  take(name: string, shape?: readonly number[]): GPUBuffer {
     const t = this.info(name);
+    if (shape) this.checkShape(t, shape);
+    const buf = this.resident.get(t.name);
+    if (!buf) throw new ModelLoadError(`Model "${this.modelId}": tensor "${t.name}" is not on the GPU (taken twice, or loaded without streaming)`);
+    this.resident.delete(t.name);
+    return buf;
+  }
+
+  /** Free the streamed tensors nobody took (e.g. a pooler the task does not use). */
+  dispose(): void {
+    for (const b of this.resident.values()) b.destroy();
+    this.resident.clear();
+  }
+
+  private checkShape(t: TensorInfo, shape: readonly number[]): void {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new ModelLoadError(
         `Model "${this.modelId}": tensor "${t.name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (does config.json match the weights?)`,
       );
     }
-    return toFloat32(t, this.modelId);
+  }
+
+  /** A tensor whose bytes are on the host; a streamed one is an error that says how to read it. */
+  private hostInfo(name: string): TensorInfo {
+    const t = this.info(name);
+    if (this.resident.has(t.name)) {
+      throw new ModelLoadError(
+        `Model "${this.modelId}": tensor "${t.name}" was streamed to the GPU, so its values are not on the host; take() its buffer, or list it in hostTensors() (src/loading/load_model.ts) when model code reads it on the CPU`,
+      );
+    }
+    return t;
   }
 
   private info(name: string): TensorInfo {

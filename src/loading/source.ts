@@ -9,10 +9,10 @@
 import { ModelLoadError, NotFoundError, abortError } from '../gpu/errors';
 import { ModelCache, openCacheStore, type CacheOption, type CacheRef } from './cache';
 import { HttpSource } from './http_source';
-import { BaseSource, checkPath, missing, throwIfAborted, type FileEntry, type ModelSource, type ProgressFn } from './source_base';
+import { BaseSource, bytesStream, checkPath, countedStream, missing, throwIfAborted, type FileEntry, type FileStream, type ModelSource, type ProgressFn } from './source_base';
 
 export { checkPath } from './source_base';
-export type { FileEntry, ModelSource, ProgressFn } from './source_base';
+export type { FileEntry, FileStream, ModelSource, ProgressFn } from './source_base';
 
 export interface ResolveOptions {
   /** Hub endpoint for ids like "org/name" (default https://huggingface.co). */
@@ -191,6 +191,11 @@ class MemorySource extends BaseSource {
     onProgress?.(data.byteLength, data.byteLength);
     return data;
   }
+
+  async stream(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
+    const data = await this.bytes(path, signal, onProgress);
+    return { body: bytesStream(data), size: data.byteLength };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +310,46 @@ class FolderSource extends BaseSource {
       await handle?.close();
     }
   }
+
+  /** The file in READ_CHUNK pieces, each a fresh buffer (a consumer may keep or drop it). */
+  async stream(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
+    const file = this.file(p);
+    throwIfAborted(signal);
+    let handle: Awaited<ReturnType<Fs['open']>>;
+    let size: number;
+    try {
+      handle = await this.fs.open(file, 'r');
+      size = (await handle.stat()).size;
+    } catch (e) {
+      if (isMissingError(e)) throw missing(p, this.id, file);
+      throw new ModelLoadError(`Model "${this.id}": cannot read ${file}: ${(e as Error).message}`);
+    }
+    let loaded = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (ctl) => {
+        try {
+          throwIfAborted(signal);
+          if (loaded >= size) {
+            await handle.close();
+            if (size === 0) onProgress?.(0, 0);
+            ctl.close();
+            return;
+          }
+          const chunk = new Uint8Array(Math.min(READ_CHUNK, size - loaded));
+          const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, loaded);
+          if (bytesRead === 0) throw new ModelLoadError(`Model "${this.id}": ${file} shrank while being read (${loaded} of ${size} bytes).`);
+          loaded += bytesRead;
+          onProgress?.(loaded, size);
+          ctl.enqueue(chunk.subarray(0, bytesRead));
+        } catch (e) {
+          await handle.close().catch(() => undefined);
+          throw e;
+        }
+      },
+      cancel: () => handle.close(),
+    });
+    return { body, size };
+  }
 }
 
 /** Folder reads go in 4 MiB steps: small enough for smooth progress, big enough to cost nothing. */
@@ -380,5 +425,12 @@ class FileListSource extends BaseSource {
     throwIfAborted(signal);
     onProgress?.(data.byteLength, data.byteLength);
     return new Uint8Array(data);
+  }
+
+  async stream(p: string, _signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
+    const file = this.files.get(checkPath(p, this.id));
+    if (!file) throw missing(p, this.id, 'picked files');
+    const fail = (why: string) => new ModelLoadError(`Model "${this.id}": picked file ${p} ${why}`);
+    return { body: countedStream(file.stream() as ReadableStream<Uint8Array>, file.size, onProgress, fail), size: file.size };
   }
 }

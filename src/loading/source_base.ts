@@ -24,6 +24,12 @@ export interface FileBody {
   from: 'network' | 'cache';
 }
 
+/** A file as a stream of chunks, and its size when known up front. */
+export interface FileStream {
+  body: ReadableStream<Uint8Array>;
+  size: number | undefined;
+}
+
 export interface ModelSource {
   /** What the user passed (folder path, URL, hub id, …); used in every error message. */
   readonly id: string;
@@ -31,6 +37,12 @@ export interface ModelSource {
   exists(path: string): Promise<boolean>;
   /** The whole file. A missing file is a NotFoundError naming the file and the model. */
   bytes(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array>;
+  /**
+   * The file as a stream of chunks, for reading big files without holding them whole (the
+   * streaming weight upload). A missing file rejects like bytes(); a body that ends short of its
+   * announced size errors the stream. Optional: a source without it is read whole with bytes().
+   */
+  stream?(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream>;
   /** The file as UTF-8 text. */
   text(path: string, signal?: AbortSignal): Promise<string>;
   /** The file parsed as JSON; malformed JSON is a ModelLoadError `<path> is not valid JSON: …`. */
@@ -91,4 +103,41 @@ export abstract class BaseSource implements ModelSource {
       throw new ModelLoadError(`${path} is not valid JSON: ${(e as Error).message} (model "${this.id}")`);
     }
   }
+}
+
+/**
+ * Count a stream's bytes into `onProgress` and check its length: more than `expected`, or fewer
+ * when it ends, errors the stream with `fail(why)`.
+ */
+export function countedStream(
+  body: ReadableStream<Uint8Array>,
+  expected: number | undefined,
+  onProgress: ProgressFn | undefined,
+  fail: (why: string) => Error,
+): ReadableStream<Uint8Array> {
+  let loaded = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        loaded += chunk.byteLength;
+        if (expected !== undefined && loaded > expected) throw fail(`sent more than the ${expected} bytes announced`);
+        onProgress?.(loaded, expected);
+        ctl.enqueue(chunk);
+      },
+      flush() {
+        if (expected !== undefined && loaded !== expected) throw fail(`was cut short: got ${loaded} of ${expected} bytes (truncated download)`);
+        if (loaded === 0) onProgress?.(0, 0);
+      },
+    }),
+  );
+}
+
+/** A file already in memory as a one-chunk stream. */
+export function bytesStream(data: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(ctl) {
+      if (data.byteLength > 0) ctl.enqueue(data);
+      ctl.close();
+    },
+  });
 }

@@ -3,7 +3,7 @@
 
 import type { EngineOptions } from '../engine';
 import type { ProgressCallback } from '../loading/progress';
-import { WgpoolError, abortError, type ErrorType } from '../gpu/errors';
+import { GpuLostError, WgpoolError, abortError, type ErrorType } from '../gpu/errors';
 import type {
   ClassifyOptions,
   ClassifyResult,
@@ -25,8 +25,11 @@ import { RemoteIndex } from './index_client';
 import type { IndexAction } from './index_host';
 import type { EngineMethod, FromWorker, LoadResult, ToWorker } from './protocol';
 
-/** Engine options that can cross to a worker (no device, no signal, no File handles beyond cloning). */
-export type WorkerEngineOptions = Omit<EngineOptions, 'device' | 'signal' | 'fetch'>;
+/**
+ * Engine options that can cross to a worker (no device, no fetch, no File handles beyond cloning).
+ * `signal` stays here and aborts the load in the worker, in whatever phase it is.
+ */
+export type WorkerEngineOptions = Omit<EngineOptions, 'device' | 'signal' | 'fetch'> & { signal?: AbortSignal };
 
 /** A message to the worker before its id is assigned. */
 type Outgoing = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
@@ -51,8 +54,13 @@ export class WorkerEngine implements EngineApi {
       this.progress.delete(msg.id);
       if (msg.ok) p.resolve(msg.result);
       else {
-        const { name, message, status, type } = msg.error;
-        const err = status !== undefined ? new WgpoolError(message, status, type as ErrorType) : new Error(message);
+        const { name, message, status, type, reason, recoverable } = msg.error;
+        const err =
+          name === 'GpuLostError'
+            ? new GpuLostError(message, reason ?? 'unknown', recoverable ?? false)
+            : status !== undefined
+              ? new WgpoolError(message, status, type as ErrorType)
+              : new Error(message);
         err.name = name;
         p.reject(err);
       }
@@ -63,8 +71,8 @@ export class WorkerEngine implements EngineApi {
   static async create(worker: Worker | MessagePort, options: WorkerEngineOptions): Promise<WorkerEngine> {
     const client = new WorkerEngine(worker);
     // Functions cannot cross to the worker: onProgress stays here and the worker's events come back.
-    const { onProgress, ...rest } = options;
-    const { info } = (await client.request({ op: 'load', options: rest as Record<string, unknown> }, undefined, onProgress)) as LoadResult;
+    const { onProgress, signal, ...rest } = options;
+    const { info } = (await client.request({ op: 'load', options: rest as Record<string, unknown> }, signal, onProgress)) as LoadResult;
     client.info = info;
     return client;
   }
@@ -140,6 +148,11 @@ export class WorkerEngine implements EngineApi {
 
   stats(): Promise<unknown> {
     return this.call('stats', []);
+  }
+
+  /** The worker engine's live GPU buffers and bytes (Engine.liveBuffers()). */
+  liveBuffers(): Promise<{ buffers: number; bytes: number }> {
+    return this.call('liveBuffers', []);
   }
 
   async dispose(): Promise<void> {

@@ -2,7 +2,7 @@
 // GPU submission all happen here, so a page embedding a large corpus keeps its main thread free.
 
 import { createEngine, type Engine } from '../engine';
-import { WgpoolError, abortError } from '../gpu/errors';
+import { GpuLostError, WgpoolError, abortError } from '../gpu/errors';
 import { indexCall } from './index_host';
 import type { LoadProgress } from '../loading/progress';
 import { transferables, type FromWorker, type ToWorker } from './protocol';
@@ -29,7 +29,12 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
     reply({
       id,
       ok: false,
-      error: { name: err.name, message: err.message, ...(err instanceof WgpoolError ? { status: err.status, type: err.type } : {}) },
+      error: {
+        name: err.name,
+        message: err.message,
+        ...(err instanceof WgpoolError ? { status: err.status, type: err.type } : {}),
+        ...(err instanceof GpuLostError ? { reason: err.reason, recoverable: err.recoverable } : {}),
+      },
     });
   };
 
@@ -41,8 +46,15 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
           if (engine) throw new Error('This worker already holds an engine.');
           // The load's progress events travel as they come, tagged with the load's id.
           const onProgress = (progress: LoadProgress) => port.postMessage({ id: msg.id, progress } satisfies FromWorker);
-          const options = { ...(msg.options as object), onProgress } as never;
-          engine = await (hooks ? hooks.load(options) : createEngine(options));
+          // The page's signal arrives as an abort message for this load's id.
+          const ctl = new AbortController();
+          aborts.set(msg.id, ctl);
+          try {
+            const options = { ...(msg.options as object), onProgress, signal: ctl.signal } as never;
+            engine = await (hooks ? hooks.load(options) : createEngine(options));
+          } finally {
+            aborts.delete(msg.id);
+          }
           reply({ id: msg.id, ok: true, result: { info: engine.info } });
           break;
         }

@@ -5,7 +5,7 @@ import type { LoadProgress } from '../loading/progress';
 import type { EngineInfo } from '../router/types';
 import type { IndexAction } from './index_host';
 
-export type EngineMethod = 'embed' | 'classify' | 'score' | 'rerank' | 'encode' | 'tokenize' | 'detokenize' | 'stats';
+export type EngineMethod = 'embed' | 'classify' | 'score' | 'rerank' | 'encode' | 'tokenize' | 'detokenize' | 'stats' | 'liveBuffers';
 
 export type ToWorker =
   | { id: number; op: 'load'; options: Record<string, unknown> }
@@ -17,7 +17,7 @@ export type ToWorker =
 export type FromWorker =
   | { id: number; progress: LoadProgress }
   | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { name: string; message: string; status?: number; type?: string } };
+  | { id: number; ok: false; error: { name: string; message: string; status?: number; type?: string; reason?: string; recoverable?: boolean } };
 
 export interface LoadResult {
   info: EngineInfo;

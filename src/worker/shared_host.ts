@@ -4,11 +4,25 @@
 // without dispose keeps its share until the SharedWorker itself ends (when its last tab closes).
 
 import { createEngine, type Engine } from '../engine';
+import { abortError } from '../gpu/errors';
 import { startWorkerHost } from './host';
 
 interface Shared {
   engine: Promise<Engine>;
   users: number;
+  /** Aborts the shared load once every tab waiting for it has given up (its own signal). */
+  abort: AbortController;
+}
+
+/** `p`, or an AbortError as soon as `signal` aborts (p itself goes on). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 interface ConnectScope {
@@ -25,20 +39,27 @@ export function startSharedWorkerHost(scope: ConnectScope = self as unknown as C
   const keys = new Map<Engine, string>();
   const hooks = {
     async load(options: Record<string, unknown>): Promise<Engine> {
-      const key = loadKey(options);
+      // A tab's signal stops that tab's wait; the shared load is aborted only when no tab waits.
+      const { signal, ...rest } = options as { signal?: AbortSignal };
+      const key = loadKey(rest);
       let s = engines.get(key);
       if (!s) {
-        const engine = createEngine(options as never);
-        s = { engine, users: 0 };
+        const abort = new AbortController();
+        const engine = createEngine({ ...rest, signal: abort.signal } as never);
+        s = { engine, users: 0, abort };
         engines.set(key, s);
         // A failed load is not cached: the next tab tries again.
         engine.then((e) => keys.set(e, key)).catch(() => engines.delete(key));
       }
       s.users++;
       try {
-        return await s.engine;
+        return await untilAborted(s.engine, signal);
       } catch (e) {
-        s.users--;
+        if (--s.users === 0 && engines.get(key) === s) {
+          engines.delete(key);
+          s.abort.abort(abortError());
+          s.engine.then((en) => en.dispose(), () => undefined);
+        }
         throw e;
       }
     },

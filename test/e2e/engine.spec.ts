@@ -20,6 +20,16 @@ test('goldens in Chromium through the public API (BERT and Qwen3 embedders)', as
   expect(res['tiny-bert-embed'].matryoshka).toBeLessThan(1e-5);
 });
 
+test('Web Worker engine: the page signal aborts a load in the upload phase; the worker loads again', async ({ page }) => {
+  const res = (await runSuite(page, 'worker_abort')) as { abortOutcome: string; phases: string[]; dims: number; liveBuffers: number };
+  console.log(JSON.stringify(res));
+  expect(res.abortOutcome).toBe('AbortError');
+  expect(res.phases).toContain('upload');
+  expect(res.phases).not.toContain('ready');
+  expect(res.dims).toBe(64);
+  expect(res.liveBuffers).toBeGreaterThan(0);
+});
+
 test('Web Worker engine: a large corpus embeds while the page keeps animating', async ({ page }) => {
   const res = (await runSuite(page, 'worker')) as { goldenErr: number; embedded: number; dims: number; ms: number; frames: number; maxGap: number; abortOutcome: string; batches: number };
   console.log(JSON.stringify(res));
