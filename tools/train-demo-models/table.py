@@ -12,6 +12,10 @@ for name, pool in e["pools"].items():
     print("| system | recall@1 | recall@10 | MRR |\n|---|---:|---:|---:|")
     for k, v in pool["rows"].items():
         print(f"| {k} | {v['recall@1']:.3f} | {v['recall@10']:.3f} | {v['mrr']:.3f} |")
+    ceiling = pool.get(f"embedder_recall@{e['rerank_top_k']}")
+    if ceiling is not None:
+        print(f"\nThe reranker reorders the embedder's top {e['rerank_top_k']}, which holds a right lemma for "
+              f"{ceiling:.3f} of the queries: the ceiling of its recall@1.")
 t = e["test_subset"]
 print(f"\nTest subset ({t['queries']} queries among their own {t['candidates']} lemmas, "
       f"test/fixtures/goldens/wordnet-demo-models.json): embedder recall@1 {t['embedder']['recall@1']:.3f}, "
