@@ -5,6 +5,7 @@ import { acquireDevice, type AcquiredDevice, type AdapterReport, type DeviceOpti
 import { BufferPool } from './buffers';
 import { GpuError } from './errors';
 import { PipelineCache, type CompiledKernel } from './pipelines';
+import type { StorageDtype } from './storage_dtype';
 
 export const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
 
@@ -147,6 +148,8 @@ export class Gpu {
   private readonly owned: boolean;
   /** Weight buffers made by upload(): destroyed with this context even on a caller's device. */
   private readonly uploads = new Set<GPUBuffer>();
+  /** The storage dtype of every weight uploaded as f16 (the weight handle's dtype; absent = f32). */
+  private readonly dtypes = new WeakMap<GPUBuffer, StorageDtype>();
   /**
    * Called before each upload with its label and size (the load's progress stream and abort check
    * hook in here); throwing refuses the upload.
@@ -196,8 +199,23 @@ export class Gpu {
     return this.pool.acquire(bytes, STORAGE(), label);
   }
 
-  /** A storage buffer filled from host data (created mapped: no staging copy). */
-  upload(data: ArrayBufferView, label: string): GPUBuffer {
+  /**
+   * A storage buffer filled from host data (created mapped: no staging copy). `dtype` records how a
+   * weight is stored (f16 data arrives as a Uint16Array of half bits); kernels that read weights check
+   * it against their variant at bind time (dtypeOf).
+   */
+  upload(data: ArrayBufferView, label: string, dtype: StorageDtype = 'f32'): GPUBuffer {
+    const buf = this.uploadBytes(data, label);
+    if (dtype !== 'f32') this.dtypes.set(buf, dtype);
+    return buf;
+  }
+
+  /** How `buf` stores its elements: 'f16' for weights uploaded as such, else 'f32'. */
+  dtypeOf(buf: GPUBuffer): StorageDtype {
+    return this.dtypes.get(buf) ?? 'f32';
+  }
+
+  protected uploadBytes(data: ArrayBufferView, label: string): GPUBuffer {
     this.onUpload?.(label, data.byteLength);
     const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
     const limit = Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize);

@@ -1,28 +1,47 @@
 // Moving checkpoint tensors onto the GPU, with the shape checks that turn a mismatched checkpoint
-// into an error naming the tensor instead of garbage numbers.
+// into an error naming the tensor instead of garbage numbers. Each upload has a storage dtype: f32,
+// or f16 for the weights that matmuls and embedding gathers read (src/gpu/storage_dtype.ts); the
+// buffer remembers it (gpu.dtypeOf), and kernels check it when bound.
 
 import type { Gpu } from '../gpu/context';
+import type { StorageDtype } from '../gpu/storage_dtype';
+import { ModelLoadError } from '../gpu/errors';
+import { f32ToHalf, HALF_MAX } from '../loading/half';
 import type { WeightStore } from '../loading/safetensors';
 
-/** One tensor as f32, its shape checked against what config.json implies when given. */
-function read(weights: WeightStore, name: string, expected?: readonly number[]): Float32Array {
-  return expected ? weights.getShaped(name, expected) : weights.get(name);
+/** Upload one tensor in `dtype` (default f32), checking its shape against what config.json implies. */
+export function uploadWeight(gpu: Gpu, weights: WeightStore, name: string, expected?: readonly number[], dtype: StorageDtype = 'f32'): GPUBuffer {
+  return gpu.upload(weights.getAs(name, dtype, expected), name, dtype);
 }
 
-/** Upload one tensor as f32, checking its shape against what config.json implies. */
-export function uploadWeight(gpu: Gpu, weights: WeightStore, name: string, expected?: readonly number[]): GPUBuffer {
-  return gpu.upload(read(weights, name, expected), name);
-}
-
-/** Stack tensors along dim 0 (fused projections: q|k|v, gate|up) into one buffer. */
-export function concatRows(gpu: Gpu, weights: WeightStore, names: readonly string[], expected: readonly (readonly number[])[] | readonly number[], label: string): GPUBuffer {
+/** Stack tensors along dim 0 (fused projections: q|k|v, gate|up) into one buffer of `dtype`. */
+export function concatRows(
+  gpu: Gpu,
+  weights: WeightStore,
+  names: readonly string[],
+  expected: readonly (readonly number[])[] | readonly number[],
+  label: string,
+  dtype: StorageDtype = 'f32',
+): GPUBuffer {
   const shapes = (Array.isArray(expected[0]) ? expected : names.map(() => expected)) as readonly (readonly number[])[];
-  const parts = names.map((n, i) => read(weights, n, shapes[i]));
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  const parts = names.map((n, i) => weights.getAs(n, dtype, shapes[i]));
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  const out = dtype === 'f16' ? new Uint16Array(total) : new Float32Array(total);
   let off = 0;
   for (const p of parts) {
     out.set(p, off);
     off += p.length;
   }
-  return gpu.upload(out, label);
+  return gpu.upload(out, label, dtype);
+}
+
+/** f32 values computed at load (scaled tables, sliced rows) in `dtype`. */
+export function uploadValues(gpu: Gpu, values: Float32Array, label: string, dtype: StorageDtype = 'f32'): GPUBuffer {
+  return dtype === 'f16' ? gpu.upload(toHalfChecked(values, label), label, 'f16') : gpu.upload(values, label);
+}
+
+function toHalfChecked(values: Float32Array, label: string): Uint16Array {
+  const { bits, overflowAt } = f32ToHalf(values);
+  if (overflowAt >= 0) throw new ModelLoadError(`"${label}" has ${values[overflowAt]} at index ${overflowAt} beyond the f16 range (±${HALF_MAX}); load it with dtype: 'f32'`);
+  return bits;
 }
