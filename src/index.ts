@@ -3,6 +3,8 @@ export { createEngine, Engine } from './engine';
 export type { EngineOptions, EngineInfo, EmbedOptions, EmbedResult, Usage, CommonOptions } from './engine';
 export { Gpu } from './gpu/context';
 export type { AdapterReport } from './gpu/device';
+export type { DtypeChoice, DtypeInfo } from './gpu/weight_dtype';
+export type { StorageDtype } from './gpu/storage_dtype';
 export { WgpoolError, BadRequestError, NotFoundError, OverloadedError, ModelLoadError, GpuError } from './gpu/errors';
 export { resolveSource } from './loading/source';
 export type { ModelSource } from './loading/source';

@@ -206,8 +206,22 @@ export class Gpu {
    */
   upload(data: ArrayBufferView, label: string, dtype: StorageDtype = 'f32'): GPUBuffer {
     const buf = this.uploadBytes(data, label);
+    this.uploads.add(buf);
     if (dtype !== 'f32') this.dtypes.set(buf, dtype);
     return buf;
+  }
+
+  /** Bytes uploaded by upload() so far (weights, tables, heads): what the model holds on the device. */
+  get uploadedBytes(): number {
+    let n = 0;
+    for (const b of this.uploads) n += b.size;
+    return n;
+  }
+
+  /** Record how a buffer made elsewhere stores weights (the matmul trial's scratch weights). */
+  setDtype(buf: GPUBuffer, dtype: StorageDtype): void {
+    if (dtype === 'f32') this.dtypes.delete(buf);
+    else this.dtypes.set(buf, dtype);
   }
 
   /** How `buf` stores its elements: 'f16' for weights uploaded as such, else 'f32'. */
@@ -227,7 +241,6 @@ export class Gpu {
     const buf = this.device.createBuffer({ label, size, usage: STORAGE(), mappedAtCreation: true });
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buf.unmap();
-    this.uploads.add(buf);
     return buf;
   }
 
