@@ -21,6 +21,8 @@ const COSINE = 0.9999;
 const MAX_ABS = 1e-3;
 const RELATIVE = 1e-2;
 const BATCH = 1e-6;
+/** Lavapipe compiles some pipelines (windowed attention, the heads) at first use for over a minute. */
+const LAVAPIPE_MS = 600_000;
 
 const gpu = await Gpu.create();
 afterAll(() => gpu.destroy());
@@ -78,14 +80,14 @@ function useEngine(model: string, extra: { classifierFromToken?: [string, string
   let engine: Engine;
   beforeAll(async () => {
     engine = await createEngine({ model, device: gpu.device, dtype: 'f16', matmulVariant: 'naive', ...extra });
-  });
+  }, LAVAPIPE_MS);
   afterAll(async () => engine?.dispose());
   return () => engine;
 }
 
 for (const name of FIXTURES) {
   const golden = loadGolden(name);
-  describe.skipIf(skip)(`${name} [f16]`, () => {
+  describe.skipIf(skip)(`${name} [f16]`, { timeout: LAVAPIPE_MS }, () => {
     const engine = useEngine(fixtureDir(name));
     const texts = golden.cases.map((c) => c.text);
 
@@ -162,7 +164,7 @@ for (const name of FIXTURES) {
 const goldenFile = (n: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/goldens/${n}.json`, import.meta.url)), 'utf8'));
 const modelDir = (n: string) => fileURLToPath(new URL(`../fixtures/models/${n}`, import.meta.url));
 
-describe.skipIf(skip)('tiny-xlmr-seqcls [f16]', () => {
+describe.skipIf(skip)('tiny-xlmr-seqcls [f16]', { timeout: LAVAPIPE_MS }, () => {
   const g = goldenFile('tiny-xlmr-seqcls') as { cases: { text: string; logits: number[]; probs: number[] }[] };
   const engine = useEngine(modelDir('tiny-xlmr-seqcls'));
   it('probabilities, logits, batch invariance', async () => {
@@ -177,7 +179,7 @@ describe.skipIf(skip)('tiny-xlmr-seqcls [f16]', () => {
   });
 });
 
-describe.skipIf(skip)('tiny-qwen3-reranker [f16]', () => {
+describe.skipIf(skip)('tiny-qwen3-reranker [f16]', { timeout: LAVAPIPE_MS }, () => {
   const g = goldenFile('tiny-qwen3-reranker') as { cases: { text: string; text_pair: string; logit: number; score: number }[] };
   const engine = useEngine(modelDir('tiny-qwen3-reranker'), { classifierFromToken: ['no', 'yes'] });
   it('scores (max abs), yes − no logits (relative), batch invariance', async () => {
