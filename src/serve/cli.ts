@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../backend';
+import type { DtypeChoice } from '../gpu/weight_dtype';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
 import { progressLines } from '../loading/progress';
@@ -31,6 +32,8 @@ Options:
 ${VLLM_OPTIONS_USAGE}
   --backend <webgpu|cpu|auto>  kernels on WebGPU (default), on the CPU (WebAssembly SIMD, no
                                Vulkan needed), or auto: WebGPU on a hardware adapter, else CPU
+  --dtype <auto|f16|f32>       weight storage on the GPU (vLLM's half/float16, float/float32
+                               accepted); auto (default): f16 on a hardware adapter with shader-f16
   -q, --quiet                  no per-request log lines
   -h, --help                   this text
 
@@ -48,7 +51,11 @@ export interface ServeArgs {
   /** --pooler-config, --hf-overrides, --chat-template, --api-key, CORS (./cli_options.ts). */
   vllm: VllmOptions;
   backend: BackendChoice;
+  dtype: DtypeChoice;
 }
+
+/** vLLM --dtype spellings wgpool accepts, and what they mean here (bfloat16 is not a GPU storage dtype). */
+const DTYPE_NAMES: Record<string, DtypeChoice> = { auto: 'auto', f16: 'f16', half: 'f16', float16: 'f16', f32: 'f32', float: 'f32', float32: 'f32' };
 
 /** An argument error: main() prints it with the usage and exits 2. */
 export class UsageError extends Error {
@@ -74,6 +81,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
         'max-body-bytes': { type: 'string' },
         'base-path': { type: 'string' },
         backend: { type: 'string' },
+        dtype: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         ...VLLM_OPTION_SPECS,
@@ -99,6 +107,9 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
   if (basePath !== undefined && !basePath.startsWith('/')) throw new UsageError(`--base-path must start with '/', got '${basePath}'.`);
   const backend = values.backend ?? 'webgpu';
   if (backend !== 'webgpu' && backend !== 'cpu' && backend !== 'auto') throw new UsageError(`--backend must be webgpu, cpu or auto, got '${backend}'.`);
+  const dtypeName = values.dtype ?? 'auto';
+  const dtype = Object.hasOwn(DTYPE_NAMES, dtypeName) ? DTYPE_NAMES[dtypeName] : undefined;
+  if (!dtype) throw new UsageError(`--dtype must be one of ${Object.keys(DTYPE_NAMES).join(', ')}, got '${dtypeName}'.`);
   return {
     models,
     servedModelNames,
@@ -109,6 +120,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
     quiet: values.quiet ?? false,
     vllm: readVllmOptions(values, (m) => new UsageError(m)),
     backend,
+    dtype,
   };
 }
 
@@ -190,6 +202,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         ...(vllm.hfOverrides ? { hfOverrides: vllm.hfOverrides } : {}),
         ...(pooler ? { ...poolerEngineOptions(pooler), ...chunkingOptions(pooler) } : {}),
         backend: args.backend,
+        dtype: args.dtype,
         onProgress: args.quiet ? undefined : progressLines(args.models[i], err),
       });
       let engine = loaded;
