@@ -26,8 +26,11 @@ if grep -qx shader-f16 <<<"$lavapipe_features" && grep -qx subgroups <<<"$lavapi
   # finishing (2 shared cores); the other kernel suites take ~45 s of test time there.
   VK_ICD_FILENAMES="$LAVAPIPE_ICD" npx vitest run src/kernels --exclude src/kernels/matmul.test.ts --exclude src/kernels/attention.test.ts
   VK_ICD_FILENAMES="$LAVAPIPE_ICD" npx vitest run src/kernels/matmul.test.ts -t '^(?!.*bias=(true|false) act=)'
+  # f16 weights: the kernel variants (weights_f16.test.ts runs within src/kernels above) and every
+  # fixture and task at the f16 fidelity bar (test/models/f16.test.ts, naive matmul, one device).
+  VK_ICD_FILENAMES="$LAVAPIPE_ICD" npx vitest run test/models/f16.test.ts
 else
-  echo "wgpool: SKIPPED the lavapipe suites (kernels on a shader-f16 + subgroups adapter): no such lavapipe" \
+  echo "wgpool: SKIPPED the lavapipe suites (kernels and the f16 weight suites on a shader-f16 + subgroups adapter): no such lavapipe" \
     "at $LAVAPIPE_ICD. On Debian 12: add bookworm-backports and apt-get install -t bookworm-backports" \
     "mesa-vulkan-drivers (see .ci/run)."
 fi

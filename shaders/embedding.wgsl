@@ -14,6 +14,8 @@
 // Out of range: an id ≥ vocab (likewise position, type) is clamped to the table's last row, so a bad
 //           id can never read outside the table. Clamping hides the error, so the host validates ids
 //           before upload; the clamp is only the memory-safety backstop.
+// Tables: word, position and tokenType are array<WEIGHT_T>, an alias the host declares (f32, or f16
+//           with `enable f16;`: src/gpu/storage_dtype.ts); every read widens to f32.
 // Numerics: f32 adds in the order word + position + type, as BertEmbeddings does.
 
 override WG: u32 = 64;
@@ -32,9 +34,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(2) var<storage, read> positions: array<u32>;
 @group(0) @binding(3) var<storage, read> types: array<u32>;
-@group(0) @binding(4) var<storage, read> word: array<f32>;
-@group(0) @binding(5) var<storage, read> position: array<f32>;
-@group(0) @binding(6) var<storage, read> tokenType: array<f32>;
+@group(0) @binding(4) var<storage, read> word: array<WEIGHT_T>;
+@group(0) @binding(5) var<storage, read> position: array<WEIGHT_T>;
+@group(0) @binding(6) var<storage, read> tokenType: array<WEIGHT_T>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -59,12 +61,12 @@ fn main(
   }
   let out_row = t * H;
   for (var i = lid; i < H; i += WG) {
-    var v = word[word_row + i];
+    var v = f32(word[word_row + i]);
     if (HAS_POSITIONS) {
-      v += position[pos_row + i];
+      v += f32(position[pos_row + i]);
     }
     if (HAS_TYPES) {
-      v += tokenType[type_row + i];
+      v += f32(tokenType[type_row + i]);
     }
     out[out_row + i] = v;
   }

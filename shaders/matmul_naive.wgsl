@@ -9,6 +9,8 @@
 // Dispatch: (ceil(N / WG_X), ceil(M / WG_Y), 1) workgroups of WG_X × WG_Y threads; thread (n, m).
 // Switches: HAS_BIAS, ACT (0 none, 1 exact GELU, 2 SiLU, 3 tanh), HAS_RESIDUAL. The residual is added
 //           after the activation (BERT's dense + residual before LayerNorm, Qwen3's o_proj/down_proj).
+// Weights: W is array<WEIGHT_T>, an alias the host declares (f32, or f16 with `enable f16;`:
+//           src/gpu/storage_dtype.ts); every read widens to f32.
 // Numerics: f32 accumulation in k order.
 
 override WG_X: u32 = 8;
@@ -25,7 +27,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<WEIGHT_T>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> residual: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
@@ -42,7 +44,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let wr = n * K;
   var acc = 0.0;
   for (var k = 0u; k < K; k++) {
-    acc += x[xr + k] * w[wr + k];
+    acc += x[xr + k] * f32(w[wr + k]);
   }
   y[m * params.N + n] = epilogue(m, n, acc);
 }

@@ -23,6 +23,8 @@
 //           no branches) and dropped when storing.
 // Switches: HAS_BIAS, ACT (0 none, 1 exact GELU, 2 SiLU, 3 tanh), HAS_RESIDUAL. The residual is added
 //           after the activation (BERT's dense + residual before LayerNorm, Qwen3's o_proj/down_proj).
+// Weights: W is array<WEIGHT_T>, an alias the host declares (f32, or f16 with `enable f16;`:
+//           src/gpu/storage_dtype.ts); every read widens to f32.
 // Numerics: f32 accumulation; each output sums its K products in quads (dot of 4), then across quads.
 
 override WG_X: u32 = 8;
@@ -39,9 +41,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w4: array<vec4<WEIGHT_T>>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<WEIGHT_T>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> residual: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
@@ -73,10 +75,10 @@ fn x_quad(row: u32, k: u32, K: u32) -> vec4<f32> {
 fn w_quad(row: u32, k: u32, K: u32) -> vec4<f32> {
   let last = row + K - 1u;
   return vec4<f32>(
-    w[row + k],
-    select(0.0, w[min(row + k + 1u, last)], k + 1u < K),
-    select(0.0, w[min(row + k + 2u, last)], k + 2u < K),
-    select(0.0, w[min(row + k + 3u, last)], k + 3u < K),
+    f32(w[row + k]),
+    select(0.0, f32(w[min(row + k + 1u, last)]), k + 1u < K),
+    select(0.0, f32(w[min(row + k + 2u, last)]), k + 2u < K),
+    select(0.0, f32(w[min(row + k + 3u, last)]), k + 3u < K),
   );
 }
 
@@ -127,8 +129,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var acc7h = vec4<f32>();
   for (var k = 0u; k < K4; k++) {
     // Columns of bl/bh are W rows, so a · bl = (dot(a, w_n0), …, dot(a, w_n0+3)).
-    let bl = mat4x4<f32>(w4[c0 + k], w4[c1 + k], w4[c2 + k], w4[c3 + k]);
-    let bh = mat4x4<f32>(w4[c4 + k], w4[c5 + k], w4[c6 + k], w4[c7 + k]);
+    let bl = mat4x4<f32>(vec4<f32>(w4[c0 + k]), vec4<f32>(w4[c1 + k]), vec4<f32>(w4[c2 + k]), vec4<f32>(w4[c3 + k]));
+    let bh = mat4x4<f32>(vec4<f32>(w4[c4 + k]), vec4<f32>(w4[c5 + k]), vec4<f32>(w4[c6 + k]), vec4<f32>(w4[c7 + k]));
     let a0 = x4[r0 + k];
     acc0l += a0 * bl;
     acc0h += a0 * bh;

@@ -16,6 +16,8 @@
 //           load and barrier (uniform control flow) and only the stores are bounds-checked.
 // Switches: HAS_BIAS, ACT (0 none, 1 exact GELU, 2 SiLU, 3 tanh), HAS_RESIDUAL. The residual is added
 //           after the activation (BERT's dense + residual before LayerNorm, Qwen3's o_proj/down_proj).
+// Weights: W is array<WEIGHT_T>, an alias the host declares (f32, or f16 with `enable f16;`:
+//           src/gpu/storage_dtype.ts); every read widens to f32.
 // Numerics: f32 accumulation in k order.
 
 override HAS_BIAS: bool = false;
@@ -39,7 +41,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<WEIGHT_T>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> residual: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
@@ -109,7 +111,7 @@ fn load_x(m: u32, k: u32) -> f32 {
 // W[n, k], or 0 outside W.
 fn load_w(n: u32, k: u32) -> f32 {
   if (n < params.N && k < params.K) {
-    return w[n * params.K + k];
+    return f32(w[n * params.K + k]);
   }
   return 0.0;
 }

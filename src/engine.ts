@@ -12,6 +12,7 @@ import type { Gpu } from './gpu/context';
 import { BadRequestError, WgpoolError } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
+import type { DtypeChoice } from './gpu/weight_dtype';
 import type { PoolMode } from './kernels/pool';
 import { binaryFromUbinary } from './kernels/quantize_bits';
 import { DeviceKeeper, type OnDevice } from './device_keeper';
@@ -77,6 +78,12 @@ export interface EngineOptions extends ResolveOptions {
   pooling?: PoolMode;
   /** Force a matmul kernel variant instead of the timed trial at load (src/gpu/autotune.ts). */
   matmulVariant?: MatmulVariant;
+  /**
+   * How weights are stored on the GPU: 'auto' (default: f16 on a hardware adapter with shader-f16
+   * when the weights fit), 'f32', or 'f16' (an error without shader-f16). Compute stays f32. See
+   * info.dtype and src/gpu/weight_dtype.ts.
+   */
+  dtype?: DtypeChoice;
   /** Where the trial's choice persists across runs (jsonTuneStore); always remembered in memory. */
   tuneStore?: TuneStore;
   /** Time the matmul variants on software adapters too (default: GPUs only; SwiftShader/lavapipe take the rule). */

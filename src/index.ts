@@ -5,6 +5,8 @@ export { Gpu } from './gpu/context';
 export type { AdapterReport } from './gpu/device';
 export { WgpoolError, BadRequestError, NotFoundError, OverloadedError, ModelLoadError, GpuError, GpuLostError } from './gpu/errors';
 export { GpuMemoryError, type MemoryEstimate } from './loading/memory';
+export type { DtypeChoice, DtypeInfo } from './gpu/weight_dtype';
+export type { StorageDtype } from './gpu/storage_dtype';
 export { resolveSource } from './loading/source';
 export type { ModelSource } from './loading/source';
 export type { PoolMode } from './kernels/pool';

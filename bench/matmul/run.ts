@@ -14,17 +14,23 @@
 
 import { Bound, type Gpu } from '../../src/gpu/context';
 import { flops, MatmulKernel, MATMUL_VARIANTS, type MatmulShape, type MatmulVariant } from '../../src/kernels/matmul';
+import type { StorageDtype } from '../../src/gpu/storage_dtype';
+import { f32ToHalf, roundToHalf } from '../../src/loading/half';
 
 export interface BenchOptions {
   /** Only T ∈ {64, 664}, one timed run each: a smoke run. */
   quick?: boolean;
   variants?: readonly MatmulVariant[];
+  /** Weight storage dtypes to time (default: f32, and f16 where the device has shader-f16). */
+  weightDtypes?: readonly StorageDtype[];
   /** Progress lines as each case finishes. */
   log?: (line: string) => void;
 }
 
 export interface BenchRow {
   variant: MatmulVariant;
+  /** How W is stored (x and y are f32 either way). */
+  weightDtype: StorageDtype;
   M: number;
   N: number;
   K: number;
@@ -99,19 +105,22 @@ export async function benchMatmul(gpu: Gpu, opts: BenchOptions = {}): Promise<Be
   const x = random(maxM * K, 1);
   const w = random(maxN * K, 2);
   const xb = gpu.upload(x, 'bench.x');
-  const wb = gpu.upload(w, 'bench.w');
+  const dtypes = opts.weightDtypes ?? (gpu.hasF16 ? ['f32', 'f16'] : ['f32']);
+  // f16 rows are checked against the product with the f16-rounded weights they actually multiply.
+  const weights = { f32: { buf: gpu.upload(w, 'bench.w'), ref: w }, f16: dtypes.includes('f16') ? { buf: gpu.upload(f32ToHalf(w).bits, 'bench.w16', 'f16'), ref: roundToHalf(w) } : undefined };
   const yb = gpu.storage(maxM * maxN * 4, 'bench.y');
   try {
-    for (const variant of opts.variants ?? MATMUL_VARIANTS) {
-      const kernel = await MatmulKernel.create(gpu, { variant });
-      const bound = kernel.bind({ x: xb, w: wb, y: yb }, `bench.${variant}`);
+    for (const weightDtype of dtypes) for (const variant of opts.variants ?? MATMUL_VARIANTS) {
+      const wt = weights[weightDtype]!;
+      const kernel = await MatmulKernel.create(gpu, { variant, weightDtype });
+      const bound = kernel.bind({ x: xb, w: wt.buf, y: yb }, `bench.${variant}.${weightDtype}`);
       let warm = false;
       let lastGflops = 0;
       for (const shape of shapes) {
         if (warm) {
           const estimate = (flops(shape) / (lastGflops * 1e9)) * 1e3;
           if (estimate > (opts.quick ? SKIP_MS_QUICK : SKIP_MS)) {
-            const row = { variant, ...shape, runs: 0, ms: estimate, gflops: lastGflops, maxErr: Number.NaN };
+            const row = { variant, weightDtype, ...shape, runs: 0, ms: estimate, gflops: lastGflops, maxErr: Number.NaN };
             rows.push(row);
             log(formatRow(row));
             continue;
@@ -128,8 +137,8 @@ export async function benchMatmul(gpu: Gpu, opts: BenchOptions = {}): Promise<Be
         const ms = median(times);
         const gflops = flops(shape) / (ms * 1e6);
         lastGflops = gflops;
-        const maxErr = await sampleError(gpu, yb, x, w, shape);
-        const row = { variant, ...shape, runs: times.length, ms, gflops, maxErr };
+        const maxErr = await sampleError(gpu, yb, x, wt.ref, shape);
+        const row = { variant, weightDtype, ...shape, runs: times.length, ms, gflops, maxErr };
         rows.push(row);
         log(formatRow(row));
       }
@@ -137,7 +146,8 @@ export async function benchMatmul(gpu: Gpu, opts: BenchOptions = {}): Promise<Be
     }
   } finally {
     xb.destroy();
-    wb.destroy();
+    weights.f32.buf.destroy();
+    weights.f16?.buf.destroy();
     gpu.pool.release(yb);
   }
   const a = gpu.adapter;
@@ -162,11 +172,12 @@ async function sampleError(gpu: Gpu, yb: GPUBuffer, x: Float32Array, w: Float32A
 
 function formatRow(r: BenchRow): string {
   const shape = `${r.M}×${r.K}·${r.N}`;
+  const name = `${r.variant}${r.weightDtype === 'f16' ? '/f16' : ''}`;
   if (r.runs === 0) {
-    return `${r.variant.padEnd(9)}  ${shape.padStart(15)}  skipped: ~${(r.ms / 1000).toFixed(0)} s per run at ${r.gflops.toFixed(2)} GFLOP/s`;
+    return `${name.padEnd(12)}  ${shape.padStart(15)}  skipped: ~${(r.ms / 1000).toFixed(0)} s per run at ${r.gflops.toFixed(2)} GFLOP/s`;
   }
   return [
-    r.variant.padEnd(9),
+    name.padEnd(12),
     shape.padStart(15),
     r.ms.toFixed(r.ms < 10 ? 3 : 1).padStart(10),
     r.gflops.toFixed(2).padStart(9),
@@ -176,7 +187,7 @@ function formatRow(r: BenchRow): string {
 }
 
 export function formatReport(title: string, report: BenchReport): string {
-  const head = ['variant'.padEnd(9), 'T×K·N'.padStart(15), 'ms'.padStart(10), 'GFLOP/s'.padStart(9), 'runs'.padStart(5), 'max err'.padStart(9)].join('  ');
+  const head = ['variant'.padEnd(12), 'T×K·N'.padStart(15), 'ms'.padStart(10), 'GFLOP/s'.padStart(9), 'runs'.padStart(5), 'max err'.padStart(9)].join('  ');
   const lines = [
     `${title}: ${report.adapter}${report.isSoftware ? ' (software)' : ''}`,
     head,

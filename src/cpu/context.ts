@@ -93,7 +93,8 @@ export class CpuContext extends Gpu {
     return this.pool.acquire(bytes, STORAGE_USAGE, label);
   }
 
-  override upload(data: ArrayBufferView, label: string): GPUBuffer {
+  /** Weights stay f32 on this backend (hasF16 is false, so the loader never asks for f16). */
+  protected override uploadBytes(data: ArrayBufferView, label: string): GPUBuffer {
     const buf = this.mem.alloc(Math.max(16, Math.ceil(data.byteLength / 4) * 4), label);
     this.mem.bytes(buf, 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     this.track(buf as unknown as GPUBuffer, buf.size);

@@ -14,6 +14,7 @@
 // at every load of every test suite; `measure: 'always'` times them too (the benchmark kit does).
 
 import type { Gpu } from './context';
+import { dtypeBytes, type StorageDtype } from './storage_dtype';
 import { MATMUL_VARIANTS, MatmulKernel, flops, pickMatmulVariant, type MatmulShape, type MatmulVariant } from '../kernels/matmul';
 
 export interface MatmulTrial {
@@ -56,6 +57,8 @@ export interface TuneOptions {
   rounds?: number;
   /** Stop timing a variant once it is this many times slower than the best (default 3). */
   giveUp?: number;
+  /** The weights' storage dtype the model will run with (default f32): timed as such, remembered apart. */
+  weightDtype?: StorageDtype;
 }
 
 const remembered = new Map<string, MatmulChoice>();
@@ -74,24 +77,30 @@ export function encoderMatmulShapes(hidden: number, intermediate: number, tokens
   ];
 }
 
-export function tuneKey(gpu: Gpu, shapes: readonly MatmulShape[]): string {
+export function tuneKey(gpu: Gpu, shapes: readonly MatmulShape[], weightDtype: StorageDtype = 'f32'): string {
   const a = gpu.adapter;
   const adapter = [a.vendor, a.architecture, a.device, a.description].join('/');
-  return `matmul|${adapter}|${shapes.map((s) => `${s.M}x${s.N}x${s.K}`).join(',')}`;
+  // f32 keys keep their old form, so choices stored before f16 existed still count.
+  return `matmul|${adapter}|${shapes.map((s) => `${s.M}x${s.N}x${s.K}`).join(',')}${weightDtype === 'f32' ? '' : `|w=${weightDtype}`}`;
 }
 
-async function timeVariant(gpu: Gpu, variant: MatmulVariant, shapes: readonly MatmulShape[], opts: Required<Pick<TuneOptions, 'reps' | 'rounds' | 'giveUp'>>, best: number): Promise<number> {
-  const kernel = await MatmulKernel.create(gpu, { variant });
+async function timeVariant(gpu: Gpu, variant: MatmulVariant, shapes: readonly MatmulShape[], opts: Required<Pick<TuneOptions, 'reps' | 'rounds' | 'giveUp' | 'weightDtype'>>, best: number): Promise<number> {
+  const kernel = await MatmulKernel.create(gpu, { variant, weightDtype: opts.weightDtype });
   const buffers: GPUBuffer[] = [];
-  const alloc = (floats: number, label: string) => {
-    const b = gpu.createBuffer({ label, size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE });
+  const alloc = (floats: number, label: string, bytes = 4) => {
+    const b = gpu.createBuffer({ label, size: Math.max(16, Math.ceil((floats * bytes) / 4) * 4), usage: GPUBufferUsage.STORAGE });
     buffers.push(b);
+    return b;
+  };
+  const weight = (floats: number, label: string) => {
+    const b = alloc(floats, label, dtypeBytes(opts.weightDtype));
+    gpu.setDtype(b, opts.weightDtype);
     return b;
   };
   const bound: { destroy(): void }[] = [];
   try {
     // Contents do not matter for timing: zero-filled buffers cost the same arithmetic.
-    const pass = shapes.map((s, i) => kernel.bind({ x: alloc(s.M * s.K, `tune.x${i}`), w: alloc(s.N * s.K, `tune.w${i}`), y: alloc(s.M * s.N, `tune.y${i}`) }, `tune_${variant}_${i}`).update(s))
+    const pass = shapes.map((s, i) => kernel.bind({ x: alloc(s.M * s.K, `tune.x${i}`), w: weight(s.N * s.K, `tune.w${i}`), y: alloc(s.M * s.N, `tune.y${i}`) }, `tune_${variant}_${i}`).update(s))
       .flatMap((d) => (bound.push(d), Array.from({ length: opts.reps }, () => d)));
     await gpu.run(pass, `tune_${variant}_warmup`); // first run pays lazy driver work
     let fastest = Infinity;
@@ -110,7 +119,7 @@ async function timeVariant(gpu: Gpu, variant: MatmulVariant, shapes: readonly Ma
 
 /** The matmul variant for this model on this adapter: the option, a remembered choice, or a trial. */
 export async function chooseMatmulVariant(gpu: Gpu, shapes: readonly MatmulShape[], opts: TuneOptions = {}): Promise<MatmulChoice> {
-  const key = tuneKey(gpu, shapes);
+  const key = tuneKey(gpu, shapes, opts.weightDtype);
   const t0 = performance.now();
   if (opts.variant) return { variant: opts.variant, source: 'option', key, costMs: 0, trials: [] };
   if (opts.measure === 'hardware' && gpu.adapter.isSoftware) {
@@ -122,7 +131,7 @@ export async function chooseMatmulVariant(gpu: Gpu, shapes: readonly MatmulShape
     remembered.set(key, known);
     return { ...known, source: 'remembered', costMs: performance.now() - t0 };
   }
-  const settings = { reps: opts.reps ?? 2, rounds: opts.rounds ?? 3, giveUp: opts.giveUp ?? 3 };
+  const settings = { reps: opts.reps ?? 2, rounds: opts.rounds ?? 3, giveUp: opts.giveUp ?? 3, weightDtype: opts.weightDtype ?? 'f32' };
   const work = shapes.reduce((a, s) => a + flops(s), 0);
   const trials: MatmulTrial[] = [];
   let best = Infinity;

@@ -5,6 +5,7 @@ import { acquireDevice, type AcquiredDevice, type AdapterReport, type DeviceOpti
 import { BufferPool } from './buffers';
 import { GpuError } from './errors';
 import { PipelineCache, type CompiledKernel } from './pipelines';
+import type { StorageDtype } from './storage_dtype';
 
 export const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
 
@@ -150,6 +151,8 @@ export class Gpu {
   /** Every buffer made through createBuffer() and not yet destroyed, with its size (liveBuffers()). */
   private readonly live = new Map<GPUBuffer, number>();
   private liveBytes = 0;
+  /** The storage dtype of every weight uploaded as f16 (the weight handle's dtype; absent = f32). */
+  private readonly dtypes = new WeakMap<GPUBuffer, StorageDtype>();
   /**
    * Called before each upload with its label and size (the load's progress stream and abort check
    * hook in here); throwing refuses the upload.
@@ -234,8 +237,37 @@ export class Gpu {
     return this.pool.acquire(bytes, STORAGE(), label);
   }
 
-  /** A storage buffer filled from host data (created mapped: no staging copy). */
-  upload(data: ArrayBufferView, label: string): GPUBuffer {
+  /**
+   * A storage buffer filled from host data (created mapped: no staging copy). `dtype` records how a
+   * weight is stored (f16 data arrives as a Uint16Array of half bits); kernels that read weights check
+   * it against their variant at bind time (dtypeOf).
+   */
+  upload(data: ArrayBufferView, label: string, dtype: StorageDtype = 'f32'): GPUBuffer {
+    const buf = this.uploadBytes(data, label);
+    this.uploads.add(buf);
+    if (dtype !== 'f32') this.dtypes.set(buf, dtype);
+    return buf;
+  }
+
+  /** Bytes uploaded by upload() so far (weights, tables, heads): what the model holds on the device. */
+  get uploadedBytes(): number {
+    let n = 0;
+    for (const b of this.uploads) n += b.size;
+    return n;
+  }
+
+  /** Record how a buffer made elsewhere stores weights (the matmul trial's scratch weights). */
+  setDtype(buf: GPUBuffer, dtype: StorageDtype): void {
+    if (dtype === 'f32') this.dtypes.delete(buf);
+    else this.dtypes.set(buf, dtype);
+  }
+
+  /** How `buf` stores its elements: 'f16' for weights uploaded as such, else 'f32'. */
+  dtypeOf(buf: GPUBuffer): StorageDtype {
+    return this.dtypes.get(buf) ?? 'f32';
+  }
+
+  protected uploadBytes(data: ArrayBufferView, label: string): GPUBuffer {
     this.onUpload?.(label, data.byteLength);
     const buf = this.weightBuffer(data.byteLength, label, true);
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

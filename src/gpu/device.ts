@@ -21,7 +21,7 @@ export interface DeviceOptions {
   /** Use this device instead of requesting one (e.g. shared with the page's renderer). */
   device?: GPUDevice;
   powerPreference?: GPUPowerPreference;
-  /** Ask for shader-f16 when the adapter has it (kernels keep an f32 path regardless). */
+  /** Ask for shader-f16 when the adapter has it (default true; kernels keep an f32 path regardless). */
   preferF16?: boolean;
 }
 
@@ -165,7 +165,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = Number(adapter.limits[name]);
   const requiredFeatures: GPUFeatureName[] = [];
-  if (opts.preferF16 && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  // f16 weight storage (src/gpu/storage_dtype.ts) is chosen per model at load; asking costs nothing.
+  if (opts.preferF16 !== false && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
   // Row reductions use subgroup operations where they exist (src/kernels/reduction.ts).
   if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');

@@ -24,16 +24,30 @@ export interface ShaderSpec {
    * before every declaration as WGSL requires. The device must have the matching feature.
    */
   enables?: readonly string[];
+  /**
+   * Type aliases the source uses but does not declare (`WEIGHT_T` → `f32` or `f16`), written on the
+   * first line after the enables. One .wgsl file then serves every storage dtype of its weights.
+   */
+  aliases?: Readonly<Record<string, string>>;
 }
 
-/** The enable directives of a spec as the first line of its module (undefined when none). */
+/** The enable directives and type aliases of a spec as the first line of its module (undefined when none). */
 function enableLine(spec: ShaderSpec): string | undefined {
-  return spec.enables?.length ? spec.enables.map((e) => `enable ${e};`).join(' ') : undefined;
+  const parts = [
+    ...(spec.enables ?? []).map((e) => `enable ${e};`),
+    ...Object.entries(spec.aliases ?? {}).map(([name, type]) => `alias ${name} = ${type};`),
+  ];
+  return parts.length ? parts.join(' ') : undefined;
 }
 
-/** One shader module per distinct full source: the file, its includes and its enables. */
+/** One shader module per distinct full source: the file, its includes, its enables and aliases. */
 export function moduleKey(spec: ShaderSpec): string {
-  return [...(spec.enables ?? []).map((e) => `enable:${e}`), spec.file, ...(spec.includes ?? []).map((i) => i.file)].join('+');
+  return [
+    ...(spec.enables ?? []).map((e) => `enable:${e}`),
+    ...Object.entries(spec.aliases ?? {}).map(([name, type]) => `${name}=${type}`),
+    spec.file,
+    ...(spec.includes ?? []).map((i) => i.file),
+  ].join('+');
 }
 
 /** The full WGSL of a spec: its source, then its includes. */
@@ -151,7 +165,7 @@ export class PipelineCache {
       p = (async () => {
         const module = await this.module(spec);
         const layout = this.layout(spec);
-        const variant = spec.enables?.length ? `+${spec.enables.join('+')}` : '';
+        const variant = [...(spec.enables ?? []), ...Object.entries(spec.aliases ?? {}).map(([n, t]) => `${n}=${t}`)].map((v) => `+${v}`).join('');
         const label = `${spec.file.replace(/\.wgsl$/, '')}${variant}[${overrideKey(overrides)}]`;
         this.device.pushErrorScope('validation');
         let pipeline: GPUComputePipeline;

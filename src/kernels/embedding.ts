@@ -1,10 +1,12 @@
 // Typed wrapper for shaders/embedding.wgsl: word (+ position) (+ token type) embedding gather for a
-// packed batch of tokens.
+// packed batch of tokens. The tables are stored f32 or f16 (`tableDtype`, one WGSL source: see
+// src/gpu/storage_dtype.ts); the output is f32.
 
 import source from '../../shaders/embedding.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import { GpuError } from '../gpu/errors';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { dtypeBytes, withWeightType, type StorageDtype } from '../gpu/storage_dtype';
 
 export const EMBEDDING: ShaderSpec = {
   file: 'embedding.wgsl',
@@ -22,6 +24,8 @@ export interface EmbeddingOptions {
   tokenTypes: boolean;
   /** Threads per token. */
   workgroupSize?: number;
+  /** How word, position and token-type tables are stored: 'f32' (default) or 'f16' (shader-f16). */
+  tableDtype?: StorageDtype;
 }
 
 export interface EmbeddingBuffers {
@@ -31,7 +35,7 @@ export interface EmbeddingBuffers {
   positions?: GPUBuffer;
   /** [T] u32, required with `tokenTypes: true`. */
   tokenTypes?: GPUBuffer;
-  /** [vocab, hidden] f32. */
+  /** [vocab, hidden], in the kernel's tableDtype. */
   word: GPUBuffer;
   /** [maxPositions, hidden] f32, required with `positions: true`. */
   position?: GPUBuffer;
@@ -61,22 +65,30 @@ export class EmbeddingKernel {
     private readonly kernel: CompiledKernel,
     readonly positions: boolean,
     readonly tokenTypes: boolean,
+    readonly tableDtype: StorageDtype,
   ) {}
 
   static async create(gpu: Gpu, opts: EmbeddingOptions): Promise<EmbeddingKernel> {
     const cpu = gpu.cpuKernel<EmbeddingKernel>('embedding', opts); // the CPU backend's twin (src/cpu/kernels.ts)
     if (cpu) return cpu;
-    const kernel = await gpu.pipelines.get(EMBEDDING, {
+    const tableDtype = opts.tableDtype ?? 'f32';
+    if (tableDtype === 'f16' && !gpu.hasF16) throw new GpuError('embedding: f16 tables need the shader-f16 feature, which this device lacks');
+    const kernel = await gpu.pipelines.get(withWeightType(EMBEDDING, tableDtype), {
       WG: opts.workgroupSize ?? 64,
       HAS_POSITIONS: opts.positions,
       HAS_TYPES: opts.tokenTypes,
     });
-    return new EmbeddingKernel(gpu, kernel, opts.positions, opts.tokenTypes);
+    return new EmbeddingKernel(gpu, kernel, opts.positions, opts.tokenTypes, tableDtype);
   }
 
   bind(b: EmbeddingBuffers, label = 'embedding'): Bound<EmbeddingShape> {
     if (this.positions && (!b.positions || !b.position)) throw new GpuError(`${label}: positions and position table required`);
     if (this.tokenTypes && (!b.tokenTypes || !b.tokenType)) throw new GpuError(`${label}: tokenTypes and tokenType table required`);
+    const tables: [string, GPUBuffer | undefined][] = [['word', b.word], ['position', this.positions ? b.position : undefined], ['tokenType', this.tokenTypes ? b.tokenType : undefined]];
+    for (const [name, buf] of tables) {
+      if (buf && this.gpu.dtypeOf(buf) !== this.tableDtype) throw new GpuError(`${label}: ${name} is stored as ${this.gpu.dtypeOf(buf)}, but this kernel reads ${this.tableDtype} tables`);
+    }
+    const tb = dtypeBytes(this.tableDtype);
     // A disabled binding still needs a buffer; ids and word are read-only, so binding them again is valid.
     const d = this.gpu.dispatch(
       this.kernel,
@@ -94,16 +106,16 @@ export class EmbeddingKernel {
       if (this.positions && maxPositions < 1) throw new GpuError(`${label}: maxPositions must be ≥ 1`);
       if (this.tokenTypes && typeVocab < 1) throw new GpuError(`${label}: typeVocab must be ≥ 1`);
       const need: [string, GPUBuffer | undefined, number][] = [
-        ['ids', b.ids, tokens],
-        ['positions', this.positions ? b.positions : undefined, tokens],
-        ['tokenTypes', this.tokenTypes ? b.tokenTypes : undefined, tokens],
-        ['word', b.word, vocab * hidden],
-        ['position', this.positions ? b.position : undefined, maxPositions * hidden],
-        ['tokenType', this.tokenTypes ? b.tokenType : undefined, typeVocab * hidden],
-        ['out', b.out, tokens * hidden],
+        ['ids', b.ids, tokens * 4],
+        ['positions', this.positions ? b.positions : undefined, tokens * 4],
+        ['tokenTypes', this.tokenTypes ? b.tokenTypes : undefined, tokens * 4],
+        ['word', b.word, vocab * hidden * tb],
+        ['position', this.positions ? b.position : undefined, maxPositions * hidden * tb],
+        ['tokenType', this.tokenTypes ? b.tokenType : undefined, typeVocab * hidden * tb],
+        ['out', b.out, tokens * hidden * 4],
       ];
-      for (const [name, buf, n] of need) {
-        if (buf && buf.size < n * 4) throw new GpuError(`${label}: ${name} holds ${buf.size} bytes, needs ${n * 4}`);
+      for (const [name, buf, bytes] of need) {
+        if (buf && buf.size < bytes) throw new GpuError(`${label}: ${name} holds ${buf.size} bytes, needs ${bytes}`);
       }
       return {
         fields: [['u32', tokens], ['u32', hidden], ['u32', vocab], ['u32', maxPositions], ['u32', typeVocab]],

@@ -100,7 +100,7 @@ describe('matmul', async () => {
     return kernels.get(key)!;
   }
 
-  async function runCase(opts: Required<MatmulOptions>, M: number, N: number, K: number, seed: number): Promise<number> {
+  async function runCase(opts: Required<Omit<MatmulOptions, 'weightDtype'>>, M: number, N: number, K: number, seed: number): Promise<number> {
     const x = randomF32(M * K, seed);
     const w = randomF32(N * K, seed + 1);
     const bias = randomF32(N, seed + 2);

@@ -1,7 +1,8 @@
 // Typed wrapper for the three matmul kernels: shaders/matmul_naive.wgsl, matmul_regblock.wgsl and
 // matmul_tiled.wgsl. All compute y[M, N] = act(x[M, K] · Wᵀ + bias[N]) + residual[M, N] for weights
 // stored [N, K] row-major (out, in) as in safetensors, with the same bindings, so a caller switches
-// variant without touching buffers.
+// variant without touching buffers. W is stored f32 or f16 (`weightDtype`): one WGSL source per
+// variant, its WEIGHT_T alias bound at pipeline creation (src/gpu/storage_dtype.ts).
 
 import naiveSource from '../../shaders/matmul_naive.wgsl?raw';
 import regblockSource from '../../shaders/matmul_regblock.wgsl?raw';
@@ -12,6 +13,7 @@ import { Bound, type Dispatch, type Gpu, type Plan } from '../gpu/context';
 import type { AdapterReport } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { dtypeBytes, withWeightType, type StorageDtype } from '../gpu/storage_dtype';
 
 export type MatmulVariant = 'naive' | 'regblock' | 'tiled';
 export type Activation = 'none' | 'gelu' | 'silu' | 'tanh' | 'relu';
@@ -47,11 +49,13 @@ export interface MatmulOptions {
   activation?: Activation;
   /** Add residual[M, N] after the activation (dense + residual before LayerNorm, o_proj/down_proj + residual). */
   residual?: boolean;
+  /** How W is stored: 'f32' (default) or 'f16' (needs shader-f16; x, bias, residual, y stay f32). */
+  weightDtype?: StorageDtype;
 }
 
 export interface MatmulBuffers {
   x: GPUBuffer;
-  /** [N, K] row-major. */
+  /** [N, K] row-major, in the kernel's weightDtype (gpu.upload(…, dtype) records it). */
   w: GPUBuffer;
   /** Required when created with `bias: true`. */
   bias?: GPUBuffer;
@@ -124,6 +128,7 @@ export class MatmulKernel {
     readonly bias: boolean,
     readonly activation: Activation,
     readonly residual: boolean,
+    readonly weightDtype: StorageDtype,
   ) {}
 
   static async create(gpu: Gpu, opts: MatmulOptions = {}): Promise<MatmulKernel> {
@@ -133,21 +138,28 @@ export class MatmulKernel {
     const bias = opts.bias ?? false;
     const activation = opts.activation ?? 'none';
     const residual = opts.residual ?? false;
-    const spec = MATMUL_SHADERS[variant];
-    if (!spec) throw new GpuError(`matmul: unknown variant "${variant}" (expected ${MATMUL_VARIANTS.join(', ')})`);
+    const weightDtype = opts.weightDtype ?? 'f32';
+    const base = MATMUL_SHADERS[variant];
+    if (!base) throw new GpuError(`matmul: unknown variant "${variant}" (expected ${MATMUL_VARIANTS.join(', ')})`);
+    if (weightDtype === 'f16' && !gpu.hasF16) throw new GpuError('matmul: f16 weights need the shader-f16 feature, which this device lacks');
+    const spec = withWeightType(base, weightDtype);
     if (!(activation in ACT)) throw new GpuError(`matmul: unknown activation "${activation}"`);
     const overrides = { HAS_BIAS: bias, ACT: ACT[activation], HAS_RESIDUAL: residual };
     const [kernel, anyK] = await Promise.all([
       gpu.pipelines.get(spec, overrides),
       variant === 'regblock' ? gpu.pipelines.get({ ...spec, entryPoint: 'main_any_k' }, overrides) : null,
     ]);
-    return new MatmulKernel(gpu, kernel, anyK, variant, bias, activation, residual);
+    return new MatmulKernel(gpu, kernel, anyK, variant, bias, activation, residual, weightDtype);
   }
 
   bind(b: MatmulBuffers, label = `matmul_${this.variant}`): Bound<MatmulShape> {
     if (this.bias && !b.bias) throw new GpuError(`${label}: bias buffer required`);
     if (this.residual && !b.residual) throw new GpuError(`${label}: residual buffer required`);
     if (b.residual === b.y) throw new GpuError(`${label}: residual may not be y (a buffer cannot be bound read-only and writable at once)`);
+    // An f32 buffer read as f16 (or the reverse) would give garbage, not an error: refuse it here.
+    const wDtype = this.gpu.dtypeOf(b.w);
+    if (wDtype !== this.weightDtype) throw new GpuError(`${label}: w is stored as ${wDtype}, but this kernel reads ${this.weightDtype} weights`);
+    const wBytes = dtypeBytes(this.weightDtype);
     // A disabled binding still needs a buffer; x is read-only, so binding it again is valid.
     const d = this.gpu.dispatch(this.kernel, [b.x, b.w, b.bias ?? b.x, b.residual ?? b.x, b.y], 12, label);
     const [cols, rows] = TILE[this.variant];
@@ -158,14 +170,14 @@ export class MatmulKernel {
       }
       // Robust buffer access would silently clamp out-of-range reads; say what is wrong instead.
       const need: [string, GPUBuffer | undefined, number][] = [
-        ['x', b.x, M * K],
-        ['w', b.w, N * K],
-        ['bias', this.bias ? b.bias : undefined, N],
-        ['residual', this.residual ? b.residual : undefined, M * N],
-        ['y', b.y, M * N],
+        ['x', b.x, M * K * 4],
+        ['w', b.w, N * K * wBytes],
+        ['bias', this.bias ? b.bias : undefined, N * 4],
+        ['residual', this.residual ? b.residual : undefined, M * N * 4],
+        ['y', b.y, M * N * 4],
       ];
-      for (const [name, buf, n] of need) {
-        if (buf && buf.size < n * 4) throw new GpuError(`${label}: ${name} holds ${buf.size} bytes, M=${M} N=${N} K=${K} needs ${n * 4}`);
+      for (const [name, buf, bytes] of need) {
+        if (buf && buf.size < bytes) throw new GpuError(`${label}: ${name} holds ${buf.size} bytes, M=${M} N=${N} K=${K} needs ${bytes}`);
       }
       return {
         fields: [['u32', M], ['u32', N], ['u32', K]],

@@ -7,6 +7,7 @@ import { openBackend, type BackendChoice } from '../backend';
 import type { SimdLevel } from '../cpu/wasm';
 import { chooseMatmulVariant, encoderMatmulShapes, type MatmulChoice, type TuneStore } from '../gpu/autotune';
 import { abortError } from '../gpu/errors';
+import { chooseWeightDtype, mayStoreF16, type DtypeChoice } from '../gpu/weight_dtype';
 import type { MatmulVariant } from '../kernels/matmul';
 import type { PoolMode } from '../kernels/pool';
 import { loadModelConfig, type ModelConfig } from '../models/config';
@@ -36,6 +37,8 @@ export interface LoadOptions extends ResolveOptions {
   device?: GPUDevice;
   pooling?: PoolMode;
   matmulVariant?: MatmulVariant;
+  /** Storage dtype of the weights: 'auto' (default), 'f32' or 'f16' (src/gpu/weight_dtype.ts). */
+  dtype?: DtypeChoice;
   classifierFromToken?: [string, string];
   /** 'webgpu' (default), 'cpu' or 'auto' (src/backend.ts). */
   backend?: BackendChoice;
@@ -154,7 +157,8 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
         gpu.device.pushErrorScope('out-of-memory');
         oomScope = true;
       }
-      if (streaming && gpu.backend === 'webgpu') {
+      // f16 storage reads the checkpoint whole: its conversion and range check work on host tensors.
+      if (streaming && gpu.backend === 'webgpu' && !mayStoreF16(gpu, opts.dtype)) {
         // The checkpoint counts as parsed once its (first) header is: the rest arrives as the upload.
         let parsed = false;
         const onHeader = (file: string, header: { tensors: TensorMeta[] }) => {
@@ -173,12 +177,14 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
 
       // The matmul variant: the option, a remembered choice, or a short timed trial of the candidates
       // on this model's encoder shapes (hardware adapters; the CPU backend has one GEMM).
+      // The weights' storage dtype first: the matmul trial times the kernels that will read them.
+      const dtype = chooseWeightDtype(gpu, weights, opts.dtype);
       const intermediate = (config as { intermediate_size?: number }).intermediate_size ?? 4 * config.hidden_size;
       const matmul: MatmulChoice = gpu.backend === 'cpu'
         ? { variant: opts.matmulVariant ?? 'regblock', source: 'rule', key: 'cpu', costMs: 0, trials: [] }
-        : await chooseMatmulVariant(gpu, encoderMatmulShapes(config.hidden_size, intermediate), { variant: opts.matmulVariant, store: opts.tuneStore, measure: opts.matmulTune ?? 'hardware' });
+        : await chooseMatmulVariant(gpu, encoderMatmulShapes(config.hidden_size, intermediate), { variant: opts.matmulVariant, store: opts.tuneStore, measure: opts.matmulTune ?? 'hardware', weightDtype: dtype.name });
       const matmulVariant = matmul.variant;
-      const body = await loadModelBody(gpu, config, weights, { matmulVariant });
+      const body = await loadModelBody(gpu, config, weights, { matmulVariant, weightDtype: dtype.name });
       check();
       const H = body.hiddenSize;
       const cls = loadClassifier(gpu, config, weights, tokenizer, fromToken);
@@ -228,6 +234,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
         scoreType: !tasks.includes('score') ? undefined : cls ? 'cross-encoder' : opts.lateInteraction ? 'late-interaction' : 'bi-encoder',
         backend,
         matmul,
+        dtype: { ...dtype, weightBytes: gpu.uploadedBytes },
       };
       gpu.onUpload = undefined;
       gpu.pipelines.onPipeline = undefined;

@@ -5,9 +5,12 @@
 //
 // Model files are untrusted input: every length and offset is checked against the file before it
 // is used, and each failure is a ModelLoadError naming the file and the tensor. Weights are handed
-// out as f32 (F16 and BF16 converted; the GPU path is f32 throughout).
+// out as f32 (F16 and BF16 converted), or in the GPU storage dtype the model asks for
+// (toStorageDtype: f16 bits straight from F16 and BF16 data, no f32 copy).
 
 import { ModelLoadError, NotFoundError } from '../gpu/errors';
+import type { StorageDtype } from '../gpu/storage_dtype';
+import { bf16ToHalf, f32ToHalf, HALF_MAX, type HalfConversion } from './half';
 import type { ModelSource } from './source';
 
 /** Every dtype of the safetensors format, with its size in bytes. */
@@ -251,6 +254,28 @@ export function toFloat32(t: TensorInfo, modelId: string): Float32Array {
   return out;
 }
 
+/**
+ * A tensor in the dtype it will have on the GPU: f32 (toFloat32), or f16 bits. F16 data is passed
+ * through (a view when 2-byte aligned), BF16 is converted bit by bit, F32/F64 via f32. A value past
+ * the half range (±65504) is an error naming the tensor: it would become ±inf on the GPU.
+ */
+export function toStorageDtype(t: TensorInfo, dtype: StorageDtype, modelId: string): Float32Array | Uint16Array {
+  if (dtype === 'f32') return toFloat32(t, modelId);
+  const n = t.shape.reduce((a, d) => a * d, 1);
+  if (t.dtype === 'F16') {
+    if (LITTLE_ENDIAN && t.data.byteOffset % 2 === 0) return new Uint16Array(t.data.buffer, t.data.byteOffset, n);
+    return Uint16Array.from({ length: n }, (_, i) => t.data[2 * i] | (t.data[2 * i + 1] << 8));
+  }
+  const conv: HalfConversion = t.dtype === 'BF16' ? bf16ToHalf(t.data, n) : f32ToHalf(toFloat32(t, modelId));
+  if (conv.overflowAt >= 0) {
+    const v = t.dtype === 'BF16' ? 'a value' : String(toFloat32(t, modelId)[conv.overflowAt]);
+    throw new ModelLoadError(
+      `${t.file} (model "${modelId}"): tensor "${t.name}" has ${v} at index ${conv.overflowAt} beyond the f16 range (±${HALF_MAX}); load it with dtype: 'f32'`,
+    );
+  }
+  return conv.bits;
+}
+
 // ---------------------------------------------------------------------------------------------
 // WeightStore
 
@@ -397,9 +422,19 @@ export class WeightStore {
 
   /** The tensor as f32, after checking its shape: a clear load error beats a wrong matmul. */
   getShaped(name: string, shape: readonly number[]): Float32Array {
+    return toFloat32(this.shaped(name, shape), this.modelId);
+  }
+
+  /** The tensor in a GPU storage dtype (f32, or f16 bits), its shape checked when given. */
+  getAs(name: string, dtype: StorageDtype, shape?: readonly number[]): Float32Array | Uint16Array {
+    return toStorageDtype(shape ? this.shaped(name, shape) : this.hostInfo(name), dtype, this.modelId);
+  }
+
+  /** A host tensor after checking its shape: a clear load error beats a wrong matmul. */
+  private shaped(name: string, shape: readonly number[]): TensorInfo {
     const t = this.hostInfo(name);
     this.checkShape(t, shape);
-    return toFloat32(t, this.modelId);
+    return t;
   }
 
   /** Whether the tensor was streamed straight into a GPU buffer (and not taken yet). */

@@ -17,6 +17,7 @@ import { AttentionKernel } from '../kernels/attention';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { BertConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -50,6 +51,8 @@ interface Kernels {
 
 export interface BertOptions {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 export class BertModel extends PlannedBody {
@@ -82,20 +85,22 @@ export class BertModel extends PlannedBody {
       throw new ModelLoadError(`hidden_size ${H} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
     }
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     const [embed, layerNorm, qkv, attention, denseResidual, intermediate] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: true, tokenTypes: true }),
+      EmbeddingKernel.create(gpu, { positions: true, tokenTypes: true, tableDtype: dt }),
       LayerNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
-      MatmulKernel.create(gpu, { variant, bias: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true }),
       AttentionKernel.create(gpu, { causal: false, headDim: H / config.num_attention_heads }),
-      MatmulKernel.create(gpu, { variant, bias: true, residual: true }),
-      MatmulKernel.create(gpu, { variant, bias: true, activation: 'gelu' }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true, activation: 'gelu' }),
     ]);
 
     const w = (name: string, shape?: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const emb = {
-      word: w('embeddings.word_embeddings.weight', [config.vocab_size, H]),
-      position: w('embeddings.position_embeddings.weight', [config.max_position_embeddings, H]),
-      tokenType: w('embeddings.token_type_embeddings.weight', [config.type_vocab_size, H]),
+      word: mw('embeddings.word_embeddings.weight', [config.vocab_size, H]),
+      position: mw('embeddings.position_embeddings.weight', [config.max_position_embeddings, H]),
+      tokenType: mw('embeddings.token_type_embeddings.weight', [config.type_vocab_size, H]),
       lnG: w('embeddings.LayerNorm.weight', [H]),
       lnB: w('embeddings.LayerNorm.bias', [H]),
     };
@@ -105,15 +110,15 @@ export class BertModel extends PlannedBody {
       const p = `encoder.layer.${i}.`;
       const a = `${p}attention.self.`;
       layers.push({
-        qkvW: concatRows(gpu, weights, [`${a}query.weight`, `${a}key.weight`, `${a}value.weight`], [H, H], `${p}qkv.weight`),
+        qkvW: concatRows(gpu, weights, [`${a}query.weight`, `${a}key.weight`, `${a}value.weight`], [H, H], `${p}qkv.weight`, dt),
         qkvB: concatRows(gpu, weights, [`${a}query.bias`, `${a}key.bias`, `${a}value.bias`], [H], `${p}qkv.bias`),
-        attnOutW: w(`${p}attention.output.dense.weight`, [H, H]),
+        attnOutW: mw(`${p}attention.output.dense.weight`, [H, H]),
         attnOutB: w(`${p}attention.output.dense.bias`, [H]),
         attnLnG: w(`${p}attention.output.LayerNorm.weight`, [H]),
         attnLnB: w(`${p}attention.output.LayerNorm.bias`, [H]),
-        interW: w(`${p}intermediate.dense.weight`, [I, H]),
+        interW: mw(`${p}intermediate.dense.weight`, [I, H]),
         interB: w(`${p}intermediate.dense.bias`, [I]),
-        outW: w(`${p}output.dense.weight`, [H, I]),
+        outW: mw(`${p}output.dense.weight`, [H, I]),
         outB: w(`${p}output.dense.bias`, [H]),
         outLnG: w(`${p}output.LayerNorm.weight`, [H]),
         outLnB: w(`${p}output.LayerNorm.bias`, [H]),

@@ -28,6 +28,7 @@ import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RmsNormKernel } from '../kernels/rms_norm';
 import { RopeKernel } from '../kernels/rope';
 import { SiluMulKernel } from '../kernels/silu_mul';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { DecoderConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -62,6 +63,8 @@ interface Kernels {
 
 export interface DecoderOptions {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 export class DecoderModel extends PlannedBody {
@@ -88,20 +91,22 @@ export class DecoderModel extends PlannedBody {
     const nKV = c.num_key_value_heads;
     const I = c.intermediate_size;
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     // Qwen3 has no attention bias (attention_bias: false), but honour one if a checkpoint carries it.
     const qkvBias = c.qkv_bias || (c.family === 'qwen3' && weights.has('layers.0.self_attn.q_proj.bias'));
     const [embed, rmsNorm, qkv, rope, attention, oProj, gateUp, siluMul, downProj] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false }),
+      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false, tableDtype: dt }),
       RmsNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
-      MatmulKernel.create(gpu, { variant, bias: qkvBias }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: qkvBias }),
       RopeKernel.create(gpu, { norm: c.qk_norm, headDim: hd }),
       AttentionKernel.create(gpu, { causal: c.is_causal, headDim: hd }),
-      MatmulKernel.create(gpu, { variant, bias: c.o_bias, residual: true }),
-      MatmulKernel.create(gpu, { variant, bias: c.mlp_bias }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.o_bias, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_bias }),
       SiluMulKernel.create(gpu),
-      MatmulKernel.create(gpu, { variant, bias: c.mlp_bias, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_bias, residual: true }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const qkvShapes = (suffix: number[]) => [[nH * hd, ...suffix], [nKV * hd, ...suffix], [nKV * hd, ...suffix]];
     const layers: LayerWeights[] = [];
     for (let i = 0; i < c.num_hidden_layers; i++) {
@@ -110,20 +115,20 @@ export class DecoderModel extends PlannedBody {
       const m = `${p}mlp.`;
       layers.push({
         inputNorm: w(`${p}input_layernorm.weight`, [H]),
-        qkvW: concatRows(gpu, weights, [`${a}q_proj.weight`, `${a}k_proj.weight`, `${a}v_proj.weight`], qkvShapes([H]), `${p}qkv.weight`),
+        qkvW: concatRows(gpu, weights, [`${a}q_proj.weight`, `${a}k_proj.weight`, `${a}v_proj.weight`], qkvShapes([H]), `${p}qkv.weight`, dt),
         qkvB: qkvBias ? concatRows(gpu, weights, [`${a}q_proj.bias`, `${a}k_proj.bias`, `${a}v_proj.bias`], qkvShapes([]), `${p}qkv.bias`) : undefined,
         qNorm: c.qk_norm ? w(`${a}q_norm.weight`, [hd]) : undefined,
         kNorm: c.qk_norm ? w(`${a}k_norm.weight`, [hd]) : undefined,
-        oW: w(`${a}o_proj.weight`, [H, nH * hd]),
+        oW: mw(`${a}o_proj.weight`, [H, nH * hd]),
         oB: c.o_bias ? w(`${a}o_proj.bias`, [H]) : undefined,
         postNorm: w(`${p}post_attention_layernorm.weight`, [H]),
-        gateUpW: concatRows(gpu, weights, [`${m}gate_proj.weight`, `${m}up_proj.weight`], [I, H], `${p}gate_up.weight`),
+        gateUpW: concatRows(gpu, weights, [`${m}gate_proj.weight`, `${m}up_proj.weight`], [I, H], `${p}gate_up.weight`, dt),
         gateUpB: c.mlp_bias ? concatRows(gpu, weights, [`${m}gate_proj.bias`, `${m}up_proj.bias`], [I], `${p}gate_up.bias`) : undefined,
-        downW: w(`${m}down_proj.weight`, [H, I]),
+        downW: mw(`${m}down_proj.weight`, [H, I]),
         downB: c.mlp_bias ? w(`${m}down_proj.bias`, [H]) : undefined,
       });
     }
-    const embedTokens = w('embed_tokens.weight', [c.vocab_size, H]);
+    const embedTokens = mw('embed_tokens.weight', [c.vocab_size, H]);
     const finalNorm = w('norm.weight', [H]);
     return new DecoderModel(gpu, c, { embed, rmsNorm, qkv, rope, attention, oProj, gateUp, siluMul, downProj }, embedTokens, finalNorm, layers);
   }

@@ -17,6 +17,7 @@ import { AttentionKernel } from '../kernels/attention';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { DistilBertConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -51,6 +52,8 @@ interface Kernels {
 
 export interface DistilBertOptions {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 export class DistilBertModel extends PlannedBody {
@@ -73,18 +76,20 @@ export class DistilBertModel extends PlannedBody {
     const D = c.dim;
     const F = c.hidden_dim;
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     const [embed, layerNorm, qkv, attention, denseResidual, lin1] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: true, tokenTypes: false }),
+      EmbeddingKernel.create(gpu, { positions: true, tokenTypes: false, tableDtype: dt }),
       LayerNormKernel.create(gpu, { workgroupSize: D >= 256 ? 128 : 64 }),
-      MatmulKernel.create(gpu, { variant, bias: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true }),
       AttentionKernel.create(gpu, { causal: false, headDim: D / c.n_heads }),
-      MatmulKernel.create(gpu, { variant, bias: true, residual: true }),
-      MatmulKernel.create(gpu, { variant, bias: true, activation: c.activation }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true, activation: c.activation }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const emb = {
-      word: w('embeddings.word_embeddings.weight', [c.vocab_size, D]),
-      position: w('embeddings.position_embeddings.weight', [c.max_position_embeddings, D]),
+      word: mw('embeddings.word_embeddings.weight', [c.vocab_size, D]),
+      position: mw('embeddings.position_embeddings.weight', [c.max_position_embeddings, D]),
       lnG: w('embeddings.LayerNorm.weight', [D]),
       lnB: w('embeddings.LayerNorm.bias', [D]),
     };
@@ -93,15 +98,15 @@ export class DistilBertModel extends PlannedBody {
       const p = `transformer.layer.${i}.`;
       const a = `${p}attention.`;
       layers.push({
-        qkvW: concatRows(gpu, weights, [`${a}q_lin.weight`, `${a}k_lin.weight`, `${a}v_lin.weight`], [D, D], `${p}qkv.weight`),
+        qkvW: concatRows(gpu, weights, [`${a}q_lin.weight`, `${a}k_lin.weight`, `${a}v_lin.weight`], [D, D], `${p}qkv.weight`, dt),
         qkvB: concatRows(gpu, weights, [`${a}q_lin.bias`, `${a}k_lin.bias`, `${a}v_lin.bias`], [D], `${p}qkv.bias`),
-        outW: w(`${a}out_lin.weight`, [D, D]),
+        outW: mw(`${a}out_lin.weight`, [D, D]),
         outB: w(`${a}out_lin.bias`, [D]),
         saLnG: w(`${p}sa_layer_norm.weight`, [D]),
         saLnB: w(`${p}sa_layer_norm.bias`, [D]),
-        lin1W: w(`${p}ffn.lin1.weight`, [F, D]),
+        lin1W: mw(`${p}ffn.lin1.weight`, [F, D]),
         lin1B: w(`${p}ffn.lin1.bias`, [F]),
-        lin2W: w(`${p}ffn.lin2.weight`, [D, F]),
+        lin2W: mw(`${p}ffn.lin2.weight`, [D, F]),
         lin2B: w(`${p}ffn.lin2.bias`, [D]),
         outLnG: w(`${p}output_layer_norm.weight`, [D]),
         outLnB: w(`${p}output_layer_norm.bias`, [D]),

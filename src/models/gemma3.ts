@@ -31,10 +31,11 @@ import { GluKernel } from '../kernels/glu';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RmsNormKernel } from '../kernels/rms_norm';
 import { RopeKernel } from '../kernels/rope';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { Gemma3Config } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
-import { concatRows, uploadWeight } from './weights';
+import { concatRows, uploadValues, uploadWeight } from './weights';
 
 interface LayerWeights {
   inputNorm: GPUBuffer;
@@ -61,6 +62,8 @@ interface Kernels {
 
 export interface Gemma3Options {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 export class Gemma3Model extends PlannedBody {
@@ -87,31 +90,33 @@ export class Gemma3Model extends PlannedBody {
     const nKV = c.num_key_value_heads;
     const I = c.intermediate_size;
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     const wg = H >= 256 ? 128 : 64;
     const [embed, norm, normResidual, proj, rope, attention, glu] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false }),
+      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false, tableDtype: dt }),
       RmsNormKernel.create(gpu, { workgroupSize: wg, unitOffset: true }),
       RmsNormKernel.create(gpu, { workgroupSize: wg, unitOffset: true, residual: true }),
-      MatmulKernel.create(gpu, { variant }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt }),
       RopeKernel.create(gpu, { norm: true, normUnitOffset: true, headDim: hd }),
       AttentionKernel.create(gpu, { causal: !c.use_bidirectional_attention, headDim: hd }),
       GluKernel.create(gpu, { activation: 'gelu_tanh', activated: 'first' }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const layers: LayerWeights[] = [];
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const p = `layers.${i}.`;
       const a = `${p}self_attn.`;
       layers.push({
         inputNorm: w(`${p}input_layernorm.weight`, [H]),
-        qkvW: concatRows(gpu, weights, [`${a}q_proj.weight`, `${a}k_proj.weight`, `${a}v_proj.weight`], [[nH * hd, H], [nKV * hd, H], [nKV * hd, H]], `${p}qkv.weight`),
+        qkvW: concatRows(gpu, weights, [`${a}q_proj.weight`, `${a}k_proj.weight`, `${a}v_proj.weight`], [[nH * hd, H], [nKV * hd, H], [nKV * hd, H]], `${p}qkv.weight`, dt),
         qNorm: w(`${a}q_norm.weight`, [hd]),
         kNorm: w(`${a}k_norm.weight`, [hd]),
-        oW: w(`${a}o_proj.weight`, [H, nH * hd]),
+        oW: mw(`${a}o_proj.weight`, [H, nH * hd]),
         postAttnNorm: w(`${p}post_attention_layernorm.weight`, [H]),
         preFfNorm: w(`${p}pre_feedforward_layernorm.weight`, [H]),
-        gateUpW: concatRows(gpu, weights, [`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`], [I, H], `${p}gate_up.weight`),
-        downW: w(`${p}mlp.down_proj.weight`, [H, I]),
+        gateUpW: concatRows(gpu, weights, [`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`], [I, H], `${p}gate_up.weight`, dt),
+        downW: mw(`${p}mlp.down_proj.weight`, [H, I]),
         postFfNorm: w(`${p}post_feedforward_layernorm.weight`, [H]),
       });
     }
@@ -120,7 +125,7 @@ export class Gemma3Model extends PlannedBody {
     const table = Float32Array.from(weights.getShaped('embed_tokens.weight', [c.vocab_size, H]));
     const scale = Math.fround(Math.sqrt(H));
     for (let i = 0; i < table.length; i++) table[i] *= scale;
-    const embedTokens = gpu.upload(table, 'embed_tokens.weight×√hidden');
+    const embedTokens = uploadValues(gpu, table, 'embed_tokens.weight×√hidden', dt);
     const finalNorm = w('norm.weight', [H]);
     return new Gemma3Model(gpu, c, { embed, norm, normResidual, proj, rope, attention, glu }, embedTokens, finalNorm, layers);
   }

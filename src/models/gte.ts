@@ -20,6 +20,7 @@ import { GluKernel } from '../kernels/glu';
 import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RopeKernel, type NtkScaling } from '../kernels/rope';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { GteConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -52,6 +53,8 @@ interface Kernels {
 
 export interface GteOptions {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 export class GteNewModel extends PlannedBody {
@@ -78,21 +81,23 @@ export class GteNewModel extends PlannedBody {
     const I = c.intermediate_size;
     const hd = H / c.num_attention_heads;
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     const types = c.type_vocab_size > 0;
     const [embed, layerNorm, qkv, rope, attention, denseResidual, upGate, glu] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: types }),
+      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: types, tableDtype: dt }),
       LayerNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
-      MatmulKernel.create(gpu, { variant, bias: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true }),
       RopeKernel.create(gpu, { norm: false, headDim: hd }),
       AttentionKernel.create(gpu, { causal: false, headDim: hd }),
-      MatmulKernel.create(gpu, { variant, bias: true, residual: true }),
-      MatmulKernel.create(gpu, { variant }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt }),
       GluKernel.create(gpu, { activation: 'gelu', activated: 'second' }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const emb = {
-      word: w('embeddings.word_embeddings.weight', [c.vocab_size, H]),
-      tokenType: types ? w('embeddings.token_type_embeddings.weight', [c.type_vocab_size, H]) : undefined,
+      word: mw('embeddings.word_embeddings.weight', [c.vocab_size, H]),
+      tokenType: types ? mw('embeddings.token_type_embeddings.weight', [c.type_vocab_size, H]) : undefined,
       lnG: w('embeddings.LayerNorm.weight', [H]),
       lnB: w('embeddings.LayerNorm.bias', [H]),
     };
@@ -100,19 +105,21 @@ export class GteNewModel extends PlannedBody {
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const p = `encoder.layer.${i}.`;
       const a = `${p}attention.`;
-      const proj = (which: 'weight' | 'bias', shape: number[]) =>
-        c.pack_qkv
-          ? w(`${a}qkv_proj.${which}`, [3 * shape[0], ...shape.slice(1)])
-          : concatRows(gpu, weights, ['q', 'k', 'v'].map((x) => `${a}${x}_proj.${which}`), shape, `${p}qkv.${which}`);
+      const proj = (which: 'weight' | 'bias', shape: number[]) => {
+        const d = which === 'weight' ? dt : 'f32'; // biases stay f32
+        return c.pack_qkv
+          ? uploadWeight(gpu, weights, `${a}qkv_proj.${which}`, [3 * shape[0], ...shape.slice(1)], d)
+          : concatRows(gpu, weights, ['q', 'k', 'v'].map((x) => `${a}${x}_proj.${which}`), shape, `${p}qkv.${which}`, d);
+      };
       layers.push({
         qkvW: proj('weight', [H, H]),
         qkvB: proj('bias', [H]),
-        oW: w(`${a}o_proj.weight`, [H, H]),
+        oW: mw(`${a}o_proj.weight`, [H, H]),
         oB: w(`${a}o_proj.bias`, [H]),
         attnLnG: w(`${p}attn_ln.weight`, [H]),
         attnLnB: w(`${p}attn_ln.bias`, [H]),
-        upGateW: w(`${p}mlp.up_gate_proj.weight`, [2 * I, H]),
-        downW: w(`${p}mlp.down_proj.weight`, [H, I]),
+        upGateW: mw(`${p}mlp.up_gate_proj.weight`, [2 * I, H]),
+        downW: mw(`${p}mlp.down_proj.weight`, [H, I]),
         downB: w(`${p}mlp.down_proj.bias`, [H]),
         mlpLnG: w(`${p}mlp_ln.weight`, [H]),
         mlpLnB: w(`${p}mlp_ln.bias`, [H]),

@@ -26,6 +26,7 @@ import { GluKernel } from '../kernels/glu';
 import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RopeKernel } from '../kernels/rope';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { ModernBertConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -67,6 +68,8 @@ interface Kernels {
 
 export interface ModernBertOptions {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 /** Layer i's attention: (local?, RoPE theta), as HF's ModernBertAttention picks them. */
@@ -100,19 +103,21 @@ export class ModernBertModel extends PlannedBody {
     const I = c.intermediate_size;
     const hd = H / c.num_attention_heads;
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     const act = c.hidden_activation === 'gelu' ? 'gelu' : 'gelu_tanh';
     const [embed, norm, Wqkv, rope, attention, attnWo, Wi, glu, mlpWo] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false }),
+      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false, tableDtype: dt }),
       LayerNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
-      MatmulKernel.create(gpu, { variant, bias: c.attention_bias }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.attention_bias }),
       RopeKernel.create(gpu, { norm: false, headDim: hd }),
       AttentionKernel.create(gpu, { causal: false, headDim: hd }),
-      MatmulKernel.create(gpu, { variant, bias: c.attention_bias, residual: true }),
-      MatmulKernel.create(gpu, { variant, bias: c.mlp_bias }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.attention_bias, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_bias }),
       GluKernel.create(gpu, { activation: act, activated: 'first' }),
-      MatmulKernel.create(gpu, { variant, bias: c.mlp_bias, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_bias, residual: true }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const zeros = gpu.upload(new Float32Array(H), 'modernbert.zero_bias');
     const ln = (p: string): Norm => ({ w: w(`${p}.weight`, [H]), b: c.norm_bias ? w(`${p}.bias`, [H]) : zeros });
     const bias = (on: boolean, name: string, n: number) => (on ? w(name, [n]) : undefined);
@@ -120,20 +125,20 @@ export class ModernBertModel extends PlannedBody {
       const p = `layers.${i}.`;
       return {
         attnNorm: i === 0 ? undefined : ln(`${p}attn_norm`),
-        Wqkv: w(`${p}attn.Wqkv.weight`, [3 * H, H]),
+        Wqkv: mw(`${p}attn.Wqkv.weight`, [3 * H, H]),
         WqkvB: bias(c.attention_bias, `${p}attn.Wqkv.bias`, 3 * H),
-        attnWo: w(`${p}attn.Wo.weight`, [H, H]),
+        attnWo: mw(`${p}attn.Wo.weight`, [H, H]),
         attnWoB: bias(c.attention_bias, `${p}attn.Wo.bias`, H),
         mlpNorm: ln(`${p}mlp_norm`),
-        Wi: w(`${p}mlp.Wi.weight`, [2 * I, H]),
+        Wi: mw(`${p}mlp.Wi.weight`, [2 * I, H]),
         WiB: bias(c.mlp_bias, `${p}mlp.Wi.bias`, 2 * I),
-        mlpWo: w(`${p}mlp.Wo.weight`, [H, I]),
+        mlpWo: mw(`${p}mlp.Wo.weight`, [H, I]),
         mlpWoB: bias(c.mlp_bias, `${p}mlp.Wo.bias`, H),
         local,
         theta,
       };
     });
-    const emb = { tok: w('embeddings.tok_embeddings.weight', [c.vocab_size, H]), norm: ln('embeddings.norm') };
+    const emb = { tok: mw('embeddings.tok_embeddings.weight', [c.vocab_size, H]), norm: ln('embeddings.norm') };
     const kernels = { embed, norm, Wqkv, rope, attention, attnWo, Wi, glu, mlpWo };
     return new ModernBertModel(gpu, c, kernels, emb, layers, ln('final_norm'), [zeros]);
   }

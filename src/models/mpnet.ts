@@ -18,6 +18,7 @@ import { AttentionKernel, REL_BIAS_BUCKETS } from '../kernels/attention';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { MPNetConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -53,6 +54,8 @@ interface Kernels {
 
 export interface MPNetOptions {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 export class MPNetModel extends PlannedBody {
@@ -77,18 +80,20 @@ export class MPNetModel extends PlannedBody {
     const I = c.intermediate_size;
     const heads = c.num_attention_heads;
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     const [embed, layerNorm, qkv, attention, denseResidual, intermediate] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: true, tokenTypes: false }),
+      EmbeddingKernel.create(gpu, { positions: true, tokenTypes: false, tableDtype: dt }),
       LayerNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
-      MatmulKernel.create(gpu, { variant, bias: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true }),
       AttentionKernel.create(gpu, { causal: false, headDim: H / heads, relativeBias: true }),
-      MatmulKernel.create(gpu, { variant, bias: true, residual: true }),
-      MatmulKernel.create(gpu, { variant, bias: true, activation: 'gelu' }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: true, activation: 'gelu' }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const emb = {
-      word: w('embeddings.word_embeddings.weight', [c.vocab_size, H]),
-      position: w('embeddings.position_embeddings.weight', [c.max_position_embeddings, H]),
+      word: mw('embeddings.word_embeddings.weight', [c.vocab_size, H]),
+      position: mw('embeddings.position_embeddings.weight', [c.max_position_embeddings, H]),
       lnG: w('embeddings.LayerNorm.weight', [H]),
       lnB: w('embeddings.LayerNorm.bias', [H]),
     };
@@ -100,15 +105,15 @@ export class MPNetModel extends PlannedBody {
       const p = `encoder.layer.${i}.`;
       const a = `${p}attention.attn.`;
       layers.push({
-        qkvW: concatRows(gpu, weights, [`${a}q.weight`, `${a}k.weight`, `${a}v.weight`], [H, H], `${p}qkv.weight`),
+        qkvW: concatRows(gpu, weights, [`${a}q.weight`, `${a}k.weight`, `${a}v.weight`], [H, H], `${p}qkv.weight`, dt),
         qkvB: concatRows(gpu, weights, [`${a}q.bias`, `${a}k.bias`, `${a}v.bias`], [H], `${p}qkv.bias`),
-        oW: w(`${a}o.weight`, [H, H]),
+        oW: mw(`${a}o.weight`, [H, H]),
         oB: w(`${a}o.bias`, [H]),
         attnLnG: w(`${p}attention.LayerNorm.weight`, [H]),
         attnLnB: w(`${p}attention.LayerNorm.bias`, [H]),
-        interW: w(`${p}intermediate.dense.weight`, [I, H]),
+        interW: mw(`${p}intermediate.dense.weight`, [I, H]),
         interB: w(`${p}intermediate.dense.bias`, [I]),
-        outW: w(`${p}output.dense.weight`, [H, I]),
+        outW: mw(`${p}output.dense.weight`, [H, I]),
         outB: w(`${p}output.dense.bias`, [H]),
         outLnG: w(`${p}output.LayerNorm.weight`, [H]),
         outLnB: w(`${p}output.LayerNorm.bias`, [H]),

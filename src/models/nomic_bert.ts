@@ -26,6 +26,7 @@ import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RopeKernel } from '../kernels/rope';
 import { SiluMulKernel } from '../kernels/silu_mul';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { NomicBertConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -61,6 +62,8 @@ interface Kernels {
 
 export interface NomicBertOptions {
   matmulVariant?: MatmulVariant;
+  /** How matmul weights and embedding tables are stored on the GPU (default f32; src/gpu/storage_dtype.ts). */
+  weightDtype?: StorageDtype;
 }
 
 export class NomicBertModel extends PlannedBody {
@@ -85,23 +88,25 @@ export class NomicBertModel extends PlannedBody {
     const hd = H / c.n_head;
     const types = c.type_vocab_size > 0;
     const variant = opts.matmulVariant;
+    const dt = opts.weightDtype ?? 'f32';
     const [embed, layerNorm, qkv, rope, attention, outProj, gateUp, siluMul, fc2] = await Promise.all([
-      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: types }),
+      EmbeddingKernel.create(gpu, { positions: false, tokenTypes: types, tableDtype: dt }),
       LayerNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
-      MatmulKernel.create(gpu, { variant, bias: c.qkv_proj_bias }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.qkv_proj_bias }),
       RopeKernel.create(gpu, { norm: false, headDim: hd }),
       AttentionKernel.create(gpu, { causal: false, headDim: hd }),
       // out_proj takes the qkv_proj_bias flag too (the hub file reuses it).
-      MatmulKernel.create(gpu, { variant, bias: c.qkv_proj_bias, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.qkv_proj_bias, residual: true }),
       // fc12 takes the mlp_fc1_bias flag too.
-      MatmulKernel.create(gpu, { variant, bias: c.mlp_fc1_bias }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_fc1_bias }),
       SiluMulKernel.create(gpu),
-      MatmulKernel.create(gpu, { variant, bias: c.mlp_fc2_bias, residual: true }),
+      MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_fc2_bias, residual: true }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
     const emb = {
-      word: w('embeddings.word_embeddings.weight', [c.vocab_size, H]),
-      tokenType: types ? w('embeddings.token_type_embeddings.weight', [c.type_vocab_size, H]) : undefined,
+      word: mw('embeddings.word_embeddings.weight', [c.vocab_size, H]),
+      tokenType: types ? mw('embeddings.token_type_embeddings.weight', [c.type_vocab_size, H]) : undefined,
       lnG: w('emb_ln.weight', [H]),
       lnB: w('emb_ln.bias', [H]),
     };
@@ -110,15 +115,15 @@ export class NomicBertModel extends PlannedBody {
       const p = `encoder.layers.${i}.`;
       const m = `${p}mlp.`;
       layers.push({
-        qkvW: w(`${p}attn.Wqkv.weight`, [3 * H, H]),
+        qkvW: mw(`${p}attn.Wqkv.weight`, [3 * H, H]),
         qkvB: c.qkv_proj_bias ? w(`${p}attn.Wqkv.bias`, [3 * H]) : undefined,
-        outW: w(`${p}attn.out_proj.weight`, [H, H]),
+        outW: mw(`${p}attn.out_proj.weight`, [H, H]),
         outB: c.qkv_proj_bias ? w(`${p}attn.out_proj.bias`, [H]) : undefined,
         norm1G: w(`${p}norm1.weight`, [H]),
         norm1B: w(`${p}norm1.bias`, [H]),
-        gateUpW: concatRows(gpu, weights, [`${m}fc12.weight`, `${m}fc11.weight`], [I, H], `${m}fc12+fc11.weight`),
+        gateUpW: concatRows(gpu, weights, [`${m}fc12.weight`, `${m}fc11.weight`], [I, H], `${m}fc12+fc11.weight`, dt),
         gateUpB: c.mlp_fc1_bias ? concatRows(gpu, weights, [`${m}fc12.bias`, `${m}fc11.bias`], [I], `${m}fc12+fc11.bias`) : undefined,
-        fc2W: w(`${m}fc2.weight`, [H, I]),
+        fc2W: mw(`${m}fc2.weight`, [H, I]),
         fc2B: c.mlp_fc2_bias ? w(`${m}fc2.bias`, [H]) : undefined,
         norm2G: w(`${p}norm2.weight`, [H]),
         norm2B: w(`${p}norm2.bias`, [H]),

@@ -2,6 +2,7 @@
 // and model types we cannot build, by name.
 
 import type { Gpu } from '../gpu/context';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import type { MatmulVariant } from '../kernels/matmul';
 import type { WeightStore } from '../loading/safetensors';
 import { BertModel } from './bert';
@@ -17,6 +18,8 @@ import { GteNewModel } from './gte';
 
 export interface BodyOptions {
   matmulVariant?: MatmulVariant;
+  /** Storage dtype of matmul weights and embedding tables (default f32). */
+  weightDtype?: StorageDtype;
 }
 
 export function loadModelBody(gpu: Gpu, config: ModelConfig, weights: WeightStore, opts: BodyOptions = {}): Promise<ModelBody> {

@@ -3,6 +3,7 @@
 // the wire.
 
 import type { BackendInfo } from '../backend';
+import type { DtypeInfo } from '../gpu/weight_dtype';
 import type { MatmulChoice } from '../gpu/autotune';
 import type { AdapterReport } from '../gpu/device';
 import type { PoolMode } from '../kernels/pool';
@@ -210,6 +211,8 @@ export interface EngineInfo {
   backend: BackendInfo;
   /** The matmul variant and how it was chosen (timed trial at load, remembered, or the option). */
   matmul: MatmulChoice;
+  /** The weights' storage dtype on the device (f16 or f32), what was asked, and why. */
+  dtype: DtypeInfo;
 }
 
 /** What the HTTP handler and the worker client need from an engine. */

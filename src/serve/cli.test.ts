@@ -20,10 +20,12 @@ describe('parseServeArgs', () => {
       quiet: false,
       vllm: { apiKeys: [] },
       backend: 'webgpu',
+      dtype: 'auto',
     });
     expect(
-      parseServeArgs(['serve', './models/x', '-m', 'org/b', '--served-model-name', 'x', '--served-model-name', 'b', '--host', '0.0.0.0', '--port', '0', '--max-body-bytes', '1024', '--base-path', '/wgpool', '-q', '--backend', 'cpu']),
-    ).toStrictEqual({ models: ['./models/x', 'org/b'], servedModelNames: ['x', 'b'], host: '0.0.0.0', port: 0, maxBodyBytes: 1024, basePath: '/wgpool', quiet: true, vllm: { apiKeys: [] }, backend: 'cpu' });
+      parseServeArgs(['serve', './models/x', '-m', 'org/b', '--served-model-name', 'x', '--served-model-name', 'b', '--host', '0.0.0.0', '--port', '0', '--max-body-bytes', '1024', '--base-path', '/wgpool', '-q', '--backend', 'cpu', '--dtype', 'float32']),
+    ).toStrictEqual({ models: ['./models/x', 'org/b'], servedModelNames: ['x', 'b'], host: '0.0.0.0', port: 0, maxBodyBytes: 1024, basePath: '/wgpool', quiet: true, vllm: { apiKeys: [] }, backend: 'cpu', dtype: 'f32' });
+    expect(parseServeArgs(['serve', '-m', 'a', '--dtype', 'half'])?.dtype).toBe('f16');
     expect(parseServeArgs(['--help'])).toBeNull();
     expect(parseServeArgs(['serve', '-h'])).toBeNull();
   });
@@ -39,6 +41,7 @@ describe('parseServeArgs', () => {
     [['serve', '-m', 'a', '--max-body-bytes', '0'], /--max-body-bytes must be an integer from 1/],
     [['serve', '-m', 'a', '--base-path', 'wgpool'], /--base-path must start with '\/'/],
     [['serve', '-m', 'a', '--backend', 'wasm'], /--backend must be webgpu, cpu or auto, got 'wasm'/],
+    [['serve', '-m', 'a', '--dtype', 'bfloat16'], /--dtype must be one of auto, f16, half, float16, f32, float, float32, got 'bfloat16'/],
     [['serve', '-m', 'a', '--gpu-memory-utilization', '0.9'], /Unknown option '--gpu-memory-utilization'/],
     [['serve', '-m', 'a', '--pooler-config', '{bad'], /--pooler-config is not valid JSON/],
     [['serve', '-m', 'a', '--pooler-config', '{"pooling_type":"STEP"}'], /--pooler-config: STEP pooling/],

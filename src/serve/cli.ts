@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../backend';
+import type { DtypeChoice } from '../gpu/weight_dtype';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
 import { progressLines } from '../loading/progress';
@@ -34,6 +35,8 @@ ${VLLM_OPTIONS_USAGE}
   --cache-dir <dir>            where downloaded hub / URL models are kept for offline loads
                                (default $WGPOOL_CACHE_DIR, $XDG_CACHE_HOME/wgpool or ~/.cache/wgpool)
   --no-cache                   download every time and keep nothing
+  --dtype <auto|f16|f32>       weight storage on the GPU (vLLM's half/float16, float/float32
+                               accepted); auto (default): f16 on a hardware adapter with shader-f16
   -q, --quiet                  no per-request log lines
   -h, --help                   this text
 
@@ -54,7 +57,11 @@ export interface ServeArgs {
   backend: BackendChoice;
   /** --no-cache (false) or --cache-dir; absent: the default cache folder. */
   cache?: false | { dir: string };
+  dtype: DtypeChoice;
 }
+
+/** vLLM --dtype spellings wgpool accepts, and what they mean here (bfloat16 is not a GPU storage dtype). */
+const DTYPE_NAMES: Record<string, DtypeChoice> = { auto: 'auto', f16: 'f16', half: 'f16', float16: 'f16', f32: 'f32', float: 'f32', float32: 'f32' };
 
 /** An argument error: main() prints it with the usage and exits 2. */
 export class UsageError extends Error {
@@ -80,6 +87,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
         'max-body-bytes': { type: 'string' },
         'base-path': { type: 'string' },
         backend: { type: 'string' },
+        dtype: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         'cache-dir': { type: 'string' },
         'no-cache': { type: 'boolean' },
@@ -110,6 +118,9 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
   if (values['no-cache'] && values['cache-dir'] !== undefined) throw new UsageError('Give --no-cache or --cache-dir, not both.');
   if (values['cache-dir'] === '') throw new UsageError('--cache-dir must not be empty.');
   const cache = values['no-cache'] ? false : values['cache-dir'] !== undefined ? { dir: values['cache-dir'] } : undefined;
+  const dtypeName = values.dtype ?? 'auto';
+  const dtype = Object.hasOwn(DTYPE_NAMES, dtypeName) ? DTYPE_NAMES[dtypeName] : undefined;
+  if (!dtype) throw new UsageError(`--dtype must be one of ${Object.keys(DTYPE_NAMES).join(', ')}, got '${dtypeName}'.`);
   return {
     models,
     servedModelNames,
@@ -121,6 +132,7 @@ export function parseServeArgs(argv: string[]): ServeArgs | null {
     vllm: readVllmOptions(values, (m) => new UsageError(m)),
     backend,
     ...(cache !== undefined ? { cache } : {}),
+    dtype,
   };
 }
 
@@ -203,6 +215,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
         ...(pooler ? { ...poolerEngineOptions(pooler), ...chunkingOptions(pooler) } : {}),
         backend: args.backend,
         ...(args.cache !== undefined ? { cache: args.cache } : {}),
+        dtype: args.dtype,
         onProgress: args.quiet ? undefined : progressLines(args.models[i], err),
       });
       let engine = loaded;

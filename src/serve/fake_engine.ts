@@ -113,6 +113,7 @@ export class FakeEngine implements EngineApi {
       ...(o.scoreType ? { scoreType: o.scoreType } : {}),
       backend: { name: 'webgpu', requested: 'webgpu', reason: 'requested', threads: null, simd: null, decideMs: 0 },
       matmul: { variant: 'regblock', source: 'option', key: 'fake', costMs: 0, trials: [] },
+      dtype: { name: 'f32', requested: 'f32', reason: 'requested' },
     };
     this.delayMs = o.delayMs ?? 0;
     this.fail = o.fail ?? null;
