@@ -51,19 +51,3 @@ describe('openBackend', () => {
     }
   });
 });
-
-describe('the CPU backend refuses what it has no kernels for (instead of computing something else)', () => {
-  it("Mistral's sliding window: the request is refused, the engine keeps serving", async () => {
-    const engine = await createEngine({ model: fixtureDir('tiny-mistral-embed'), backend: 'cpu' });
-    try {
-      await expect(engine.embed('a short text')).rejects.toThrow(/sliding-window attention \(window 16\) has no CPU implementation/);
-    } finally {
-      await engine.dispose();
-    }
-  });
-
-  it("Gemma's (1 + w) RMSNorm and MPNet's relative position bias: the load is refused", async () => {
-    await expect(createEngine({ model: fixtureDir('tiny-gemma3-embed'), backend: 'cpu' })).rejects.toThrow(/unitOffset \/ residual options have no CPU implementation/);
-    await expect(createEngine({ model: fixtureDir('tiny-mpnet-embed'), backend: 'cpu' })).rejects.toThrow(/relative position bias has no CPU implementation/);
-  });
-});

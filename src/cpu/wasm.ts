@@ -12,25 +12,26 @@ export type SimdLevel = 'relaxed-simd' | 'simd128';
 export interface KernelExports {
   heapBase(): number;
   packWeights(w: number, packed: number, N: number, K: number): void;
-  matmul(x: number, packed: number, bias: number, res: number, y: number, M: number, N: number, K: number, act: number, m0: number, m1: number): void;
+  matmul(x: number, packed: number, bias: number, res: number, y: number, M: number, N: number, K: number, act: number, m0: number, m1: number, p0: number, p1: number): void;
   layerNorm(x: number, res: number, gamma: number, beta: number, y: number, n: number, eps: number, r0: number, r1: number): void;
-  rmsNorm(x: number, w: number, y: number, n: number, eps: number, r0: number, r1: number): void;
+  rmsNorm(x: number, res: number, w: number, y: number, n: number, eps: number, unitOffset: number, r0: number, r1: number): void;
   l2Normalize(x: number, out: number, rows: number, rowOffset: number, dims: number, inStride: number, outStride: number, normalize: number): void;
   softmax(x: number, out: number, rows: number, rowOffset: number, n: number): void;
   sigmoid(x: number, out: number, count: number, offset: number): void;
   attention(
-    q: number, k: number, v: number, cuSeqLens: number, out: number, scratch: number,
+    q: number, k: number, v: number, cuSeqLens: number, out: number, scratch: number, relBias: number,
     batch: number, numHeads: number, numKvHeads: number,
     qStride: number, kStride: number, vStride: number, qOffset: number, kOffset: number, vOffset: number,
-    headDim: number, scale: number, causal: number, h0: number, h1: number,
+    headDim: number, scale: number, causal: number, window: number, h0: number, h1: number,
   ): void;
-  rope(x: number, positions: number, normW: number, invFreq: number, cs: number, numHeads: number, stride: number, offset: number, headDim: number, eps: number, t0: number, t1: number): void;
+  rope(x: number, positions: number, normW: number, invFreq: number, cs: number, numHeads: number, stride: number, offset: number, headDim: number, eps: number, unitOffset: number, t0: number, t1: number): void;
   embedding(
     ids: number, positions: number, types: number, word: number, position: number, tokenType: number, out: number,
     hidden: number, vocab: number, maxPositions: number, typeVocab: number, t0: number, t1: number,
   ): void;
   pool(hidden: number, cuSeqLens: number, modes: number, out: number, batch: number, H: number): void;
   siluMul(gateUp: number, out: number, inter: number, t0: number, t1: number): void;
+  glu(gateUp: number, out: number, inter: number, act: number, second: number, t0: number, t1: number): void;
   quantizeBits(x: number, out: number, rows: number, dims: number, inStride: number): void;
 }
 
