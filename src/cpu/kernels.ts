@@ -19,6 +19,7 @@ import type { SiluMulBuffers, SiluMulShape } from '../kernels/silu_mul';
 import type { SoftmaxBuffers, SoftmaxShape } from '../kernels/softmax';
 import type { CpuContext } from './context';
 import { CpuBuffer, cpuBuffer } from './memory';
+import { headParts, matmulParts } from './split';
 import { CpuStep } from './step';
 
 const ACT: Record<Activation, number> = { none: 0, gelu: 1, silu: 2, tanh: 3, relu: 4 };
@@ -44,7 +45,7 @@ function checkCounts(label: string, s: object): void {
 const opt = (b: GPUBuffer | undefined, label: string, what: string) => (b ? cpuBuffer(b, label, what) : null);
 const ptr = (b: CpuBuffer | null) => (b ? b.ptr : 0);
 
-/** Scratch memory shared by the steps of a context (one thread: one step runs at a time). */
+/** Scratch memory shared by the steps of a context (steps run one at a time; a split step carves it per thread). */
 class Scratch {
   private buf: CpuBuffer | undefined;
   constructor(private readonly ctx: CpuContext) {}
@@ -99,7 +100,8 @@ class MatmulCpu {
       protected execute({ M, N, K }: MatmulShape) {
         if (M === 0 || N === 0) return;
         const packed = k.packed(w, N, K);
-        k.ctx.wasm.matmul(x.ptr, packed.ptr, ptr(bias), ptr(res), y.ptr, M, N, K, ACT[k.activation], 0, M, 0, Math.ceil(N / 8));
+        const act = ACT[k.activation];
+        return k.ctx.parallel('matmul', matmulParts(k.ctx, M, N, K, (m0, m1, p0, p1) => [x.ptr, packed.ptr, ptr(bias), ptr(res), y.ptr, M, N, K, act, m0, m1, p0, p1]));
       }
     })(label);
   }
@@ -174,14 +176,23 @@ class AttentionCpu {
         const cuAll = new Uint32Array(ctx.mem.memory.buffer, cu.ptr, cu.size / 4);
         let batch = 0;
         let longest = 0;
+        let pairs = 0;
         while (batch + 1 < cuAll.length && cuAll[batch] < s.tokens) {
           const len = cuAll[batch + 1] - cuAll[batch];
           if (cuAll[batch + 1] > s.tokens || len < 0) throw new GpuError(`${label}: cuSeqLens[${batch + 1}] = ${cuAll[batch + 1]} is not in [${cuAll[batch]}, ${s.tokens}]`);
           longest = Math.max(longest, len);
+          pairs += len * len;
           batch++;
         }
-        const sc = scratch(ctx, Math.max(16, longest * 4));
-        ctx.wasm.attention(q.ptr, k.ptr, v.ptr, cu.ptr, out.ptr, sc, ptr(relBias), batch, s.numHeads, s.numKvHeads, s.qStride, s.kStride, s.vStride, s.qOffset, s.kOffset, s.vOffset, hd, s.scale, causal ? 1 : 0, s.window ?? 0, 0, s.numHeads);
+        // One scratch row (the longest segment's scores) per thread, 64-byte apart.
+        const row = Math.ceil(Math.max(16, longest * 4) / 64) * 64;
+        const sc = scratch(ctx, row * ctx.threads);
+        const causalFlag = causal ? 1 : 0;
+        const window = s.window ?? 0;
+        return ctx.parallel('attention', headParts(ctx, s.numHeads, 4 * pairs * hd * s.numHeads, (part, h0, h1) => [
+          q.ptr, k.ptr, v.ptr, cu.ptr, out.ptr, sc + part * row, ptr(relBias), batch, s.numHeads, s.numKvHeads,
+          s.qStride, s.kStride, s.vStride, s.qOffset, s.kOffset, s.vOffset, hd, s.scale, causalFlag, window, h0, h1,
+        ]));
       }
     })(label);
   }

@@ -10,9 +10,12 @@ import { GluKernel, type GluActivation } from '../kernels/glu';
 import { RmsNormKernel } from '../kernels/rms_norm';
 import { RopeKernel } from '../kernels/rope';
 import { CpuContext } from './context';
+import { threadsUnavailable } from './threads';
 import { detectSimd, type SimdLevel } from './wasm';
 
 const LEVELS: SimdLevel[] = detectSimd() === 'relaxed-simd' ? ['simd128', 'relaxed-simd'] : ['simd128'];
+/** One thread, and three (an odd split: 2 workers + the caller) where shared memory exists. */
+const THREADS = threadsUnavailable() ? [1] : [1, 3];
 
 const GLU_ACTS: Record<GluActivation, (v: number) => number> = {
   silu: (v) => v / (1 + Math.exp(-v)),
@@ -37,11 +40,12 @@ function packed(lens: readonly number[]) {
   return { cu: Uint32Array.from(cu), seqOf: Uint32Array.from(seqOf), T: cu[cu.length - 1] };
 }
 
-for (const simd of LEVELS) {
-  describe(`CPU kernels, newer architectures [${simd}]`, () => {
+for (const [simd, threads] of LEVELS.flatMap((l) => THREADS.map((t) => [l, t] as const))) {
+  describe(`CPU kernels, newer architectures [${simd}, ${threads} thread${threads > 1 ? 's' : ''}]`, () => {
     let ctx: CpuContext;
     beforeAll(async () => {
-      ctx = await CpuContext.load({ simd });
+      // minSplitFlops 0: with threads, every call that has two parts is split, however small.
+      ctx = await CpuContext.load({ simd, threads, minSplitFlops: 0 });
     });
     afterAll(() => ctx?.destroy());
 

@@ -3,7 +3,7 @@
 // no fetch, no CDN; compiling WebAssembly needs CSP 'wasm-unsafe-eval' (not 'unsafe-eval').
 
 import { GpuError } from '../gpu/errors';
-import { RELAXED_PROBE_WASM, RELAXED_WASM, SIMD_WASM } from './generated/kernels';
+import { RELAXED_PROBE_WASM, RELAXED_SHARED_WASM, RELAXED_WASM, SIMD_SHARED_WASM, SIMD_WASM } from './generated/kernels';
 
 /** 'relaxed-simd': 128-bit SIMD plus relaxed fused multiply-add; 'simd128': 128-bit SIMD only. */
 export type SimdLevel = 'relaxed-simd' | 'simd128';
@@ -55,18 +55,25 @@ export function detectSimd(): SimdLevel | null {
   return detected;
 }
 
-const modules = new Map<SimdLevel, Promise<WebAssembly.Module>>();
+const modules = new Map<string, Promise<WebAssembly.Module>>();
 
-/** Instantiate the kernels at `level` over `memory` (compiled once per level, async: no main-thread stall). */
-export async function instantiateKernels(level: SimdLevel, memory: WebAssembly.Memory): Promise<KernelExports> {
+/** The compiled kernels at `level`, over a plain or a shared memory (compiled once each, async: no main-thread stall). */
+export async function kernelModule(level: SimdLevel, shared: boolean): Promise<WebAssembly.Module> {
   const best = detectSimd();
   if (!best) throw new GpuError('The CPU backend needs WebAssembly SIMD (128-bit), which this JavaScript engine does not validate.');
   if (level === 'relaxed-simd' && best !== 'relaxed-simd') throw new GpuError('This JavaScript engine has no relaxed SIMD; use simd: "simd128".');
-  let mod = modules.get(level);
+  const key = `${level}${shared ? '+shared' : ''}`;
+  let mod = modules.get(key);
   if (!mod) {
-    mod = WebAssembly.compile(decode(level === 'relaxed-simd' ? RELAXED_WASM : SIMD_WASM));
-    modules.set(level, mod);
+    const b64 = level === 'relaxed-simd' ? (shared ? RELAXED_SHARED_WASM : RELAXED_WASM) : shared ? SIMD_SHARED_WASM : SIMD_WASM;
+    mod = WebAssembly.compile(decode(b64));
+    modules.set(key, mod);
   }
-  const instance = await WebAssembly.instantiate(await mod, { env: { memory } });
+  return mod;
+}
+
+/** Instantiate the kernels at `level` over `memory` (a shared memory takes the shared build). */
+export async function instantiateKernels(level: SimdLevel, memory: WebAssembly.Memory, shared = false): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(await kernelModule(level, shared), { env: { memory } });
   return instance.exports as unknown as KernelExports;
 }

@@ -36,6 +36,8 @@ export interface LoadOptions extends ResolveOptions {
   /** 'webgpu' (default), 'cpu' or 'auto' (src/backend.ts). */
   backend?: BackendChoice;
   cpuSimd?: SimdLevel;
+  /** The CPU backend's threads (src/cpu/context.ts CpuOptions.threads). */
+  threads?: number;
   /** Score by MaxSim over token embeddings (decides info.scoreType). */
   lateInteraction?: boolean;
   /** Merged into config.json before the model is built (vLLM --hf-overrides). */
@@ -92,7 +94,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
 
     // upload + compile
     tracker.expect('upload', weights.names().reduce((sum, n) => sum + weights.shape(n).reduce((a, d) => a * d, 1) * 4, 0));
-    const { gpu, info: backend } = await openBackend({ backend: opts.backend, device: opts.device, cpuSimd: opts.cpuSimd });
+    const { gpu, info: backend } = await openBackend({ backend: opts.backend, device: opts.device, cpuSimd: opts.cpuSimd, cpuThreads: opts.threads });
     try {
       check();
       gpu.onUpload = (label, bytes) => {
