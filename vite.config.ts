@@ -17,8 +17,11 @@ function serveModels(): Plugin {
     // The Service Worker script lives under /src/serve/ but serves the whole origin.
     if (url.endsWith('/sw_entry.ts') || url.endsWith('/sw.js')) res.setHeader('Service-Worker-Allowed', '/');
     // ?coi=1 on a page: cross-origin isolation (SharedArrayBuffer, the CPU backend's worker threads),
-    // as a deployment would send it; without it the same page shows the one-thread fallback.
-    if (/[?&]coi=1(&|$)/.test(req.url ?? '')) {
+    // as a deployment would send it; without it the same page shows the one-thread fallback. The
+    // page's own requests (its Referer has ?coi=1) get the headers too: a dedicated Worker's script
+    // must carry COEP itself or an isolated page may not start it.
+    const coi = /[?&]coi=1(&|$)/;
+    if (coi.test(req.url ?? '') || coi.test(req.headers.referer ?? '')) {
       res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
       res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
     }
