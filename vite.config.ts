@@ -19,6 +19,15 @@ function serveModels(): Plugin {
     const url = decodeURIComponent((req.url ?? '').split('?')[0]);
     // The Service Worker script lives under /src/serve/ but serves the whole origin.
     if (url.endsWith('/sw_entry.ts') || url.endsWith('/sw.js')) res.setHeader('Service-Worker-Allowed', '/');
+    // ?coi=1 on a page: cross-origin isolation (SharedArrayBuffer, the CPU backend's worker threads),
+    // as a deployment would send it; without it the same page shows the one-thread fallback. The
+    // page's own requests (its Referer has ?coi=1) get the headers too: a dedicated Worker's script
+    // must carry COEP itself or an isolated page may not start it.
+    const coi = /[?&]coi=1(&|$)/;
+    if (coi.test(req.url ?? '') || coi.test(req.headers.referer ?? '')) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    }
     if (!url.startsWith('/models/')) return next();
     const file = MODELS_DIRS.map((dir) => [dir, resolve(dir, url.slice('/models/'.length))])
       .find(([dir, f]) => f.startsWith(dir + sep) && existsSync(f) && statSync(f).isFile())?.[1];

@@ -1,5 +1,7 @@
 // Builds the CPU backend's WebAssembly from src/cpu/assembly/ (AssemblyScript) into
-// src/cpu/generated/kernels.ts: the plain-SIMD module, the relaxed-SIMD module and the relaxed-SIMD
+// src/cpu/generated/kernels.ts: the plain-SIMD module, the relaxed-SIMD module, each again over a
+// shared memory (for the worker threads: WebAssembly requires an import's `shared` flag to match, and
+// a shared memory needs SharedArrayBuffer, i.e. a cross-origin-isolated page), and the relaxed-SIMD
 // probe, as base64 strings with the hash of the sources they came from. Embedding the bytes in a
 // module means the package loads its WASM from its own files in every environment (Node, page,
 // worker, Service Worker, bundlers) with no fetch, no CDN and no eval. The output is committed so
@@ -35,9 +37,13 @@ async function compile(entry, features, extra = []) {
 }
 
 const kernels = ['--importMemory', '--initialMemory', '1'];
-const [simd, relaxed, probe] = [
+// 65536 pages = 4 GiB, the whole wasm32 address space: the host's memory may declare any maximum up to it.
+const shared = [...kernels, '--sharedMemory', '--maximumMemory', '65536'];
+const [simd, relaxed, simdShared, relaxedShared, probe] = [
   await compile('index.ts', ['simd'], kernels),
   await compile('index.ts', ['simd', 'relaxed-simd'], kernels),
+  await compile('index.ts', ['simd', 'threads'], shared),
+  await compile('index.ts', ['simd', 'relaxed-simd', 'threads'], shared),
   await compile('probe.ts', ['simd', 'relaxed-simd'], ['--noExportMemory']),
 ];
 writeFileSync(
@@ -48,7 +54,11 @@ writeFileSync(
     `export const SIMD_WASM = '${simd}';\n` +
     `/** The same kernels with relaxed-SIMD fused multiply-add. */\n` +
     `export const RELAXED_WASM = '${relaxed}';\n` +
+    `/** SIMD_WASM over an imported shared memory (worker threads). */\n` +
+    `export const SIMD_SHARED_WASM = '${simdShared}';\n` +
+    `/** RELAXED_WASM over an imported shared memory (worker threads). */\n` +
+    `export const RELAXED_SHARED_WASM = '${relaxedShared}';\n` +
     `/** Validates only where relaxed SIMD is available. */\n` +
     `export const RELAXED_PROBE_WASM = '${probe}';\n`,
 );
-console.log(`wrote ${outFile} (simd ${simd.length} B, relaxed ${relaxed.length} B base64)`);
+console.log(`wrote ${outFile} (simd ${simd.length} B, relaxed ${relaxed.length} B, shared ${simdShared.length} + ${relaxedShared.length} B base64)`);

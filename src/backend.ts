@@ -35,6 +35,8 @@ export interface BackendOptions {
   device?: GPUDevice;
   /** Force the CPU kernels' SIMD level (default: the best the engine validates). */
   cpuSimd?: SimdLevel;
+  /** The CPU kernels' thread count (default: CpuOptions.threads' default). */
+  cpuThreads?: number;
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -52,7 +54,7 @@ export async function openBackend(opts: BackendOptions = {}): Promise<{ gpu: Gpu
     throw new TypeError(`backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(requested)}`);
   }
   if (requested === 'cpu') {
-    const gpu = await CpuContext.load({ simd: opts.cpuSimd });
+    const gpu = await CpuContext.load({ simd: opts.cpuSimd, threads: opts.cpuThreads });
     return { gpu, info: backendInfo(gpu, requested, 'requested', now() - t0) };
   }
   if (requested === 'webgpu' || opts.device) {
@@ -68,6 +70,6 @@ export async function openBackend(opts: BackendOptions = {}): Promise<{ gpu: Gpu
   } catch (e) {
     reason = `no WebGPU: ${(e as Error).message}`;
   }
-  const gpu = await CpuContext.load({ simd: opts.cpuSimd });
+  const gpu = await CpuContext.load({ simd: opts.cpuSimd, threads: opts.cpuThreads });
   return { gpu, info: backendInfo(gpu, requested, reason, now() - t0) };
 }

@@ -74,6 +74,11 @@ export interface EngineOptions extends ResolveOptions {
   backend?: BackendChoice;
   /** The CPU backend's SIMD level (default: relaxed SIMD where the engine has it). */
   cpuSimd?: SimdLevel;
+  /**
+   * Threads the CPU backend's kernels split across (default: the cores, at most 4, where shared
+   * memory exists — Node, or a cross-origin-isolated page — else 1). See info.backend.threads.
+   */
+  threads?: number;
   /** Override the pooling mode from sentence-transformers files / architecture default. */
   pooling?: PoolMode;
   /** Force a matmul kernel variant instead of the timed trial at load (src/gpu/autotune.ts). */

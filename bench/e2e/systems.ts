@@ -155,6 +155,8 @@ export interface WgpoolSystemOptions {
   scheduler?: Partial<SchedulerOptions>;
   /** wgpool rejects inputs over the model's length; the other systems truncate, so wgpool does too. */
   truncate?: boolean;
+  /** The CPU backend's threads (default: the engine's — the cores, at most 4, when isolated). */
+  threads?: number;
 }
 
 export class WgpoolSystem implements BenchSystem {
@@ -179,7 +181,7 @@ export class WgpoolSystem implements BenchSystem {
     if (this.cpu) {
       // The CPU backend compiles its WebAssembly once (~30 KB); weights are packed at the first batch.
       const files = new BusyClock();
-      this.engine = await createEngine({ model: timedSource(this.opts.source, files), backend: 'cpu', scheduler: this.opts.scheduler });
+      this.engine = await createEngine({ model: timedSource(this.opts.source, files), backend: 'cpu', threads: this.opts.threads, scheduler: this.opts.scheduler });
       return { loadMs: now() - t0, fetchMs: files.total, compileMs: null };
     }
     // The device is requested here (as createEngine would) so that its pipeline creation can be

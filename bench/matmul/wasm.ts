@@ -1,7 +1,7 @@
 // The CPU backend's GEMM rows for the matmul benchmark: src/cpu's WebAssembly matmul (6×8 register
 // tiles over packed B) on the same encoder shapes as the WebGPU variants, per SIMD build, in Node.
 //   node bench/build.mjs bench/matmul/wasm.ts && node --experimental-wasm-relaxed-simd .bench/matmul/wasm.mjs [--quick]
-// Threads: one (the CPU backend has no worker split yet), so the 2-thread row is absent.
+// Threads: 1 and 2 (worker_threads over the shared memory; rows split by 6-row tiles).
 // Each case is checked against float64 on 64 sampled outputs, like the WebGPU rows.
 
 import { CpuContext } from '../../src/cpu/context';
@@ -23,9 +23,9 @@ function rand(n: number, seed: number): Float32Array {
   return out;
 }
 
-const rows: string[] = [`WASM GEMM (Node ${process.version}, 1 thread): ms and GFLOP/s, median of 5`, 'simd          T     N     K        ms   GFLOP/s   max err'];
-for (const simd of levels) {
-  const ctx = await CpuContext.load({ simd });
+const rows: string[] = [`WASM GEMM (Node ${process.version}): ms and GFLOP/s, median of 5`, 'simd         thr     T     N     K        ms   GFLOP/s   max err'];
+for (const [simd, threads] of levels.flatMap((l) => [1, 2].map((t) => [l, t] as const))) {
+  const ctx = await CpuContext.load({ simd, threads });
   const kernel = await MatmulKernel.create(ctx, { bias: true, activation: 'gelu' });
   for (const [M, N, K] of shapes) {
     const x = rand(M * K, 1);
@@ -51,7 +51,7 @@ for (const simd of levels) {
       err = Math.max(err, Math.abs(g - out[m * N + n]));
     }
     const ms = times.sort((p, q) => p - q)[2];
-    rows.push(`${simd.padEnd(12)} ${String(M).padStart(5)} ${String(N).padStart(5)} ${String(K).padStart(5)} ${ms.toFixed(2).padStart(9)} ${((2 * M * N * K) / ms / 1e6).toFixed(2).padStart(9)}   ${err.toExponential(1)}`);
+    rows.push(`${simd.padEnd(12)} ${String(threads).padStart(3)} ${String(M).padStart(5)} ${String(N).padStart(5)} ${String(K).padStart(5)} ${ms.toFixed(2).padStart(9)} ${((2 * M * N * K) / ms / 1e6).toFixed(2).padStart(9)}   ${err.toExponential(1)}`);
     step.destroy();
   }
   ctx.destroy();

@@ -67,7 +67,7 @@ export async function runPage(opts: PageRunOptions): Promise<PageResult> {
   const modelId = href.slice(href.lastIndexOf('/') + 1);
   const firstTjs = systems.find((s) => s.startsWith('transformersjs'));
   const make = (name: SystemName): BenchSystem => {
-    if (name === 'wgpool' || name === 'wgpool_cpu') return new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant });
+    if (name === 'wgpool' || name === 'wgpool_cpu') return new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant, threads: name === 'wgpool_cpu' ? setup?.threads ?? opts.threads : undefined });
     const sys = new TransformersJsSystem({
       name: name as 'transformersjs_wasm' | 'transformersjs_webgpu',
       tjs: setup!.tjs,

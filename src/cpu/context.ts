@@ -9,12 +9,37 @@ import { Gpu } from '../gpu/context';
 import { GpuError } from '../gpu/errors';
 import { createCpuKernel } from './kernels';
 import { CpuBuffer, CpuMemory, cpuBuffer } from './memory';
+import { MIN_SPLIT_FLOPS } from './split';
 import { CpuPass } from './step';
-import { detectSimd, instantiateKernels, type KernelExports, type SimdLevel } from './wasm';
+import { defaultThreads, isNode, MAX_THREADS, ThreadPool, threadsUnavailable, type Part, type ThreadedFunction } from './threads';
+import { detectSimd, instantiateKernels, kernelModule, type KernelExports, type SimdLevel } from './wasm';
 
 export interface CpuOptions {
   /** Force a SIMD level (default: the best this engine validates). */
   simd?: SimdLevel;
+  /**
+   * Threads the kernels split across, this one included (default: the cores, at most 4, where
+   * shared memory is available — Node, or a cross-origin-isolated page — and 1 elsewhere). Asking
+   * for more than 1 where shared memory is missing is an error that says why.
+   */
+  threads?: number;
+  /** Calls smaller than this many flops run on one thread (default MIN_SPLIT_FLOPS; 0 splits every call that can be). */
+  minSplitFlops?: number;
+}
+
+/** Wasm pages (64 KiB) a shared memory may grow to: the whole 4 GiB, else less where the engine refuses to reserve it. */
+const SHARED_MAXIMA = [65536, 32768, 16384];
+
+function sharedMemory(): WebAssembly.Memory {
+  let last: unknown;
+  for (const maximum of SHARED_MAXIMA) {
+    try {
+      return new WebAssembly.Memory({ initial: 16, maximum, shared: true });
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new GpuError(`The CPU backend could not create a shared WebAssembly memory: ${(last as Error).message}`);
 }
 
 /**
@@ -35,14 +60,16 @@ function cpuDevice(mem: CpuMemory): GPUDevice {
 /** GPUBufferUsage.STORAGE's value, for pool keys. */
 const STORAGE_USAGE = 0x80;
 
-const isNode = () => typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
-
 export class CpuContext extends Gpu {
   private constructor(
     readonly mem: CpuMemory,
     readonly wasm: KernelExports,
     readonly simd: SimdLevel,
     report: AdapterReport,
+    /** The worker threads (null: one thread). */
+    readonly threadPool: ThreadPool | null,
+    /** Calls below this many flops run whole on the calling thread (src/cpu/split.ts). */
+    readonly minSplitFlops: number,
   ) {
     super(cpuDevice(mem), report, true);
   }
@@ -51,28 +78,45 @@ export class CpuContext extends Gpu {
     const best = detectSimd();
     if (!best) throw new GpuError('The CPU backend needs WebAssembly SIMD (128-bit), which this JavaScript engine does not validate.');
     const simd = opts.simd ?? best;
-    const memory = new WebAssembly.Memory({ initial: 16 });
-    const wasm = await instantiateKernels(simd, memory);
+    const threads = opts.threads ?? (await defaultThreads());
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new GpuError(`threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
+    if (threads > 1) {
+      const why = threadsUnavailable();
+      if (why) throw new GpuError(`The CPU backend cannot run ${threads} threads here: ${why}. Use threads: 1, or serve the page with COOP: same-origin and COEP: require-corp.`);
+    }
+    const shared = threads > 1;
+    const memory = shared ? sharedMemory() : new WebAssembly.Memory({ initial: 16 });
+    const wasm = await instantiateKernels(simd, memory, shared);
+    const pool = shared ? await ThreadPool.start(threads, await kernelModule(simd, true), memory, wasm) : null;
     const report: AdapterReport = {
       vendor: 'wgpool',
       architecture: 'wasm32',
       device: 'cpu',
-      description: `WebAssembly ${simd}, 1 thread`,
+      description: `WebAssembly ${simd}, ${threads} thread${threads === 1 ? '' : 's'}`,
       isSoftware: true,
       features: [simd],
       limits: {},
       source: isNode() ? 'node' : 'browser',
     };
-    return new CpuContext(new CpuMemory(wasm.heapBase(), memory), wasm, simd, report);
+    return new CpuContext(new CpuMemory(wasm.heapBase(), memory), wasm, simd, report, pool, opts.minSplitFlops ?? MIN_SPLIT_FLOPS);
   }
 
   override get backend(): 'cpu' {
     return 'cpu';
   }
 
-  /** Kernels run on the calling thread (Web Worker / worker_threads splitting is not built yet). */
+  /** Threads the kernels split across, the calling one included. */
   get threads(): number {
-    return 1;
+    return this.threadPool ? this.threadPool.threads : 1;
+  }
+
+  /**
+   * Run a kernel split into parts (part i on thread i; null parts are empty), or part 0 alone
+   * without a pool. Returns a promise only where this thread may not block (a page's main thread).
+   */
+  parallel(fn: ThreadedFunction, parts: readonly Part[]): void | Promise<void> {
+    if (this.threadPool && parts.length > 1) return this.threadPool.run(fn, parts);
+    for (const p of parts) if (p) (this.wasm[fn] as (...a: number[]) => void)(...p);
   }
 
   override get hasF16(): boolean {
@@ -117,7 +161,7 @@ export class CpuContext extends Gpu {
   override async run(work: readonly { encode(pass: GPUComputePassEncoder): void }[]): Promise<void> {
     const pass = new CpuPass();
     for (const w of work) w.encode(pass.asPass());
-    pass.execute();
+    await pass.execute();
   }
 
   override async submit(_label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], output: GPUBuffer, bytes: number): Promise<{ read(): Promise<ArrayBuffer> }> {
@@ -137,6 +181,7 @@ export class CpuContext extends Gpu {
   override destroy(): void {
     this.pool.destroy();
     this.forgetLive();
+    this.threadPool?.close();
   }
 }
 

@@ -18,9 +18,12 @@ import { SigmoidKernel } from '../kernels/sigmoid';
 import { SiluMulKernel } from '../kernels/silu_mul';
 import { SoftmaxKernel } from '../kernels/softmax';
 import { CpuContext } from './context';
+import { threadsUnavailable } from './threads';
 import { detectSimd, type SimdLevel } from './wasm';
 
 const LEVELS: SimdLevel[] = detectSimd() === 'relaxed-simd' ? ['simd128', 'relaxed-simd'] : ['simd128'];
+/** One thread, and three (an odd split: 2 workers + the caller) where shared memory exists. */
+const THREADS = threadsUnavailable() ? [1] : [1, 3];
 
 function erf64(x: number): number {
   // Abramowitz–Stegun 7.1.26 is too coarse for a reference; a series / continued fraction is exact enough.
@@ -58,24 +61,28 @@ function packed(lens: readonly number[]) {
   return { cu: Uint32Array.from(cu), seqOf: Uint32Array.from(seqOf), T: cu[cu.length - 1] };
 }
 
-for (const simd of LEVELS) {
-  describe(`CPU kernels [${simd}]`, () => {
+for (const [simd, threads] of LEVELS.flatMap((l) => THREADS.map((t) => [l, t] as const))) {
+  describe(`CPU kernels [${simd}, ${threads} thread${threads > 1 ? 's' : ''}]`, () => {
     let ctx: CpuContext;
     beforeAll(async () => {
-      ctx = await CpuContext.load({ simd });
+      // minSplitFlops 0: with threads, every call that has two parts is split, however small.
+      ctx = await CpuContext.load({ simd, threads, minSplitFlops: 0 });
     });
     afterAll(() => ctx?.destroy());
 
     const f32 = async (buf: GPUBuffer, n: number) => new Float32Array(await ctx.read(buf, n * 4));
     const up = (a: Float32Array | Uint32Array) => ctx.upload(a, 'test');
 
-    it('reports its SIMD level', () => {
+    it('reports its SIMD level and threads', () => {
+      expect(ctx.threads).toBe(threads);
+      expect(ctx.adapter.description).toBe(`WebAssembly ${simd}, ${threads} thread${threads > 1 ? 's' : ''}`);
       expect(ctx.simd).toBe(simd);
       expect(ctx.backend).toBe('cpu');
       expect(ctx.adapter.features).toEqual([simd]);
     });
 
-    const shapes: [number, number, number][] = [[1, 1, 1], [1, 9, 3], [7, 13, 5], [13, 8, 17], [6, 16, 4], [50, 70, 129], [97, 33, 64]];
+    // With threads, [50, 70, 129] and [97, 33, 64] split by 6-row tiles, the short ones by 8-column panels.
+    const shapes: [number, number, number][] = [[1, 1, 1], [1, 9, 3], [7, 13, 5], [13, 8, 17], [6, 16, 4], [50, 70, 129], [97, 33, 64], [1, 203, 30], [5, 41, 300]];
     for (const [M, N, K] of shapes) {
       for (const [act, bias, residual] of [['none', false, false], ['gelu', true, false], ['silu', false, true], ['tanh', true, true]] as [Activation, boolean, boolean][]) {
         it(`matmul M=${M} N=${N} K=${K} act=${act} bias=${bias} residual=${residual}`, async () => {

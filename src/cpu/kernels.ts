@@ -4,7 +4,8 @@
 // Shape errors match the WGSL wrappers' so callers see one behaviour on both backends.
 
 import { GpuError } from '../gpu/errors';
-import type { AttentionBuffers, AttentionOptions, AttentionShape } from '../kernels/attention';
+import { REL_BIAS_BUCKETS, type AttentionBuffers, type AttentionOptions, type AttentionShape } from '../kernels/attention';
+import type { GluActivation, GluBuffers, GluOptions, GluShape } from '../kernels/glu';
 import type { EmbeddingBuffers, EmbeddingOptions, EmbeddingShape } from '../kernels/embedding';
 import type { L2NormalizeBuffers, L2NormalizeOptions, L2NormalizeShape } from '../kernels/l2_normalize';
 import type { LayerNormBuffers, LayerNormOptions, LayerNormShape } from '../kernels/layer_norm';
@@ -12,15 +13,17 @@ import type { Activation, MatmulBuffers, MatmulOptions, MatmulShape } from '../k
 import type { PoolBuffers, PoolShape } from '../kernels/pool';
 import type { QuantizeBitsBuffers, QuantizeBitsShape } from '../kernels/quantize_bits';
 import type { RmsNormBuffers, RmsNormOptions, RmsNormShape } from '../kernels/rms_norm';
-import type { RopeBuffers, RopeOptions, RopeShape } from '../kernels/rope';
+import { ropeInverseFrequencies, type RopeBuffers, type RopeOptions, type RopeShape } from '../kernels/rope';
 import type { SigmoidBuffers, SigmoidShape } from '../kernels/sigmoid';
 import type { SiluMulBuffers, SiluMulShape } from '../kernels/silu_mul';
 import type { SoftmaxBuffers, SoftmaxShape } from '../kernels/softmax';
 import type { CpuContext } from './context';
 import { CpuBuffer, cpuBuffer } from './memory';
+import { headParts, matmulParts } from './split';
 import { CpuStep } from './step';
 
 const ACT: Record<Activation, number> = { none: 0, gelu: 1, silu: 2, tanh: 3, relu: 4 };
+const GLU_ACT: Record<GluActivation, number> = { silu: 0, gelu: 1, gelu_tanh: 2 };
 
 type Need = [name: string, buf: CpuBuffer | null, bytes: number];
 
@@ -42,7 +45,7 @@ function checkCounts(label: string, s: object): void {
 const opt = (b: GPUBuffer | undefined, label: string, what: string) => (b ? cpuBuffer(b, label, what) : null);
 const ptr = (b: CpuBuffer | null) => (b ? b.ptr : 0);
 
-/** Scratch memory shared by the steps of a context (one thread: one step runs at a time). */
+/** Scratch memory shared by the steps of a context (steps run one at a time; a split step carves it per thread). */
 class Scratch {
   private buf: CpuBuffer | undefined;
   constructor(private readonly ctx: CpuContext) {}
@@ -97,7 +100,8 @@ class MatmulCpu {
       protected execute({ M, N, K }: MatmulShape) {
         if (M === 0 || N === 0) return;
         const packed = k.packed(w, N, K);
-        k.ctx.wasm.matmul(x.ptr, packed.ptr, ptr(bias), ptr(res), y.ptr, M, N, K, ACT[k.activation], 0, M);
+        const act = ACT[k.activation];
+        return k.ctx.parallel('matmul', matmulParts(k.ctx, M, N, K, (m0, m1, p0, p1) => [x.ptr, packed.ptr, ptr(bias), ptr(res), y.ptr, M, N, K, act, m0, m1, p0, p1]));
       }
     })(label);
   }
@@ -123,32 +127,36 @@ class LayerNormCpu {
 }
 
 class RmsNormCpu {
-  constructor(private readonly ctx: CpuContext) {}
+  constructor(private readonly ctx: CpuContext, readonly unitOffset: boolean, readonly residual: boolean) {}
 
   bind(b: RmsNormBuffers, label = 'rms_norm'): CpuStep<RmsNormShape> {
+    if (this.residual && !b.residual) throw new Error(`${label}: residual buffer required`);
     const [x, w, y] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.w, label, 'w'), cpuBuffer(b.y, label, 'y')];
-    const wasm = this.ctx.wasm;
+    const res = this.residual ? opt(b.residual, label, 'residual') : null;
+    const { ctx, unitOffset } = this;
     return new (class extends CpuStep<RmsNormShape> {
       protected override check(s: RmsNormShape) {
-        checkSizes(label, [['x', x, s.rows * s.n * 4], ['w', w, s.n * 4], ['y', y, s.rows * s.n * 4]]);
+        checkSizes(label, [['x', x, s.rows * s.n * 4], ['residual', res, s.rows * s.n * 4], ['w', w, s.n * 4], ['y', y, s.rows * s.n * 4]]);
       }
       protected execute(s: RmsNormShape) {
-        wasm.rmsNorm(x.ptr, w.ptr, y.ptr, s.n, s.eps, 0, s.rows);
+        ctx.wasm.rmsNorm(x.ptr, ptr(res), w.ptr, y.ptr, s.n, s.eps, unitOffset ? 1 : 0, 0, s.rows);
       }
     })(label);
   }
 }
 
 class AttentionCpu {
-  constructor(private readonly ctx: CpuContext, readonly headDim: number, readonly causal: boolean) {}
+  constructor(private readonly ctx: CpuContext, readonly headDim: number, readonly causal: boolean, readonly relativeBias: boolean) {}
 
   bind(b: AttentionBuffers, label = 'attention'): CpuStep<AttentionShape> {
+    if (this.relativeBias && !b.relBias) throw new Error(`${label}: relBias buffer required (created with relativeBias)`);
     const [q, k, v, cu, out] = [cpuBuffer(b.q, label, 'q'), cpuBuffer(b.k, label, 'k'), cpuBuffer(b.v, label, 'v'), cpuBuffer(b.cuSeqLens, label, 'cuSeqLens'), cpuBuffer(b.out, label, 'out')];
+    const relBias = this.relativeBias ? opt(b.relBias, label, 'relBias') : null;
     const { ctx, headDim: hd, causal } = this;
     return new (class extends CpuStep<AttentionShape> {
       protected override check(s: AttentionShape) {
-        // No CPU twin of the sliding window yet: refuse rather than attend to the whole sequence.
-        if (s.window) throw new GpuError(`${label}: sliding-window attention (window ${s.window}) has no CPU implementation yet; use backend 'webgpu'`);
+        const window = s.window ?? 0;
+        if (!Number.isInteger(window) || window < 0 || window > 0x7fffffff) throw new Error(`${label}: window ${window} must be a non-negative integer`);
         if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
           throw new Error(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
         }
@@ -160,7 +168,7 @@ class AttentionCpu {
           if (offset + heads * hd > stride) throw new Error(`${label}: ${name} heads [${offset}, ${offset + heads * hd}) overrun the row stride ${stride}`);
         }
         const T = s.tokens;
-        checkSizes(label, [['q', q, T * s.qStride * 4], ['k', k, T * s.kStride * 4], ['v', v, T * s.vStride * 4], ['out', out, T * s.numHeads * hd * 4]]);
+        checkSizes(label, [['q', q, T * s.qStride * 4], ['k', k, T * s.kStride * 4], ['v', v, T * s.vStride * 4], ['out', out, T * s.numHeads * hd * 4], ['relBias', relBias, REL_BIAS_BUCKETS * s.numHeads * 4]]);
       }
       protected execute(s: AttentionShape) {
         // The batch is the cuSeqLens prefix up to the token count (entries past it are stale
@@ -168,14 +176,23 @@ class AttentionCpu {
         const cuAll = new Uint32Array(ctx.mem.memory.buffer, cu.ptr, cu.size / 4);
         let batch = 0;
         let longest = 0;
+        let pairs = 0;
         while (batch + 1 < cuAll.length && cuAll[batch] < s.tokens) {
           const len = cuAll[batch + 1] - cuAll[batch];
           if (cuAll[batch + 1] > s.tokens || len < 0) throw new GpuError(`${label}: cuSeqLens[${batch + 1}] = ${cuAll[batch + 1]} is not in [${cuAll[batch]}, ${s.tokens}]`);
           longest = Math.max(longest, len);
+          pairs += len * len;
           batch++;
         }
-        const sc = scratch(ctx, Math.max(16, longest * 4));
-        ctx.wasm.attention(q.ptr, k.ptr, v.ptr, cu.ptr, out.ptr, sc, batch, s.numHeads, s.numKvHeads, s.qStride, s.kStride, s.vStride, s.qOffset, s.kOffset, s.vOffset, hd, s.scale, causal ? 1 : 0, 0, s.numHeads);
+        // One scratch row (the longest segment's scores) per thread, 64-byte apart.
+        const row = Math.ceil(Math.max(16, longest * 4) / 64) * 64;
+        const sc = scratch(ctx, row * ctx.threads);
+        const causalFlag = causal ? 1 : 0;
+        const window = s.window ?? 0;
+        return ctx.parallel('attention', headParts(ctx, s.numHeads, 4 * pairs * hd * s.numHeads, (part, h0, h1) => [
+          q.ptr, k.ptr, v.ptr, cu.ptr, out.ptr, sc + part * row, ptr(relBias), batch, s.numHeads, s.numKvHeads,
+          s.qStride, s.kStride, s.vStride, s.qOffset, s.kOffset, s.vOffset, hd, s.scale, causalFlag, window, h0, h1,
+        ]));
       }
     })(label);
   }
@@ -212,29 +229,30 @@ class EmbeddingCpu {
 }
 
 class RopeCpu {
-  constructor(private readonly ctx: CpuContext, readonly norm: boolean, readonly headDim: number) {}
+  constructor(private readonly ctx: CpuContext, readonly norm: boolean, readonly normUnitOffset: boolean, readonly headDim: number) {}
 
   bind(b: RopeBuffers, label = 'rope'): CpuStep<RopeShape> {
     if (this.norm && !b.normWeight) throw new Error(`${label}: normWeight buffer required`);
     const x = cpuBuffer(b.x, label, 'x');
     const positions = cpuBuffer(b.positions, label, 'positions');
     const normW = this.norm ? opt(b.normWeight, label, 'normWeight') : null;
-    const { ctx, headDim: hd } = this;
-    // inv_freq_i = theta^(−2i/hd) in float64, as HF's formula; rebuilt only when theta changes.
+    const { ctx, headDim: hd, normUnitOffset } = this;
+    // inv_freq in float64 from the WGSL wrapper's own formula (HF's theta^(−2i/hd), NTK-rescaled for
+    // GTE v1.5); rebuilt only when theta or the scaling changes.
     const invFreq = ctx.mem.alloc((hd / 2) * 8, `${label}.inv_freq`);
-    let theta = NaN;
+    let key = '';
     return new (class extends CpuStep<RopeShape> {
       protected override check(s: RopeShape) {
         if (s.offset + s.numHeads * hd > s.stride) throw new Error(`${label}: heads [${s.offset}, ${s.offset + s.numHeads * hd}) overrun the row stride ${s.stride}`);
         checkSizes(label, [['x', x, s.tokens * s.stride * 4], ['positions', positions, s.tokens * 4], ['normWeight', normW, hd * 4]]);
       }
       protected execute(s: RopeShape) {
-        if (s.theta !== theta) {
-          theta = s.theta;
-          const f = new Float64Array(ctx.mem.memory.buffer, invFreq.ptr, hd / 2);
-          for (let i = 0; i < hd / 2; i++) f[i] = 1 / theta ** ((2 * i) / hd);
+        const k = JSON.stringify([s.theta, s.ntk?.factor, s.ntk?.mixedB]);
+        if (k !== key) {
+          key = k;
+          new Float64Array(ctx.mem.memory.buffer, invFreq.ptr, hd / 2).set(ropeInverseFrequencies(s.theta, hd, s.ntk));
         }
-        ctx.wasm.rope(x.ptr, positions.ptr, ptr(normW), invFreq.ptr, scratch(ctx, hd * 4), s.numHeads, s.stride, s.offset, hd, s.eps, 0, s.tokens);
+        ctx.wasm.rope(x.ptr, positions.ptr, ptr(normW), invFreq.ptr, scratch(ctx, hd * 4), s.numHeads, s.stride, s.offset, hd, s.eps, normUnitOffset ? 1 : 0, 0, s.tokens);
       }
       override destroy() {
         super.destroy();
@@ -335,6 +353,25 @@ class SiluMulCpu {
   }
 }
 
+class GluCpu {
+  constructor(private readonly ctx: CpuContext, readonly act: number, readonly second: boolean) {}
+
+  bind(b: GluBuffers, label = 'glu'): CpuStep<GluShape> {
+    if (b.gateUp === b.out) throw new GpuError(`${label}: out may not be gateUp (a buffer cannot be bound read-only and writable at once)`);
+    const [gu, out] = [cpuBuffer(b.gateUp, label, 'gateUp'), cpuBuffer(b.out, label, 'out')];
+    const { ctx, act, second } = this;
+    return new (class extends CpuStep<GluShape> {
+      protected override check(s: GluShape) {
+        checkCounts(label, s);
+        checkSizes(label, [['gateUp', gu, s.tokens * s.inter * 8], ['out', out, s.tokens * s.inter * 4]]);
+      }
+      protected execute(s: GluShape) {
+        ctx.wasm.glu(gu.ptr, out.ptr, s.inter, act, second ? 1 : 0, 0, s.tokens);
+      }
+    })(label);
+  }
+}
+
 class QuantizeBitsCpu {
   constructor(private readonly ctx: CpuContext) {}
 
@@ -361,26 +398,26 @@ const FACTORIES: Record<string, (ctx: CpuContext, opts: never) => object> = {
     return new MatmulCpu(ctx, o.bias ?? false, activation, o.residual ?? false);
   },
   layer_norm: (ctx, o: LayerNormOptions = {}) => new LayerNormCpu(ctx, o.residual ?? false),
-  rms_norm: (ctx, o: RmsNormOptions = {}) => {
-    // Gemma's (1 + w) scale and fused residual have no CPU twin yet: refuse rather than compute plain RMSNorm.
-    if (o.unitOffset || o.residual) throw new GpuError("rms_norm: Gemma's unitOffset / residual options have no CPU implementation yet; use backend 'webgpu'");
-    return new RmsNormCpu(ctx);
-  },
+  rms_norm: (ctx, o: RmsNormOptions = {}) => new RmsNormCpu(ctx, o.unitOffset ?? false, o.residual ?? false),
   attention: (ctx, o: AttentionOptions) => {
     if (!Number.isInteger(o.headDim) || o.headDim < 1) throw new Error(`attention: headDim ${o.headDim} must be a positive integer`);
-    if (o.relativeBias) throw new GpuError("attention: MPNet's relative position bias has no CPU implementation yet; use backend 'webgpu'");
-    return new AttentionCpu(ctx, o.headDim, o.causal);
+    return new AttentionCpu(ctx, o.headDim, o.causal, o.relativeBias ?? false);
   },
   embedding: (ctx, o: EmbeddingOptions) => new EmbeddingCpu(ctx, o.positions, o.tokenTypes),
   rope: (ctx, o: RopeOptions) => {
     if (!Number.isInteger(o.headDim) || o.headDim < 2 || o.headDim % 2 !== 0) throw new Error(`rope: headDim ${o.headDim} must be even and ≥ 2`);
-    return new RopeCpu(ctx, o.norm, o.headDim);
+    return new RopeCpu(ctx, o.norm, o.normUnitOffset ?? false, o.headDim);
   },
   pool: (ctx) => new PoolCpu(ctx),
   l2_normalize: (ctx, o: L2NormalizeOptions) => new L2NormalizeCpu(ctx, o.normalize),
   softmax: (ctx) => new SoftmaxCpu(ctx),
   sigmoid: (ctx) => new SigmoidCpu(ctx),
   silu_mul: (ctx) => new SiluMulCpu(ctx),
+  glu: (ctx, o: GluOptions) => {
+    if (!(o.activation in GLU_ACT)) throw new GpuError(`glu: unknown activation "${o.activation}"`);
+    if (o.activated !== 'first' && o.activated !== 'second') throw new GpuError(`glu: activated must be 'first' or 'second', got "${o.activated}"`);
+    return new GluCpu(ctx, GLU_ACT[o.activation], o.activated === 'second');
+  },
   quantize_bits: (ctx) => new QuantizeBitsCpu(ctx),
 };
 

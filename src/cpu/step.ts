@@ -1,6 +1,7 @@
 // What a CPU kernel's bind() returns: the CPU twin of gpu/context.ts's Bound. The shape set by
 // update() is the one the next run uses (as a Params write before a submit); encode(pass) records
-// the step into the batch's CpuPass, which runs the recorded steps in order at submit.
+// the step into the batch's CpuPass, which runs the recorded steps in order at submit (a split step
+// finishes on every thread before the next starts).
 
 import { GpuError } from '../gpu/errors';
 
@@ -24,15 +25,18 @@ export abstract class CpuStep<S> {
     this.shape = undefined;
   }
 
-  /** Run with the last update()'s shape; a step never updated does nothing (a 0-workgroup dispatch). */
-  run(): void {
-    if (this.shape !== undefined) this.execute(this.shape);
+  /**
+   * Run with the last update()'s shape; a step never updated does nothing (a 0-workgroup dispatch).
+   * A promise only when a split kernel waits for its worker threads without blocking (a page's main thread).
+   */
+  run(): void | Promise<void> {
+    if (this.shape !== undefined) return this.execute(this.shape);
   }
 
   /** Throw a clear error for a shape the kernel cannot take (called at update, like the WGSL wrappers). */
   protected check(_shape: S): void {}
 
-  protected abstract execute(shape: S): void;
+  protected abstract execute(shape: S): void | Promise<void>;
 }
 
 /** The CPU backend's compute pass: the recorded steps of one batch, run in order. */
@@ -43,8 +47,11 @@ export class CpuPass {
     this.steps.push(step);
   }
 
-  execute(): void {
-    for (const s of this.steps) s.run();
+  async execute(): Promise<void> {
+    for (const s of this.steps) {
+      const done = s.run();
+      if (done) await done;
+    }
   }
 
   /** Typed as what models and heads pass around. */

@@ -3,7 +3,7 @@
 // no fetch, no CDN; compiling WebAssembly needs CSP 'wasm-unsafe-eval' (not 'unsafe-eval').
 
 import { GpuError } from '../gpu/errors';
-import { RELAXED_PROBE_WASM, RELAXED_WASM, SIMD_WASM } from './generated/kernels';
+import { RELAXED_PROBE_WASM, RELAXED_SHARED_WASM, RELAXED_WASM, SIMD_SHARED_WASM, SIMD_WASM } from './generated/kernels';
 
 /** 'relaxed-simd': 128-bit SIMD plus relaxed fused multiply-add; 'simd128': 128-bit SIMD only. */
 export type SimdLevel = 'relaxed-simd' | 'simd128';
@@ -12,25 +12,26 @@ export type SimdLevel = 'relaxed-simd' | 'simd128';
 export interface KernelExports {
   heapBase(): number;
   packWeights(w: number, packed: number, N: number, K: number): void;
-  matmul(x: number, packed: number, bias: number, res: number, y: number, M: number, N: number, K: number, act: number, m0: number, m1: number): void;
+  matmul(x: number, packed: number, bias: number, res: number, y: number, M: number, N: number, K: number, act: number, m0: number, m1: number, p0: number, p1: number): void;
   layerNorm(x: number, res: number, gamma: number, beta: number, y: number, n: number, eps: number, r0: number, r1: number): void;
-  rmsNorm(x: number, w: number, y: number, n: number, eps: number, r0: number, r1: number): void;
+  rmsNorm(x: number, res: number, w: number, y: number, n: number, eps: number, unitOffset: number, r0: number, r1: number): void;
   l2Normalize(x: number, out: number, rows: number, rowOffset: number, dims: number, inStride: number, outStride: number, normalize: number): void;
   softmax(x: number, out: number, rows: number, rowOffset: number, n: number): void;
   sigmoid(x: number, out: number, count: number, offset: number): void;
   attention(
-    q: number, k: number, v: number, cuSeqLens: number, out: number, scratch: number,
+    q: number, k: number, v: number, cuSeqLens: number, out: number, scratch: number, relBias: number,
     batch: number, numHeads: number, numKvHeads: number,
     qStride: number, kStride: number, vStride: number, qOffset: number, kOffset: number, vOffset: number,
-    headDim: number, scale: number, causal: number, h0: number, h1: number,
+    headDim: number, scale: number, causal: number, window: number, h0: number, h1: number,
   ): void;
-  rope(x: number, positions: number, normW: number, invFreq: number, cs: number, numHeads: number, stride: number, offset: number, headDim: number, eps: number, t0: number, t1: number): void;
+  rope(x: number, positions: number, normW: number, invFreq: number, cs: number, numHeads: number, stride: number, offset: number, headDim: number, eps: number, unitOffset: number, t0: number, t1: number): void;
   embedding(
     ids: number, positions: number, types: number, word: number, position: number, tokenType: number, out: number,
     hidden: number, vocab: number, maxPositions: number, typeVocab: number, t0: number, t1: number,
   ): void;
   pool(hidden: number, cuSeqLens: number, modes: number, out: number, batch: number, H: number): void;
   siluMul(gateUp: number, out: number, inter: number, t0: number, t1: number): void;
+  glu(gateUp: number, out: number, inter: number, act: number, second: number, t0: number, t1: number): void;
   quantizeBits(x: number, out: number, rows: number, dims: number, inStride: number): void;
 }
 
@@ -54,18 +55,25 @@ export function detectSimd(): SimdLevel | null {
   return detected;
 }
 
-const modules = new Map<SimdLevel, Promise<WebAssembly.Module>>();
+const modules = new Map<string, Promise<WebAssembly.Module>>();
 
-/** Instantiate the kernels at `level` over `memory` (compiled once per level, async: no main-thread stall). */
-export async function instantiateKernels(level: SimdLevel, memory: WebAssembly.Memory): Promise<KernelExports> {
+/** The compiled kernels at `level`, over a plain or a shared memory (compiled once each, async: no main-thread stall). */
+export async function kernelModule(level: SimdLevel, shared: boolean): Promise<WebAssembly.Module> {
   const best = detectSimd();
   if (!best) throw new GpuError('The CPU backend needs WebAssembly SIMD (128-bit), which this JavaScript engine does not validate.');
   if (level === 'relaxed-simd' && best !== 'relaxed-simd') throw new GpuError('This JavaScript engine has no relaxed SIMD; use simd: "simd128".');
-  let mod = modules.get(level);
+  const key = `${level}${shared ? '+shared' : ''}`;
+  let mod = modules.get(key);
   if (!mod) {
-    mod = WebAssembly.compile(decode(level === 'relaxed-simd' ? RELAXED_WASM : SIMD_WASM));
-    modules.set(level, mod);
+    const b64 = level === 'relaxed-simd' ? (shared ? RELAXED_SHARED_WASM : RELAXED_WASM) : shared ? SIMD_SHARED_WASM : SIMD_WASM;
+    mod = WebAssembly.compile(decode(b64));
+    modules.set(key, mod);
   }
-  const instance = await WebAssembly.instantiate(await mod, { env: { memory } });
+  return mod;
+}
+
+/** Instantiate the kernels at `level` over `memory` (a shared memory takes the shared build). */
+export async function instantiateKernels(level: SimdLevel, memory: WebAssembly.Memory, shared = false): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(await kernelModule(level, shared), { env: { memory } });
   return instance.exports as unknown as KernelExports;
 }

@@ -43,6 +43,8 @@ export interface LoadOptions extends ResolveOptions {
   /** 'webgpu' (default), 'cpu' or 'auto' (src/backend.ts). */
   backend?: BackendChoice;
   cpuSimd?: SimdLevel;
+  /** The CPU backend's threads (src/cpu/context.ts CpuOptions.threads). */
+  threads?: number;
   /** Score by MaxSim over token embeddings (decides info.scoreType). */
   lateInteraction?: boolean;
   /** Merged into config.json before the model is built (vLLM --hf-overrides). */
@@ -123,7 +125,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
     const fromToken = classifierFromToken(config, opts.classifierFromToken);
     check();
 
-    const { gpu, info: backend } = await openBackend({ backend: opts.backend, device: opts.device, cpuSimd: opts.cpuSimd });
+    const { gpu, info: backend } = await openBackend({ backend: opts.backend, device: opts.device, cpuSimd: opts.cpuSimd, cpuThreads: opts.threads });
     let weights: WeightStore | undefined;
     let oomScope = false;
     try {

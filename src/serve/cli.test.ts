@@ -280,7 +280,7 @@ describe('wgpool serve --backend cpu', () => {
     void done.finally(() => (ended = true));
     while (out.length === 0 && !ended) await new Promise((r) => setTimeout(r, 5));
     expect(err).toStrictEqual([]);
-    expect(out[0]).toMatch(/\| GPU: CPU backend \(WebAssembly (relaxed-simd|simd128), 1 thread\)$/);
+    expect(out[0]).toMatch(/\| GPU: CPU backend \(WebAssembly (relaxed-simd|simd128), \d+ threads?\)$/);
     const url = /(http:\/\/\S+)/.exec(out[0])![1];
     const golden = loadGoldenOf('tiny-bert-embed', 'embed');
     const r = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', input: golden.cases[0].text }) });

@@ -4,6 +4,7 @@
 // the sentence-transformers pipeline mean → Dense 64→128 → Dense 128→64 → Normalize, with prompts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
+import { describeBackends } from '../helpers/backends';
 import { fixtureDir } from '../helpers/fixtures';
 import { flat, loadGoldenOf, type EmbedCase } from '../helpers/goldens';
 import { maxAbsDiff } from '../helpers/random';
@@ -15,7 +16,7 @@ const TOL_BATCH = 1e-5;
 
 type GemmaCase = EmbedCase & { dense_outputs: Record<'2_Dense' | '3_Dense', number[]> };
 
-describe('tiny-gemma3-embed', () => {
+describeBackends('tiny-gemma3-embed', (backend) => {
   const golden = loadGoldenOf('tiny-gemma3-embed', 'embed');
   const cases = golden.cases as GemmaCase[];
   const texts = cases.map((c) => c.text);
@@ -24,11 +25,11 @@ describe('tiny-gemma3-embed', () => {
   let engine: Engine;
 
   beforeAll(async () => {
-    engine = await createEngine({ model: fixtureDir('tiny-gemma3-embed') });
+    engine = await createEngine({ model: fixtureDir('tiny-gemma3-embed'), backend });
   });
   afterAll(async () => {
     await engine?.dispose();
-    console.log(`max errors tiny-gemma3-embed: ${JSON.stringify(errors)}`);
+    console.log(`max errors tiny-gemma3-embed [${backend}]: ${JSON.stringify(errors)}`);
   });
 
   it('tokenizes as the golden and resolves the pipeline (mean, two Dense, normalize, prompts)', () => {

@@ -8,6 +8,10 @@
 // Schedule: per (query, head) the scores of its keys go to a scratch row (≤ the longest segment),
 // then expShifted (max-subtracted softmax) and a weighted sum of V rows into the output row. Dot
 // products and the V accumulation are f32x4 over head_dim with a scalar tail (any head_dim).
+// Sliding window W > 0 (shaders/attention.wgsl's key_range): keys with |i − j| < W only —
+// bidirectional, W − 1 either side plus i; causal, the last W keys including i.
+// relBias ≠ 0: MPNet's relative position bias relBias[bucket(i − j), h] (table [32, numHeads]) is
+// added to each scaled score; the bucket rule is the WGSL kernel's position_bias, term for term.
 // Threads: a call covers heads [h0, h1) of every sequence; each needs its own scratch row.
 
 import { expShifted } from './rows';
@@ -26,11 +30,20 @@ import { hsum, madd } from './vmath';
   return s;
 }
 
+@inline function positionBias(relBias: usize, i: i32, j: i32, h: i32, numHeads: i32): f32 {
+  const after = j > i;
+  const a = <u32>(after ? j - i : i - j);
+  let bucket = a;
+  if (a >= 128) bucket = 15;
+  else if (a >= 8) bucket = min<u32>(15, 8 + (32 - <u32>clz(a * a)) - 7);
+  return load<f32>(at(relBias, (<i32>(after ? 16 : 0) + <i32>bucket) * numHeads + h));
+}
+
 export function attention(
-  q: usize, k: usize, v: usize, cuSeqLens: usize, out: usize, scratch: usize,
+  q: usize, k: usize, v: usize, cuSeqLens: usize, out: usize, scratch: usize, relBias: usize,
   batch: i32, numHeads: i32, numKvHeads: i32,
   qStride: i32, kStride: i32, vStride: i32, qOffset: i32, kOffset: i32, vOffset: i32,
-  hd: i32, scale: f32, causal: i32, h0: i32, h1: i32,
+  hd: i32, scale: f32, causal: i32, window: i32, h0: i32, h1: i32,
 ): void {
   const group = numHeads / numKvHeads;
   const outStride = numHeads * hd;
@@ -41,11 +54,18 @@ export function attention(
       const g = h / group;
       for (let i = <i32>s; i < <i32>e; i++) {
         const qi = q + ((<usize>i * <usize>qStride + <usize>(qOffset + h * hd)) << 2);
-        const kEnd = causal ? i + 1 : <i32>e;
-        const n = kEnd - <i32>s;
+        let lo = <i32>s;
+        let hi = causal ? i + 1 : <i32>e;
+        if (window > 0) {
+          lo = max(lo, i + 1 - window);
+          hi = min(hi, i + window);
+        }
+        const n = hi - lo;
         for (let j = 0; j < n; j++) {
-          const kj = k + ((<usize>(<i32>s + j) * <usize>kStride + <usize>(kOffset + g * hd)) << 2);
-          store<f32>(at(scratch, j), dot(qi, kj, hd) * scale);
+          const kj = k + ((<usize>(lo + j) * <usize>kStride + <usize>(kOffset + g * hd)) << 2);
+          let sc = dot(qi, kj, hd) * scale;
+          if (relBias) sc += positionBias(relBias, i, lo + j, h, numHeads);
+          store<f32>(at(scratch, j), sc);
         }
         expShifted(scratch, scratch, n);
         const o = out + ((<usize>i * <usize>outStride + <usize>(h * hd)) << 2);
@@ -53,7 +73,7 @@ export function attention(
         for (; d + 4 <= hd; d += 4) v128.store(at(o, d), f32x4.splat(0));
         for (; d < hd; d++) store<f32>(at(o, d), 0);
         for (let j = 0; j < n; j++) {
-          const vj = v + ((<usize>(<i32>s + j) * <usize>vStride + <usize>(vOffset + g * hd)) << 2);
+          const vj = v + ((<usize>(lo + j) * <usize>vStride + <usize>(vOffset + g * hd)) << 2);
           const pj = load<f32>(at(scratch, j));
           const p = f32x4.splat(pj);
           d = 0;

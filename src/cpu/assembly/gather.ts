@@ -1,8 +1,8 @@
 // gather.ts — the index-driven kernels: embedding gather, per-sequence pooling, SwiGLU's
-// silu(gate)·up, and sign-bit packing. CPU twins of shaders/embedding.wgsl, pool.wgsl,
-// silu_mul.wgsl and quantize_bits.wgsl, with the same layouts and edge rules.
+// silu(gate)·up, the gated linear units, and sign-bit packing. CPU twins of shaders/embedding.wgsl,
+// pool.wgsl, silu_mul.wgsl, glu.wgsl and quantize_bits.wgsl, with the same layouts and edge rules.
 
-import { vsilu } from './vmath';
+import { vgelu, vgeluTanh, vsilu } from './vmath';
 
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -96,6 +96,30 @@ export function siluMul(gateUp: usize, out: usize, inter: i32, t0: i32, t1: i32)
     let j = 0;
     for (; j + 4 <= inter; j += 4) v128.store(at(o, j), f32x4.mul(vsilu(v128.load(at(g, j))), v128.load(at(u, j))));
     for (; j < inter; j++) store<f32>(at(o, j), f32x4.extract_lane(vsilu(f32x4.splat(load<f32>(at(g, j)))), 0) * load<f32>(at(u, j)));
+  }
+}
+
+@inline function gluAct(v: v128, act: i32): v128 {
+  if (act == 0) return vsilu(v);
+  if (act == 2) return vgeluTanh(v);
+  return vgelu(v);
+}
+
+/**
+ * out[t, j] = act(a) · b over the halves x = gateUp[t, 0..I), y = gateUp[t, I..2I) for tokens
+ * [t0, t1): second 0 → a = x, b = y; second 1 → a = y, b = x. act as glu.wgsl's ACT: 0 silu,
+ * 1 erf GELU, 2 GELU's tanh approximation.
+ */
+export function glu(gateUp: usize, out: usize, inter: i32, act: i32, second: i32, t0: i32, t1: i32): void {
+  for (let t = t0; t < t1; t++) {
+    const x = gateUp + ((<usize>t * <usize>inter) << 3);
+    const y = x + (<usize>inter << 2);
+    const a = second ? y : x;
+    const b = second ? x : y;
+    const o = out + ((<usize>t * <usize>inter) << 2);
+    let j = 0;
+    for (; j + 4 <= inter; j += 4) v128.store(at(o, j), f32x4.mul(gluAct(v128.load(at(a, j)), act), v128.load(at(b, j))));
+    for (; j < inter; j++) store<f32>(at(o, j), f32x4.extract_lane(gluAct(f32x4.splat(load<f32>(at(a, j))), act), 0) * load<f32>(at(b, j)));
   }
 }
 

@@ -6,7 +6,7 @@ export { packWeights, matmul } from './matmul';
 export { layerNorm, rmsNorm, l2Normalize, softmax, sigmoid } from './rows';
 export { attention } from './attention';
 export { rope } from './rope';
-export { embedding, pool, siluMul, quantizeBits } from './gather';
+export { embedding, pool, siluMul, glu, quantizeBits } from './gather';
 
 /** First byte the host may allocate: everything below is the module's own static data. */
 export function heapBase(): usize {

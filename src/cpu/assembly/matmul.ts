@@ -11,7 +11,8 @@
 // panel (8·K floats, in L1) passes over it.
 // Edges: tiles are computed whole and stored only up to N; bias/residual reads past N stay inside
 //        the allocation slack the host reserves after every buffer (32 bytes), never trapping.
-// Threads: a call covers rows [m0, m1), so workers can split M.
+// Threads: a call covers rows [m0, m1) and column panels [p0, p1) (8 columns each), so workers can
+// split M (batches) or N (a short query); a row's result never depends on the split.
 
 import { activate, madd } from './vmath';
 
@@ -133,13 +134,13 @@ function tile1x8(x: usize, bp: usize, m: i32, n0: i32, cols: i32, N: i32, K: i32
   finishRow(c0, c1, m, n0, cols, N, bias, res, y, act);
 }
 
-/** Rows [m0, m1) of y. bias / res are 0 when absent; act as vmath.activate. */
-export function matmul(x: usize, packed: usize, bias: usize, res: usize, y: usize, M: i32, N: i32, K: i32, act: i32, m0: i32, m1: i32): void {
-  const panels = (N + 7) >> 3;
+/** Rows [m0, m1) × panels [p0, p1) of y. bias / res are 0 when absent; act as vmath.activate. */
+export function matmul(x: usize, packed: usize, bias: usize, res: usize, y: usize, M: i32, N: i32, K: i32, act: i32, m0: i32, m1: i32, p0: i32, p1: i32): void {
+  const panels = min(p1, (N + 7) >> 3);
   const end = min(m1, M);
   for (let mc = m0; mc < end; mc += MC) {
     const mEnd = min(mc + MC, end);
-    for (let p = 0; p < panels; p++) {
+    for (let p = p0; p < panels; p++) {
       const bp = packed + ((<usize>p * <usize>K) << 5);
       const n0 = p << 3;
       const cols = min(8, N - n0);

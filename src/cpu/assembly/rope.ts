@@ -1,7 +1,7 @@
 // rope.ts — rotary position embedding in place on q or k heads of a fused QKV matrix, with
 // Qwen3's per-head RMSNorm (q_norm / k_norm) first when normW ≠ 0; the CPU twin of shaders/rope.wgsl:
 //   head j of token t: x[t·stride + offset + j·hd .. +hd), j < numHeads
-//   norm:   x ← x · rsqrt(mean(x²) + eps) · w
+//   norm:   x ← x · rsqrt(mean(x²) + eps) · g, g = w, or 1 + w with unitOffset (Gemma3's q/k norm)
 //   rotate-half, i < hd/2, θ = pos · invFreq[i]:
 //     (x_i, x_{i+hd/2}) ← (x_i cos θ − x_{i+hd/2} sin θ, x_{i+hd/2} cos θ + x_i sin θ)
 // Angles: invFreq is float64 from the host (theta^(−2i/hd)), θ and cos/sin are float64 (WASM's
@@ -16,9 +16,11 @@
 
 export function rope(
   x: usize, positions: usize, normW: usize, invFreq: usize, cs: usize,
-  numHeads: i32, stride: i32, offset: i32, hd: i32, eps: f32, t0: i32, t1: i32,
+  numHeads: i32, stride: i32, offset: i32, hd: i32, eps: f32, unitOffset: i32, t0: i32, t1: i32,
 ): void {
   const half = hd >> 1;
+  const one = f32x4.splat(unitOffset ? 1 : 0);
+  const oneS: f32 = unitOffset ? 1 : 0;
   for (let t = t0; t < t1; t++) {
     const pos = <f64>load<u32>(at(positions, t));
     for (let i = 0; i < half; i++) {
@@ -40,8 +42,8 @@ export function rope(
         const inv = <f32>1 / Mathf.sqrt(ss / <f32>hd + eps);
         const s = f32x4.splat(inv);
         i = 0;
-        for (; i + 4 <= hd; i += 4) v128.store(at(base, i), f32x4.mul(f32x4.mul(v128.load(at(base, i)), s), v128.load(at(normW, i))));
-        for (; i < hd; i++) store<f32>(at(base, i), load<f32>(at(base, i)) * inv * load<f32>(at(normW, i)));
+        for (; i + 4 <= hd; i += 4) v128.store(at(base, i), f32x4.mul(f32x4.mul(v128.load(at(base, i)), s), f32x4.add(v128.load(at(normW, i)), one)));
+        for (; i < hd; i++) store<f32>(at(base, i), load<f32>(at(base, i)) * inv * (load<f32>(at(normW, i)) + oneS));
       }
       let i = 0;
       for (; i + 4 <= half; i += 4) {

@@ -1,4 +1,4 @@
-// rows.ts — the row kernels: LayerNorm, RMSNorm, L2 normalize (with matryoshka truncation),
+// rows.ts — the row kernels: LayerNorm, RMSNorm (plain and Gemma's), L2 normalize (with matryoshka truncation),
 // softmax, sigmoid. CPU twins of shaders/layer_norm.wgsl, rms_norm.wgsl, l2_normalize.wgsl,
 // softmax.wgsl and sigmoid.wgsl with the same formulas; one row at a time, f32x4 across the row
 // with a scalar tail for lengths that are not multiples of 4 (rows need not be 16-byte aligned:
@@ -63,8 +63,14 @@ export function layerNorm(x: usize, res: usize, gamma: usize, beta: usize, y: us
   }
 }
 
-/** y = x · rsqrt(mean(x²) + eps) · w over rows [r0, r1) (Qwen3RMSNorm: w multiplies directly). */
-export function rmsNorm(x: usize, w: usize, y: usize, n: i32, eps: f32, r0: i32, r1: i32): void {
+/**
+ * y = x · rsqrt(mean(x²) + eps) · g (+ residual) over rows [r0, r1), g = w (Qwen3RMSNorm: w
+ * multiplies directly) or, with unitOffset, g = 1 + w rounded to f32 (Gemma3RMSNorm); residual
+ * (0 when absent) is added after the scaling, Gemma's sandwich norms in one pass.
+ */
+export function rmsNorm(x: usize, res: usize, w: usize, y: usize, n: i32, eps: f32, unitOffset: i32, r0: i32, r1: i32): void {
+  const one = f32x4.splat(unitOffset ? 1 : 0);
+  const oneS: f32 = unitOffset ? 1 : 0;
   for (let r = r0; r < r1; r++) {
     const off = (<usize>r * <usize>n) << 2;
     const src = x + off;
@@ -72,8 +78,16 @@ export function rmsNorm(x: usize, w: usize, y: usize, n: i32, eps: f32, r0: i32,
     const inv = <f32>1 / Mathf.sqrt(sumSquares(src, n, 0) / <f32>n + eps);
     const s = f32x4.splat(inv);
     let i = 0;
-    for (; i + 4 <= n; i += 4) v128.store(at(dst, i), f32x4.mul(f32x4.mul(v128.load(at(src, i)), s), v128.load(at(w, i))));
-    for (; i < n; i++) store<f32>(at(dst, i), load<f32>(at(src, i)) * inv * load<f32>(at(w, i)));
+    for (; i + 4 <= n; i += 4) {
+      let v = f32x4.mul(f32x4.mul(v128.load(at(src, i)), s), f32x4.add(v128.load(at(w, i)), one));
+      if (res) v = f32x4.add(v, v128.load(at(res + off, i)));
+      v128.store(at(dst, i), v);
+    }
+    for (; i < n; i++) {
+      let v = load<f32>(at(src, i)) * inv * (load<f32>(at(w, i)) + oneS);
+      if (res) v += load<f32>(at(res + off, i));
+      store<f32>(at(dst, i), v);
+    }
   }
 }
 

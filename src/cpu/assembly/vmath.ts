@@ -99,6 +99,16 @@ export function vsilu(x: v128): v128 {
   return f32x4.div(f32x4.mul(x, num), f32x4.add(splat(1.0), e));
 }
 
+// GELU's tanh approximation (gelu_pytorch_tanh) as x·sigmoid(2z), z = √(2/π)·(x + 0.044715·x³),
+// from e^−2|z| ∈ (0, 1] — shaders/activations.wgsl's gelu_tanh_f32; the literal 0.5·x·(1 + tanh z)
+// cancels for negative x.
+export function vgeluTanh(x: v128): v128 {
+  const z = f32x4.mul(splat(0.7978845608028654), f32x4.add(x, f32x4.mul(f32x4.mul(f32x4.mul(splat(0.044715), x), x), x)));
+  const e = vexp(f32x4.mul(splat(-2.0), f32x4.abs(z)));
+  const num = v128.bitselect(x, f32x4.mul(x, e), f32x4.ge(z, splat(0.0)));
+  return f32x4.div(num, f32x4.add(splat(1.0), e));
+}
+
 // 1 / (1 + e^−x) from e^−|x| ∈ (0, 1] (no overflow): x ≥ 0 → 1/(1+e), x < 0 → e/(1+e).
 export function vsigmoid(x: v128): v128 {
   const e = vexp(f32x4.neg(f32x4.abs(x)));
