@@ -9,7 +9,7 @@ import type { BackendChoice } from './backend';
 import type { SimdLevel } from './cpu/wasm';
 import type { TuneStore } from './gpu/autotune';
 import type { Gpu } from './gpu/context';
-import { BadRequestError, WgpoolError } from './gpu/errors';
+import { BadRequestError, EngineDisposedError, WgpoolError } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
@@ -547,20 +547,23 @@ export class Engine implements EngineApi {
     return this.tokenizer.decode(ids);
   }
 
-  /** Scheduler statistics: batches run, mean fill, rejected requests, tokens processed. */
+  /**
+   * Scheduler statistics (batches run, mean fill, rejected requests, tokens processed, what is
+   * queued) and the backend's live buffers and bytes (weights, params, pooled activations).
+   */
   stats() {
-    return this.scheduler.stats();
+    return { ...this.scheduler.stats(), gpuBuffers: this.gpu.bufferCount() };
   }
 
   private checkOpen(): void {
-    if (this.disposed) throw new BadRequestError('This engine was disposed.');
+    if (this.disposed) throw new EngineDisposedError();
   }
 
   /** Free every GPU buffer and the device (unless it was the caller's). */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.scheduler.close(new BadRequestError('This engine was disposed.'));
+    this.scheduler.close(new EngineDisposedError());
     await this.submitting;
     await this.gpu.idle();
     this.heads.embed.dispose();

@@ -83,9 +83,12 @@ export class CpuContext extends Gpu {
     return createCpuKernel(this, name, opts) as Promise<K>;
   }
 
+  /** Weight buffers made by upload(), freed with this context (as the WebGPU Gpu does). */
+  private readonly uploaded = new Set<CpuBuffer>();
+
   /** A CpuBuffer as the typed-as-GPUBuffer handle models hold. */
   buffer(size: number, label: string): GPUBuffer {
-    return this.mem.alloc(size, label) as unknown as GPUBuffer;
+    return this.buffers.track(this.mem.alloc(size, label)) as unknown as GPUBuffer;
   }
 
   /** A pooled buffer; the usage flag is only the pool's key here (GPUBufferUsage may not exist without WebGPU). */
@@ -94,8 +97,9 @@ export class CpuContext extends Gpu {
   }
 
   override upload(data: ArrayBufferView, label: string): GPUBuffer {
-    const buf = this.mem.alloc(Math.max(16, Math.ceil(data.byteLength / 4) * 4), label);
+    const buf = this.buffers.track(this.mem.alloc(Math.max(16, Math.ceil(data.byteLength / 4) * 4), label));
     this.mem.bytes(buf, 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.uploaded.add(buf);
     return buf as unknown as GPUBuffer;
   }
 
@@ -134,6 +138,8 @@ export class CpuContext extends Gpu {
 
   override destroy(): void {
     this.pool.destroy();
+    for (const b of this.uploaded) b.destroy();
+    this.uploaded.clear();
   }
 }
 

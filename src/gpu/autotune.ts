@@ -84,7 +84,7 @@ async function timeVariant(gpu: Gpu, variant: MatmulVariant, shapes: readonly Ma
   const kernel = await MatmulKernel.create(gpu, { variant });
   const buffers: GPUBuffer[] = [];
   const alloc = (floats: number, label: string) => {
-    const b = gpu.device.createBuffer({ label, size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE });
+    const b = gpu.createBuffer({ label, size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE });
     buffers.push(b);
     return b;
   };

@@ -10,13 +10,64 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(n / step) * step;
 }
 
+/** Buffers a context made and has not destroyed yet, and how many it made and destroyed in all. */
+export interface BufferCount {
+  liveBuffers: number;
+  liveBytes: number;
+  created: number;
+  destroyed: number;
+}
+
+/**
+ * Counts every buffer a context creates and destroys (pooled activations, uploaded weights, each
+ * dispatch's params uniform), so leak checks and soak tests can ask "are we back where we began?".
+ * A buffer is counted by wrapping its own destroy(), so it is counted whoever destroys it; one
+ * left to die with its device stays counted as live — which is the leak being looked for.
+ */
+export class BufferCounter {
+  private live = 0;
+  private bytes = 0;
+  private made = 0;
+  private gone = 0;
+
+  /** Count `buf` as live until its destroy() is first called. */
+  track<B extends { readonly size: number; destroy(): void }>(buf: B): B {
+    const size = buf.size;
+    const destroy = buf.destroy.bind(buf);
+    let alive = true;
+    this.live++;
+    this.made++;
+    this.bytes += size;
+    Object.defineProperty(buf, 'destroy', {
+      configurable: true,
+      value: () => {
+        if (alive) {
+          alive = false;
+          this.live--;
+          this.gone++;
+          this.bytes -= size;
+        }
+        destroy();
+      },
+    });
+    return buf;
+  }
+
+  stats(): BufferCount {
+    return { liveBuffers: this.live, liveBytes: this.bytes, created: this.made, destroyed: this.gone };
+  }
+}
+
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly live = new Set<GPUBuffer>();
   private bytesLive = 0;
   private bytesFree = 0;
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly counter?: BufferCounter,
+  ) {}
 
   /** A buffer of at least `bytes` (its size is the size class, so bind with an explicit size when it matters). */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
@@ -29,6 +80,7 @@ export class BufferPool {
       buf.label = label;
     } else {
       buf = this.device.createBuffer({ label, size, usage });
+      this.counter?.track(buf);
     }
     this.live.add(buf);
     this.bytesLive += size;

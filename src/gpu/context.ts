@@ -2,7 +2,7 @@
 // buffer pool, and the create-once / encode-many `Dispatch`.
 
 import { acquireDevice, type AcquiredDevice, type AdapterReport, type DeviceOptions } from './device';
-import { BufferPool } from './buffers';
+import { BufferCounter, BufferPool, type BufferCount } from './buffers';
 import { GpuError } from './errors';
 import { PipelineCache, type CompiledKernel } from './pipelines';
 
@@ -47,7 +47,7 @@ export class Dispatch {
     paramsBytes: number,
     readonly label: string,
   ) {
-    this.params = gpu.device.createBuffer({
+    this.params = gpu.createBuffer({
       label: `${label}.params`,
       size: Math.max(16, Math.ceil(paramsBytes / 16) * 16),
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -144,6 +144,8 @@ export class Staged {
 export class Gpu {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
+  /** Every buffer this context made and has not destroyed (see bufferCount()). */
+  readonly buffers = new BufferCounter();
   private readonly owned: boolean;
   /** Weight buffers made by upload(): destroyed with this context even on a caller's device. */
   private readonly uploads = new Set<GPUBuffer>();
@@ -159,7 +161,7 @@ export class Gpu {
     owned: boolean,
   ) {
     this.pipelines = new PipelineCache(device);
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, this.buffers);
     this.owned = owned;
   }
 
@@ -191,6 +193,16 @@ export class Gpu {
     return this.device.features.has('subgroups');
   }
 
+  /** device.createBuffer, counted in bufferCount() until the buffer is destroyed. */
+  createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
+    return this.buffers.track(this.device.createBuffer(desc));
+  }
+
+  /** Live buffers and bytes of this context (pooled free buffers included), and totals made and destroyed. */
+  bufferCount(): BufferCount {
+    return this.buffers.stats();
+  }
+
   /** A storage buffer (pooled) of at least `bytes`. */
   storage(bytes: number, label: string): GPUBuffer {
     return this.pool.acquire(bytes, STORAGE(), label);
@@ -206,7 +218,7 @@ export class Gpu {
         `Tensor "${label}" needs a ${size}-byte buffer, more than this adapter's limit of ${limit} bytes (min of maxBufferSize ${this.device.limits.maxBufferSize} and maxStorageBufferBindingSize ${this.device.limits.maxStorageBufferBindingSize}).`,
       );
     }
-    const buf = this.device.createBuffer({ label, size, usage: STORAGE(), mappedAtCreation: true });
+    const buf = this.createBuffer({ label, size, usage: STORAGE(), mappedAtCreation: true });
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buf.unmap();
     this.uploads.add(buf);

@@ -77,7 +77,7 @@ export class GpuCorpus {
   }
 
   private createVectors(rows: number): GPUBuffer {
-    return this.gpu.device.createBuffer({ label: `index.vectors[${rows}x${this.dims}]`, size: Math.max(16, rows * this.dims * 4), usage: STORAGE() });
+    return this.gpu.createBuffer({ label: `index.vectors[${rows}x${this.dims}]`, size: Math.max(16, rows * this.dims * 4), usage: STORAGE() });
   }
 
   /** Make room for `extra` more rows: double the capacity (clamped to the adapter's limit). */
@@ -134,7 +134,7 @@ export class GpuCorpus {
   /** Packed sign bits of rows [0, count), re-packed on the GPU if anything changed since. */
   bits(): GPUBuffer {
     if (!this.bitsBuf) {
-      this.bitsBuf = this.gpu.device.createBuffer({ label: `index.bits[${this.cap}]`, size: Math.max(16, quantizedBytes(this.cap, this.dims)), usage: STORAGE() });
+      this.bitsBuf = this.gpu.createBuffer({ label: `index.bits[${this.cap}]`, size: Math.max(16, quantizedBytes(this.cap, this.dims)), usage: STORAGE() });
       this.bitsDirty = true;
       this.generation++;
     }

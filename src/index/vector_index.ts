@@ -8,7 +8,7 @@
 
 import type { Engine } from '../engine';
 import type { Gpu } from '../gpu/context';
-import { BadRequestError } from '../gpu/errors';
+import { BadRequestError, EngineDisposedError } from '../gpu/errors';
 import { MAX_K, NO_ID } from '../kernels/top_k';
 import type { EngineApi } from '../router/types';
 import { GpuCorpus, corpusByteLimit } from './corpus';
@@ -150,7 +150,7 @@ export class VectorIndex {
 
   /** Run `fn` after every earlier mutation/search (index state is never seen half-changed). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.disposed) return Promise.reject(new BadRequestError('This index was disposed.'));
+    if (this.disposed) return Promise.reject(new EngineDisposedError('This index was disposed.'));
     const run = this.tail.then(fn);
     this.tail = run.catch(() => undefined);
     return run;

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../backend';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
+import { BadRequestError } from '../gpu/errors';
 import { progressLines } from '../loading/progress';
 import type { EngineApi } from '../router/types';
 import { chunkingOptions, poolerEngineOptions, withPoolerConfig } from '../router/pooler_config';
@@ -51,7 +52,7 @@ export interface ServeArgs {
 }
 
 /** An argument error: main() prints it with the usage and exits 2. */
-export class UsageError extends Error {
+export class UsageError extends BadRequestError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
