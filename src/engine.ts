@@ -9,7 +9,7 @@ import type { BackendChoice } from './backend';
 import type { SimdLevel } from './cpu/wasm';
 import type { TuneStore } from './gpu/autotune';
 import type { Gpu } from './gpu/context';
-import { BadRequestError, EngineDisposedError, WgpoolError } from './gpu/errors';
+import { BadRequestError, EngineDisposedError, WgpoolError, showValue } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { PoolMode } from './kernels/pool';
@@ -510,7 +510,7 @@ export class Engine implements EngineApi {
    */
   async encode(input: Input | Input[], opts: TokenOptions): Promise<TokenResult> {
     const task = opts?.task;
-    if (task !== 'token_embed' && task !== 'token_classify') throw new BadRequestError(`Unknown task '${String(task)}' for encode: use token_embed or token_classify.`);
+    if (task !== 'token_embed' && task !== 'token_classify') throw new BadRequestError(`Unknown task ${typeof task === 'string' ? `'${task}'` : showValue(task)} for encode: use token_embed or token_classify.`);
     this.requireTask(task);
     const t0 = now();
     const texts = this.inputs(input);

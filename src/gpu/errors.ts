@@ -102,6 +102,23 @@ export function errorFromWire(e: { name: string; message: string; status?: numbe
   return err;
 }
 
+/**
+ * A caller's value as it goes into an error message. Never throws: `${v}` and String(v) throw a
+ * TypeError for objects without a prototype ({__proto__: null}, from untrusted JSON-like input),
+ * and JSON.stringify throws for BigInt and cycles.
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null || typeof v === 'bigint') return String(v);
+  try {
+    const s = JSON.stringify(v);
+    if (s !== undefined) return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  } catch {
+    // fall through: a cycle or a BigInt inside
+  }
+  return Array.isArray(v) ? 'a list' : typeof v;
+}
+
 /** The DOMException name AbortSignal users check for. */
 export function abortError(reason?: unknown): Error {
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
