@@ -205,7 +205,7 @@ export class Engine implements EngineApi {
     const t = opts.truncatePromptTokens;
     let limit: number | undefined;
     if (t !== undefined && t !== null) {
-      if (!Number.isInteger(t) || (t < 1 && t !== -1)) throw new BadRequestError(`truncate_prompt_tokens must be -1 or a positive integer, got ${t}`);
+      if (!Number.isInteger(t) || (t < 1 && t !== -1)) throw new BadRequestError(`truncate_prompt_tokens must be -1 or a positive integer, got ${showValue(t)}`);
       if (t > max) {
         throw new BadRequestError(`truncate_prompt_tokens value (${t}) is greater than max_model_len (${max}). Please, select a smaller truncation size.`);
       }
@@ -495,7 +495,7 @@ export class Engine implements EngineApi {
     if (typeof query !== 'string') throw new BadRequestError('query must be a string.');
     if (!Array.isArray(documents) || documents.length === 0) throw new BadRequestError('documents must be a non-empty list of strings.');
     const topN = opts.topN;
-    if (topN !== undefined && topN !== null && (!Number.isInteger(topN) || topN < 0)) throw new BadRequestError(`top_n must be a non-negative integer, got ${topN}`);
+    if (topN !== undefined && topN !== null && (!Number.isInteger(topN) || topN < 0)) throw new BadRequestError(`top_n must be a non-negative integer, got ${showValue(topN)}`);
     const { scores, usage, metadata } = await this.score(query, documents, { ...opts, matrix: false });
     const results = scores
       .map((relevanceScore, index) => ({ index, relevanceScore, ...(opts.returnDocuments ? { document: documents[index] } : {}) }))

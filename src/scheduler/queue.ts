@@ -14,7 +14,7 @@
 // No timers: wake-ups are a coalesced microtask after submit() and after each batch ends, so an idle
 // scheduler holds nothing that keeps a Node process alive and never spins.
 
-import { BadRequestError, OverloadedError, WgpoolError, abortError } from '../gpu/errors';
+import { BadRequestError, OverloadedError, WgpoolError, abortError, showValue } from '../gpu/errors';
 
 export interface SchedulerOptions {
   /** Real (unpadded) tokens per batch; a single item longer than this runs alone. */
@@ -159,7 +159,7 @@ export class Scheduler<I, R> {
     for (const [name, value] of Object.entries(opts) as [keyof SchedulerOptions, number | undefined][]) {
       if (value === undefined) continue;
       if (!(name in DEFAULT_SCHEDULER_OPTIONS)) throw new BadRequestError(`Unknown scheduler option "${name}".`);
-      if (!Number.isSafeInteger(value) || value < 1) throw new BadRequestError(`Scheduler option ${name} must be a positive integer, got ${value}.`);
+      if (!Number.isSafeInteger(value) || value < 1) throw new BadRequestError(`Scheduler option ${name} must be a positive integer, got ${showValue(value)}.`);
       o[name] = value;
     }
     this.options = Object.freeze(o);
@@ -429,6 +429,6 @@ function validateJob(job: Job<unknown>, priority: number | undefined): Error | u
     const t = job.tokens[i];
     if (!Number.isSafeInteger(t) || t < 0) return new BadRequestError(`Job item ${i} has an invalid token count ${t}.`);
   }
-  if (priority !== undefined && !Number.isFinite(priority)) return new BadRequestError(`Priority must be a finite number, got ${priority}.`);
+  if (priority !== undefined && !Number.isFinite(priority)) return new BadRequestError(`Priority must be a finite number, got ${showValue(priority)}.`);
   return undefined;
 }

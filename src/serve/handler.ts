@@ -219,10 +219,19 @@ function errorResponse(e: HttpError): Response {
   });
 }
 
+/**
+ * A body's `request_id` may hold any Unicode; a header value may hold only visible ASCII (node:http
+ * and the Fetch API throw on anything else — after the answer was computed). Other characters are
+ * sent as %uXXXX; the JSON body keeps the id as given.
+ */
+function headerSafe(id: string): string {
+  return id.slice(0, 256).replace(/[^\x20-\x7e]/g, (c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Add the request id and timing headers (Server-Timing plus plain x-wgpool-* numbers). */
 function finish(response: Response, call: Call, totalMs: number): Response {
   const h = response.headers;
-  h.set('x-request-id', call.requestId);
+  h.set('x-request-id', headerSafe(call.requestId));
   const timing: string[] = [];
   const m = call.metadata;
   if (m) {

@@ -10,7 +10,7 @@
 // came from which text.
 
 import { Tokenizer } from '@huggingface/tokenizers';
-import { BadRequestError, InternalError, ModelLoadError, WgpoolError } from '../gpu/errors';
+import { BadRequestError, InternalError, ModelLoadError, WgpoolError, showValue } from '../gpu/errors';
 import type { ModelSource } from '../loading/source';
 
 export type TruncationSide = 'left' | 'right';
@@ -187,7 +187,7 @@ export class TextTokenizer {
    * Throws BadRequestError when `maxTokens` leaves no room for the special tokens.
    */
   truncate(enc: Encoding, maxTokens: number, side: TruncationSide = 'right'): Encoding {
-    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw new BadRequestError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw new BadRequestError(`maxTokens must be a non-negative integer, got ${showValue(maxTokens)}`);
     if (side !== 'left' && side !== 'right') throw new BadRequestError(`truncation side must be 'left' or 'right', got ${JSON.stringify(side)}`);
     if (enc.ids.length <= maxTokens) return enc;
     const counts = [0, 0];

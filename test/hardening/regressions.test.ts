@@ -6,6 +6,8 @@ import { createEngine, ModelLoadError } from '../../src/index';
 import { BadRequestError, showValue } from '../../src/gpu/errors';
 import { memorySource } from '../../src/loading/source';
 import { fixtureDir } from '../helpers/fixtures';
+import { createHandler } from '../../src/serve/handler';
+import { FakeEngine } from '../../src/serve/fake_engine';
 
 /** tiny-bert-embed in memory with tokenizer.json edited. */
 function withTokenizer(edit: (tok: Record<string, any>) => void) {
@@ -38,9 +40,22 @@ describe('fuzz regressions', () => {
       const task = Object.assign(Object.create(null), { PB: -2.5 });
       await expect(engine.encode('x', { task })).rejects.toThrow(BadRequestError);
       await expect(engine.encode('x', { task })).rejects.toThrow(/Unknown task \{"PB":-2.5\}/);
+      // …and a prototype-less `priority` did the same inside the scheduler's validation (rerank).
+      await expect(engine.rerank('', [''], { priority: Object.create(null) })).rejects.toThrow(/Priority must be a finite number, got \{\}/);
+      await expect(engine.rerank('q', ['d'], { topN: Object.create(null) })).rejects.toThrow(BadRequestError);
     } finally {
       await engine.dispose();
     }
+  });
+
+  // fuzz_http: a body `request_id` with a character outside visible ASCII (here U+202E) went into
+  // the x-request-id header, and node:http threw while writing the computed answer.
+  it('a request_id outside ASCII answers 200 with a header-safe x-request-id', async () => {
+    const handler = createHandler({ engines: new Map([['m', new FakeEngine()]]) });
+    const res = await handler(new Request('http://x/v1/embeddings', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'a', request_id: 'ab\u202Ec\uD800' }) }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('ab%u202ec%ud800');
+    expect((await res.json()).id).toContain('ab\u202Ec');
   });
 
   it('showValue never throws', () => {
