@@ -552,7 +552,10 @@ export class Engine implements EngineApi {
    * queued) and the backend's live buffers and bytes (weights, params, pooled activations).
    */
   stats() {
-    return { ...this.scheduler.stats(), gpuBuffers: this.gpu.bufferCount() };
+    const pool = this.gpu.pool.stats();
+    // Pooled free buffers are live (not destroyed) but held for reuse: reported apart, so "in use"
+    // can be compared across time without trimming the pool.
+    return { ...this.scheduler.stats(), gpuBuffers: { ...this.gpu.bufferCount(), pooledFreeBuffers: pool.freeBuffers, pooledFreeBytes: pool.freeBytes } };
   }
 
   private checkOpen(): void {

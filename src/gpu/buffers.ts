@@ -97,8 +97,10 @@ export class BufferPool {
     else this.free.set(key, [buf]);
   }
 
-  stats(): { liveBytes: number; freeBytes: number; liveBuffers: number } {
-    return { liveBytes: this.bytesLive, freeBytes: this.bytesFree, liveBuffers: this.live.size };
+  stats(): { liveBytes: number; freeBytes: number; liveBuffers: number; freeBuffers: number } {
+    let freeBuffers = 0;
+    for (const list of this.free.values()) freeBuffers += list.length;
+    return { liveBytes: this.bytesLive, freeBytes: this.bytesFree, liveBuffers: this.live.size, freeBuffers };
   }
 
   /** Destroy pooled free buffers (live ones stay with their owners). */
