@@ -40,11 +40,11 @@ function sentence(r: () => number): string {
 type Req = { engine: string; task: string; run: (e: Engine, signal?: AbortSignal) => Promise<unknown> };
 
 /** A fixed table of distinct requests; the soak draws from it so every answer has a reference. */
-function requestTable(engines: string[], seed: number): Req[] {
+function requestTable(engines: string[], seed: number, groups: number): Req[] {
   const r = rng(seed);
   const out: Req[] = [];
   const texts = (k: number) => Array.from({ length: k }, () => sentence(r));
-  for (let i = 0; i < 12; i++) {
+  for (let i = 0; i < groups; i++) {
     const a = texts(1 + Math.floor(r() * 4));
     const q = sentence(r);
     const d = texts(1 + Math.floor(r() * 5));
@@ -99,7 +99,7 @@ for (const backend of BACKENDS) {
       for (const n of names) engines.set(n, await createEngine({ model: fixtureDir(FIXTURES[n]), backend: backend as BackendChoice, scheduler: SCHEDULER }));
       const watches = backend === 'webgpu' ? [...engines.values()].map((e) => watchGpuErrors(e.gpu.device)) : [];
       try {
-        const table = requestTable(names, 7);
+        const table = requestTable(names, 7, backend === 'webgpu' ? 5 : 12);
         // Reference answers, one request at a time.
         const reference: unknown[] = [];
         for (const q of table) reference.push(await q.run(engines.get(q.engine)!));
@@ -111,7 +111,9 @@ for (const backend of BACKENDS) {
           let sent = 0;
           while (sent < n) {
             // Bursts: mostly small, sometimes far over maxQueuedTokens (those get 429s).
-            const burst = Math.min(n - sent, r() < 0.08 ? 120 + Math.floor(r() * 80) : 1 + Math.floor(r() * 24));
+            // The first burst is always a big one, so even a short run sees 429s.
+            const big = sent === 0 || r() < 0.08;
+            const burst = Math.min(n - sent, big ? 120 + Math.floor(r() * 80) : 1 + Math.floor(r() * 24));
             const jobs: Promise<void>[] = [];
             for (let j = 0; j < burst; j++, sent++) {
               const k = Math.floor(r() * table.length);
@@ -167,10 +169,10 @@ for (const backend of BACKENDS) {
         expect(counts.aborted).toBeGreaterThan(0);
         expect(counts.overloaded).toBeGreaterThan(0);
         // The same buffers are live; their bytes may only have grown where an activation buffer was
-        // re-made for a batch larger than any in the warm-up (one size class), never without bound.
+        // re-made for a batch larger than any in the warm-up (a size class up), never without bound.
         expect(buf1.liveBuffers).toBe(buf0.liveBuffers);
         expect(buf1.liveBytes).toBeGreaterThanOrEqual(buf0.liveBytes);
-        expect(buf1.liveBytes - buf0.liveBytes).toBeLessThanOrEqual(buf0.liveBytes * 0.01);
+        expect(buf1.liveBytes - buf0.liveBytes).toBeLessThanOrEqual(buf0.liveBytes * 0.05);
         expect(heap1 - heap0).toBeLessThan(8);
       } finally {
         for (const e of engines.values()) await e.dispose();
