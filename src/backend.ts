@@ -11,6 +11,7 @@
 import { CpuContext } from './cpu/context';
 import type { SimdLevel } from './cpu/wasm';
 import { Gpu } from './gpu/context';
+import { BadRequestError } from './gpu/errors';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
@@ -51,7 +52,7 @@ export async function openBackend(opts: BackendOptions = {}): Promise<{ gpu: Gpu
   const t0 = now();
   const requested = opts.backend ?? 'webgpu';
   if (requested !== 'auto' && requested !== 'webgpu' && requested !== 'cpu') {
-    throw new TypeError(`backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(requested)}`);
+    throw new BadRequestError(`backend must be 'auto', 'webgpu' or 'cpu', got ${JSON.stringify(requested)}`);
   }
   if (requested === 'cpu') {
     const gpu = await CpuContext.load({ simd: opts.cpuSimd, threads: opts.cpuThreads });

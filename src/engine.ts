@@ -9,7 +9,7 @@ import type { BackendChoice } from './backend';
 import type { SimdLevel } from './cpu/wasm';
 import type { TuneStore } from './gpu/autotune';
 import type { Gpu } from './gpu/context';
-import { BadRequestError, WgpoolError } from './gpu/errors';
+import { BadRequestError, EngineDisposedError, WgpoolError, showValue } from './gpu/errors';
 import { checkIds } from './kernels/embedding';
 import type { MatmulVariant } from './kernels/matmul';
 import type { DtypeChoice } from './gpu/weight_dtype';
@@ -269,7 +269,7 @@ export class Engine implements EngineApi {
     const t = opts.truncatePromptTokens;
     let limit: number | undefined;
     if (t !== undefined && t !== null) {
-      if (!Number.isInteger(t) || (t < 1 && t !== -1)) throw new BadRequestError(`truncate_prompt_tokens must be -1 or a positive integer, got ${t}`);
+      if (!Number.isInteger(t) || (t < 1 && t !== -1)) throw new BadRequestError(`truncate_prompt_tokens must be -1 or a positive integer, got ${showValue(t)}`);
       if (t > max) {
         throw new BadRequestError(`truncate_prompt_tokens value (${t}) is greater than max_model_len (${max}). Please, select a smaller truncation size.`);
       }
@@ -604,7 +604,7 @@ export class Engine implements EngineApi {
     if (typeof query !== 'string') throw new BadRequestError('query must be a string.');
     if (!Array.isArray(documents) || documents.length === 0) throw new BadRequestError('documents must be a non-empty list of strings.');
     const topN = opts.topN;
-    if (topN !== undefined && topN !== null && (!Number.isInteger(topN) || topN < 0)) throw new BadRequestError(`top_n must be a non-negative integer, got ${topN}`);
+    if (topN !== undefined && topN !== null && (!Number.isInteger(topN) || topN < 0)) throw new BadRequestError(`top_n must be a non-negative integer, got ${showValue(topN)}`);
     const { scores, usage, metadata } = await this.score(query, documents, { ...opts, matrix: false });
     const results = scores
       .map((relevanceScore, index) => ({ index, relevanceScore, ...(opts.returnDocuments ? { document: documents[index] } : {}) }))
@@ -619,7 +619,7 @@ export class Engine implements EngineApi {
    */
   async encode(input: Input | Input[], opts: TokenOptions): Promise<TokenResult> {
     const task = opts?.task;
-    if (task !== 'token_embed' && task !== 'token_classify') throw new BadRequestError(`Unknown task '${String(task)}' for encode: use token_embed or token_classify.`);
+    if (task !== 'token_embed' && task !== 'token_classify') throw new BadRequestError(`Unknown task ${typeof task === 'string' ? `'${task}'` : showValue(task)} for encode: use token_embed or token_classify.`);
     this.requireTask(task);
     const t0 = now();
     const texts = this.inputs(input);
@@ -656,20 +656,26 @@ export class Engine implements EngineApi {
     return this.tokenizer.decode(ids);
   }
 
-  /** Scheduler statistics: batches run, mean fill, rejected requests, tokens processed. */
+  /**
+   * Scheduler statistics (batches run, mean fill, rejected requests, tokens processed, what is
+   * queued) and the backend's live buffers and bytes (weights, params, pooled activations).
+   */
   stats() {
-    return this.scheduler.stats();
+    const pool = this.gpu.pool.stats();
+    // Pooled free buffers are live (not destroyed) but held for reuse: reported apart, so "in use"
+    // can be compared across time without trimming the pool.
+    return { ...this.scheduler.stats(), gpuBuffers: { ...this.gpu.bufferCount(), pooledFreeBuffers: pool.freeBuffers, pooledFreeBytes: pool.freeBytes } };
   }
 
   private checkOpen(): void {
-    if (this.disposed) throw new BadRequestError('This engine was disposed.');
+    if (this.disposed) throw new EngineDisposedError();
   }
 
   /** Free every GPU buffer and the device (unless it was the caller's). */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    this.scheduler.close(new BadRequestError('This engine was disposed.'));
+    this.scheduler.close(new EngineDisposedError());
     const d = await this.keeper.retire();
     if (!d) return; // lost: its context was destroyed when the loss was seen
     await this.submitting;

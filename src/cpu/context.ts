@@ -127,9 +127,12 @@ export class CpuContext extends Gpu {
     return createCpuKernel(this, name, opts) as Promise<K>;
   }
 
+
   /** A CpuBuffer as the typed-as-GPUBuffer handle models hold. */
   buffer(size: number, label: string): GPUBuffer {
-    return this.mem.alloc(size, label) as unknown as GPUBuffer;
+    const buf = this.mem.alloc(size, label) as unknown as GPUBuffer;
+    this.track(buf, buf.size);
+    return buf;
   }
 
   /** A pooled buffer; the usage flag is only the pool's key here (GPUBufferUsage may not exist without WebGPU). */

@@ -3,7 +3,7 @@
 // gpu.cpuKernel(name, opts) on a CpuContext lands here; each src/kernels/*.ts create() asks first.
 // Shape errors match the WGSL wrappers' so callers see one behaviour on both backends.
 
-import { GpuError } from '../gpu/errors';
+import { GpuError, InternalError } from '../gpu/errors';
 import { REL_BIAS_BUCKETS, type AttentionBuffers, type AttentionOptions, type AttentionShape } from '../kernels/attention';
 import type { GluActivation, GluBuffers, GluOptions, GluShape } from '../kernels/glu';
 import type { EmbeddingBuffers, EmbeddingOptions, EmbeddingShape } from '../kernels/embedding';
@@ -111,7 +111,7 @@ class LayerNormCpu {
   constructor(private readonly ctx: CpuContext, readonly residual: boolean) {}
 
   bind(b: LayerNormBuffers, label = 'layer_norm'): CpuStep<LayerNormShape> {
-    if (this.residual && !b.residual) throw new Error(`${label}: residual buffer required`);
+    if (this.residual && !b.residual) throw new InternalError(`${label}: residual buffer required`);
     const [x, gamma, beta, y] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.gamma, label, 'gamma'), cpuBuffer(b.beta, label, 'beta'), cpuBuffer(b.y, label, 'y')];
     const res = this.residual ? opt(b.residual, label, 'residual') : null;
     const wasm = this.ctx.wasm;
@@ -158,14 +158,14 @@ class AttentionCpu {
         const window = s.window ?? 0;
         if (!Number.isInteger(window) || window < 0 || window > 0x7fffffff) throw new Error(`${label}: window ${window} must be a non-negative integer`);
         if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
-          throw new Error(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
+          throw new InternalError(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
         }
         for (const [name, offset, heads, stride] of [
           ['q', s.qOffset, s.numHeads, s.qStride],
           ['k', s.kOffset, s.numKvHeads, s.kStride],
           ['v', s.vOffset, s.numKvHeads, s.vStride],
         ] as const) {
-          if (offset + heads * hd > stride) throw new Error(`${label}: ${name} heads [${offset}, ${offset + heads * hd}) overrun the row stride ${stride}`);
+          if (offset + heads * hd > stride) throw new InternalError(`${label}: ${name} heads [${offset}, ${offset + heads * hd}) overrun the row stride ${stride}`);
         }
         const T = s.tokens;
         checkSizes(label, [['q', q, T * s.qStride * 4], ['k', k, T * s.kStride * 4], ['v', v, T * s.vStride * 4], ['out', out, T * s.numHeads * hd * 4], ['relBias', relBias, REL_BIAS_BUCKETS * s.numHeads * 4]]);
@@ -232,7 +232,7 @@ class RopeCpu {
   constructor(private readonly ctx: CpuContext, readonly norm: boolean, readonly normUnitOffset: boolean, readonly headDim: number) {}
 
   bind(b: RopeBuffers, label = 'rope'): CpuStep<RopeShape> {
-    if (this.norm && !b.normWeight) throw new Error(`${label}: normWeight buffer required`);
+    if (this.norm && !b.normWeight) throw new InternalError(`${label}: normWeight buffer required`);
     const x = cpuBuffer(b.x, label, 'x');
     const positions = cpuBuffer(b.positions, label, 'positions');
     const normW = this.norm ? opt(b.normWeight, label, 'normWeight') : null;
@@ -243,7 +243,7 @@ class RopeCpu {
     let key = '';
     return new (class extends CpuStep<RopeShape> {
       protected override check(s: RopeShape) {
-        if (s.offset + s.numHeads * hd > s.stride) throw new Error(`${label}: heads [${s.offset}, ${s.offset + s.numHeads * hd}) overrun the row stride ${s.stride}`);
+        if (s.offset + s.numHeads * hd > s.stride) throw new InternalError(`${label}: heads [${s.offset}, ${s.offset + s.numHeads * hd}) overrun the row stride ${s.stride}`);
         checkSizes(label, [['x', x, s.tokens * s.stride * 4], ['positions', positions, s.tokens * 4], ['normWeight', normW, hd * 4]]);
       }
       protected execute(s: RopeShape) {
@@ -287,7 +287,7 @@ class L2NormalizeCpu {
     const { ctx, normalize } = this;
     return new (class extends CpuStep<L2NormalizeShape> {
       protected override check(s: L2NormalizeShape) {
-        if (s.dims > s.inStride || s.dims > s.outStride) throw new Error(`${label}: dims ${s.dims} exceeds a row stride (in ${s.inStride}, out ${s.outStride})`);
+        if (s.dims > s.inStride || s.dims > s.outStride) throw new InternalError(`${label}: dims ${s.dims} exceeds a row stride (in ${s.inStride}, out ${s.outStride})`);
         const end = s.rowOffset + s.rows;
         if (s.rows > 0) checkSizes(label, [['x', x, ((end - 1) * s.inStride + s.dims) * 4], ['out', out, ((end - 1) * s.outStride + s.dims) * 4]]);
       }
@@ -400,12 +400,12 @@ const FACTORIES: Record<string, (ctx: CpuContext, opts: never) => object> = {
   layer_norm: (ctx, o: LayerNormOptions = {}) => new LayerNormCpu(ctx, o.residual ?? false),
   rms_norm: (ctx, o: RmsNormOptions = {}) => new RmsNormCpu(ctx, o.unitOffset ?? false, o.residual ?? false),
   attention: (ctx, o: AttentionOptions) => {
-    if (!Number.isInteger(o.headDim) || o.headDim < 1) throw new Error(`attention: headDim ${o.headDim} must be a positive integer`);
+    if (!Number.isInteger(o.headDim) || o.headDim < 1) throw new InternalError(`attention: headDim ${o.headDim} must be a positive integer`);
     return new AttentionCpu(ctx, o.headDim, o.causal, o.relativeBias ?? false);
   },
   embedding: (ctx, o: EmbeddingOptions) => new EmbeddingCpu(ctx, o.positions, o.tokenTypes),
   rope: (ctx, o: RopeOptions) => {
-    if (!Number.isInteger(o.headDim) || o.headDim < 2 || o.headDim % 2 !== 0) throw new Error(`rope: headDim ${o.headDim} must be even and ≥ 2`);
+    if (!Number.isInteger(o.headDim) || o.headDim < 2 || o.headDim % 2 !== 0) throw new InternalError(`rope: headDim ${o.headDim} must be even and ≥ 2`);
     return new RopeCpu(ctx, o.norm, o.normUnitOffset ?? false, o.headDim);
   },
   pool: (ctx) => new PoolCpu(ctx),

@@ -10,6 +10,14 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(n / step) * step;
 }
 
+/** Buffers a context made and has not destroyed yet, and how many it made and destroyed in all. */
+export interface BufferCount {
+  liveBuffers: number;
+  liveBytes: number;
+  created: number;
+  destroyed: number;
+}
+
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly live = new Set<GPUBuffer>();
@@ -46,8 +54,10 @@ export class BufferPool {
     else this.free.set(key, [buf]);
   }
 
-  stats(): { liveBytes: number; freeBytes: number; liveBuffers: number } {
-    return { liveBytes: this.bytesLive, freeBytes: this.bytesFree, liveBuffers: this.live.size };
+  stats(): { liveBytes: number; freeBytes: number; liveBuffers: number; freeBuffers: number } {
+    let freeBuffers = 0;
+    for (const list of this.free.values()) freeBuffers += list.length;
+    return { liveBytes: this.bytesLive, freeBytes: this.bytesFree, liveBuffers: this.live.size, freeBuffers };
   }
 
   /** Destroy pooled free buffers (live ones stay with their owners). */

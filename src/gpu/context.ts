@@ -2,7 +2,7 @@
 // buffer pool, and the create-once / encode-many `Dispatch`.
 
 import { acquireDevice, type AcquiredDevice, type AdapterReport, type DeviceOptions } from './device';
-import { BufferPool } from './buffers';
+import { BufferPool, type BufferCount } from './buffers';
 import { GpuError } from './errors';
 import { PipelineCache, type CompiledKernel } from './pipelines';
 import type { StorageDtype } from './storage_dtype';
@@ -151,6 +151,8 @@ export class Gpu {
   /** Every buffer made through createBuffer() and not yet destroyed, with its size (liveBuffers()). */
   private readonly live = new Map<GPUBuffer, number>();
   private liveBytes = 0;
+  private created = 0;
+  private destroyed = 0;
   /** The storage dtype of every weight uploaded as f16 (the weight handle's dtype; absent = f32). */
   private readonly dtypes = new WeakMap<GPUBuffer, StorageDtype>();
   /**
@@ -212,12 +214,14 @@ export class Gpu {
   protected track(buf: GPUBuffer, size: number): void {
     this.live.set(buf, size);
     this.liveBytes += size;
+    this.created++;
     const destroy = buf.destroy.bind(buf);
     (buf as { destroy: () => void }).destroy = () => {
       const n = this.live.get(buf);
       if (n !== undefined) {
         this.live.delete(buf);
         this.liveBytes -= n;
+        this.destroyed++;
       }
       destroy();
     };
@@ -228,6 +232,11 @@ export class Gpu {
    * readback staging), and their bytes. Public for debugging and tests: after dispose() or an aborted
    * load it is { buffers: 0, bytes: 0 }; engine.liveBuffers() forwards it.
    */
+  /** liveBuffers() with the totals made and destroyed (the soak and fuzz suites' leak checks). */
+  bufferCount(): BufferCount {
+    return { liveBuffers: this.live.size, liveBytes: this.liveBytes, created: this.created, destroyed: this.destroyed };
+  }
+
   liveBuffers(): { buffers: number; bytes: number } {
     return { buffers: this.live.size, bytes: this.liveBytes };
   }

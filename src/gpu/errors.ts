@@ -76,6 +76,67 @@ export class GpuLostError extends WgpoolError {
   }
 }
 
+/**
+ * The engine (or worker engine) was disposed: requests queued or made after dispose() get this.
+ * 503 like a server shutting down, so an HTTP client retries elsewhere; not the caller's mistake.
+ */
+export class EngineDisposedError extends WgpoolError {
+  constructor(message = 'This engine was disposed.') {
+    super(message, 503, 'ServiceUnavailableError');
+    this.name = 'EngineDisposedError';
+  }
+}
+
+/** A broken internal invariant (a kernel bound with the wrong buffers or shape): a wgpool bug, 500. */
+export class InternalError extends WgpoolError {
+  constructor(message: string) {
+    super(message, 500, 'InternalServerError');
+    this.name = 'InternalError';
+  }
+}
+
+/**
+ * Every error class the library throws, for callers that switch on them. An aborted request is
+ * the one exception: it rejects with the AbortSignal's reason or an Error named 'AbortError', as
+ * fetch() does.
+ */
+export const ERROR_CLASSES = [WgpoolError, BadRequestError, NotFoundError, OverloadedError, ModelLoadError, GpuError, GpuLostError, EngineDisposedError, InternalError] as const;
+
+/**
+ * An error that crossed a worker boundary as {name, message, status, type}, rebuilt as its class
+ * (matched by name) so `instanceof` works on the page as in the worker. AbortError stays an abort.
+ */
+export function errorFromWire(e: { name: string; message: string; status?: number; type?: string; reason?: string; recoverable?: boolean }): Error {
+  if (e.name === 'AbortError') return abortError(e.message);
+  if (e.name === 'GpuLostError') return new GpuLostError(e.message, e.reason ?? 'unknown', e.recoverable ?? false);
+  // Matched by the instances' names, which survive minification (class names may not).
+  const cls = ERROR_CLASSES.find((c) => c !== WgpoolError && new (c as new (m: string) => WgpoolError)('').name === e.name);
+  if (cls) {
+    const err = new (cls as new (m: string) => WgpoolError)(e.message);
+    if (e.status === undefined || err.status === e.status) return err;
+  }
+  const err = new WgpoolError(e.message, e.status ?? 500, (e.type as ErrorType | undefined) ?? 'InternalServerError');
+  err.name = e.name;
+  return err;
+}
+
+/**
+ * A caller's value as it goes into an error message. Never throws: `${v}` and String(v) throw a
+ * TypeError for objects without a prototype ({__proto__: null}, from untrusted JSON-like input),
+ * and JSON.stringify throws for BigInt and cycles.
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null || typeof v === 'bigint') return String(v);
+  try {
+    const s = JSON.stringify(v);
+    if (s !== undefined) return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  } catch {
+    // fall through: a cycle or a BigInt inside
+  }
+  return Array.isArray(v) ? 'a list' : typeof v;
+}
+
 /** The DOMException name AbortSignal users check for. */
 export function abortError(reason?: unknown): Error {
   if (reason instanceof Error && reason.name === 'AbortError') return reason;

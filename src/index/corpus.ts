@@ -7,7 +7,7 @@
 // refused with a message that says how big it is and what the adapter allows.
 
 import { STORAGE, type Gpu } from '../gpu/context';
-import { BadRequestError, WgpoolError } from '../gpu/errors';
+import { BadRequestError, WgpoolError, showValue } from '../gpu/errors';
 import { QuantizeBitsKernel, quantizedBytes } from '../kernels/quantize_bits';
 
 /** Thrown when the corpus would outgrow what one GPU buffer / binding may hold on this adapter. */
@@ -57,7 +57,7 @@ export class GpuCorpus {
   }
 
   static async create(gpu: Gpu, dims: number, capacity = MIN_CAPACITY): Promise<GpuCorpus> {
-    if (!Number.isInteger(dims) || dims < 1) throw new BadRequestError(`index dimensions must be a positive integer, got ${dims}`);
+    if (!Number.isInteger(dims) || dims < 1) throw new BadRequestError(`index dimensions must be a positive integer, got ${showValue(dims)}`);
     const maxRows = Math.floor(corpusByteLimit(gpu) / (dims * 4));
     checkFits(gpu, dims, Math.max(1, capacity));
     return new GpuCorpus(gpu, dims, Math.min(Math.max(MIN_CAPACITY, capacity), maxRows), await QuantizeBitsKernel.create(gpu));

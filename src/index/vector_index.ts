@@ -8,7 +8,7 @@
 
 import type { Engine } from '../engine';
 import type { Gpu } from '../gpu/context';
-import { BadRequestError } from '../gpu/errors';
+import { BadRequestError, EngineDisposedError, showValue } from '../gpu/errors';
 import { MAX_K, NO_ID } from '../kernels/top_k';
 import type { EngineApi } from '../router/types';
 import { GpuCorpus, corpusByteLimit } from './corpus';
@@ -154,7 +154,7 @@ export class VectorIndex {
 
   /** Run `fn` after every earlier mutation/search (index state is never seen half-changed). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.disposed) return Promise.reject(new BadRequestError('This index was disposed.'));
+    if (this.disposed) return Promise.reject(new EngineDisposedError('This index was disposed.'));
     const run = this.tail.then(fn);
     this.tail = run.catch(() => undefined);
     return run;
@@ -273,11 +273,11 @@ export class VectorIndex {
   /** Top k for each query, all queries in one pass over the corpus. */
   searchBatch(queries: readonly (string | ArrayLike<number>)[], opts: SearchOptions = {}): Promise<SearchHit[][]> {
     const k = opts.k ?? 10;
-    if (!Number.isInteger(k) || k < 1 || k > MAX_K) return Promise.reject(new BadRequestError(`k must be an integer in 1..${MAX_K}, got ${k}`));
+    if (!Number.isInteger(k) || k < 1 || k > MAX_K) return Promise.reject(new BadRequestError(`k must be an integer in 1..${MAX_K}, got ${showValue(k)}`));
     const mode = opts.mode ?? 'float';
     if (mode !== 'float' && mode !== 'binary') return Promise.reject(new BadRequestError(`mode must be 'float' or 'binary', got ${JSON.stringify(mode)}`));
     const candidates = Math.min(MAX_K, opts.candidates ?? Math.max(4 * k, 40));
-    if (!Number.isInteger(candidates) || candidates < k) return Promise.reject(new BadRequestError(`candidates must be an integer ≥ k (${k}), got ${opts.candidates}`));
+    if (!Number.isInteger(candidates) || candidates < k) return Promise.reject(new BadRequestError(`candidates must be an integer ≥ k (${k}), got ${showValue(opts.candidates)}`));
     return this.serial(async () => {
       const hits: SearchHit[][] = [];
       const N = this.corpus.count;

@@ -3,6 +3,7 @@
 import source from '../../shaders/attention.wgsl?raw';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { InternalError } from '../gpu/errors';
 
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage', 'read'] as const;
 
@@ -110,15 +111,15 @@ export class AttentionKernel {
     if (cpu) return cpu;
     const { headDim, causal } = opts;
     if (!Number.isInteger(headDim) || headDim < 1 || headDim > ATTENTION_MAX_HEAD_DIM) {
-      throw new Error(`attention: headDim ${headDim} must be an integer in [1, ${ATTENTION_MAX_HEAD_DIM}]`);
+      throw new InternalError(`attention: headDim ${headDim} must be an integer in [1, ${ATTENTION_MAX_HEAD_DIM}]`);
     }
     const wg = opts.workgroupSize ?? 64;
     const relBias = opts.relativeBias ?? false;
     if (!opts.tiled) {
       const vec4 = opts.vec4 ?? headDim % 4 === 0;
-      if (vec4 && headDim % 4 !== 0) throw new Error(`attention: vec4 needs headDim % 4 == 0, got ${headDim}`);
+      if (vec4 && headDim % 4 !== 0) throw new InternalError(`attention: vec4 needs headDim % 4 == 0, got ${headDim}`);
       const queryBlock = vec4 && (opts.queryBlock ?? headDim <= QBLOCK_MAX_HEAD_DIM);
-      if (queryBlock && headDim > QBLOCK_MAX_HEAD_DIM) throw new Error(`attention: queryBlock needs headDim ≤ ${QBLOCK_MAX_HEAD_DIM}, got ${headDim}`);
+      if (queryBlock && headDim > QBLOCK_MAX_HEAD_DIM) throw new InternalError(`attention: queryBlock needs headDim ≤ ${QBLOCK_MAX_HEAD_DIM}, got ${headDim}`);
       const spec = queryBlock ? ATTENTION_QBLOCK : vec4 ? ATTENTION_VEC4 : ATTENTION;
       const kernel = await gpu.pipelines.get(spec, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal, HAS_REL_BIAS: relBias });
       return new AttentionKernel(gpu, kernel, headDim, wg, vec4, queryBlock, relBias);
@@ -126,33 +127,33 @@ export class AttentionKernel {
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const kvTile = opts.kvTile ?? defaultKvTile(headDim);
     if (!Number.isInteger(kvTile) || kvTile < 1 || 2 * 4 * kvTile * headDim + TILED_EXTRA_BYTES > limit) {
-      throw new Error(`attention: kvTile ${kvTile} must be a positive integer with K and V tiles (2·kvTile·headDim f32) within ${limit} B of workgroup memory`);
+      throw new InternalError(`attention: kvTile ${kvTile} must be a positive integer with K and V tiles (2·kvTile·headDim f32) within ${limit} B of workgroup memory`);
     }
     const kernel = await gpu.pipelines.get(ATTENTION_TILED, { WG: wg, HEAD_DIM: headDim, CAUSAL: causal, KV_TILE: kvTile, HAS_REL_BIAS: relBias });
     return new AttentionKernel(gpu, kernel, headDim, wg, false, false, relBias);
   }
 
   bind(b: AttentionBuffers, label = 'attention'): Bound<AttentionShape> {
-    if (this.relativeBias && !b.relBias) throw new Error(`${label}: relBias buffer required (created with relativeBias)`);
+    if (this.relativeBias && !b.relBias) throw new InternalError(`${label}: relBias buffer required (created with relativeBias)`);
     // A disabled binding still needs a buffer; seqOf is read-only, so binding it twice is valid.
     const d = this.gpu.dispatch(this.kernel, [b.q, b.k, b.v, b.seqOf, b.cuSeqLens, b.out, b.relBias ?? b.seqOf], 48, label);
     const hd = this.headDim;
     return new Bound(d, (s: AttentionShape) => {
       if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
-        throw new Error(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
+        throw new InternalError(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
       }
       const window = s.window ?? 0;
-      if (!Number.isInteger(window) || window < 0 || window > 0xffffffff) throw new Error(`${label}: window ${window} must be a non-negative integer`);
+      if (!Number.isInteger(window) || window < 0 || window > 0xffffffff) throw new InternalError(`${label}: window ${window} must be a non-negative integer`);
       for (const [name, offset, heads, stride] of [
         ['q', s.qOffset, s.numHeads, s.qStride],
         ['k', s.kOffset, s.numKvHeads, s.kStride],
         ['v', s.vOffset, s.numKvHeads, s.vStride],
       ] as const) {
         if (offset + heads * hd > stride) {
-          throw new Error(`${label}: ${name} heads [${offset}, ${offset + heads * hd}) overrun the row stride ${stride}`);
+          throw new InternalError(`${label}: ${name} heads [${offset}, ${offset + heads * hd}) overrun the row stride ${stride}`);
         }
         if (this.vec4 && (offset % 4 !== 0 || stride % 4 !== 0)) {
-          throw new Error(`${label}: the vec4 schedule needs ${name} offset ${offset} and stride ${stride} to be multiples of 4`);
+          throw new InternalError(`${label}: the vec4 schedule needs ${name} offset ${offset} and stride ${stride} to be multiples of 4`);
         }
       }
       return {

@@ -4,6 +4,7 @@ import source from '../../shaders/dot_scores.wgsl?raw';
 import { Bound, type Gpu, type ParamField } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 import { elementwiseGrid } from './sigmoid';
+import { GpuError, InternalError } from '../gpu/errors';
 
 export const DOT_SCORES: ShaderSpec = {
   file: 'dot_scores.wgsl',
@@ -43,7 +44,7 @@ export interface DotScoresShape {
 
 /** Workgroups for a (row, query) scan: rows on a 2-D grid, queries on z. */
 export function scanGrid(count: number, queries: number, workgroupSize: number, width: number, maxZ: number): [number, number, number] {
-  if (queries > maxZ) throw new Error(`scan: ${queries} queries exceed maxComputeWorkgroupsPerDimension ${maxZ}; split the batch`);
+  if (queries > maxZ) throw new GpuError(`scan: ${queries} queries exceed maxComputeWorkgroupsPerDimension ${maxZ}; split the batch`);
   const [x, y] = elementwiseGrid(count, workgroupSize, width);
   return [x, y, queries];
 }
@@ -76,7 +77,7 @@ export class DotScoresKernel {
     const d = this.gpu.dispatch(kernel, [b.queries, b.corpus, b.rows ?? b.queries, b.scores], 16, label);
     const maxZ = this.gpu.device.limits.maxComputeWorkgroupsPerDimension;
     return new Bound(d, (s: DotScoresShape) => {
-      if (s.dims !== dims) throw new Error(`dot_scores: bound for ${dims} dims, updated with ${s.dims}`);
+      if (s.dims !== dims) throw new InternalError(`dot_scores: bound for ${dims} dims, updated with ${s.dims}`);
       const fields: ParamField[] = [['u32', s.count], ['u32', s.dims], ['u32', gather ? 1 : 0], ['u32', s.rowLimit ?? 0xffffffff]];
       const workgroups = s.queries === 0 ? [0, 1, 1] : scanGrid(s.count, s.queries, this.workgroupSize, this.gridWidth, maxZ);
       return { fields, workgroups };

@@ -5,6 +5,7 @@ import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import { pickReduction, withReduction, type Reduction } from './reduction';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { InternalError } from '../gpu/errors';
 
 export const L2_NORMALIZE: ShaderSpec = {
   file: 'l2_normalize.wgsl',
@@ -51,7 +52,7 @@ export class L2NormalizeKernel {
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 128;
     // The tree reduction halves the workgroup each step.
-    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`l2_normalize: workgroupSize ${wg} is not a power of two`);
+    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new InternalError(`l2_normalize: workgroupSize ${wg} is not a power of two`);
     const reduction = opts.reduction ?? pickReduction(gpu);
     const kernel = await gpu.pipelines.get(withReduction(L2_NORMALIZE, reduction, gpu), { WG: wg, NORMALIZE: opts.normalize });
     return new L2NormalizeKernel(gpu, kernel, reduction);
@@ -61,7 +62,7 @@ export class L2NormalizeKernel {
     const d = this.gpu.dispatch(this.kernel, [b.x, b.out], 20, label);
     return new Bound(d, (s: L2NormalizeShape) => {
       if (s.dims > s.inStride || s.dims > s.outStride) {
-        throw new Error(`${label}: dims ${s.dims} exceeds a row stride (in ${s.inStride}, out ${s.outStride})`);
+        throw new InternalError(`${label}: dims ${s.dims} exceeds a row stride (in ${s.inStride}, out ${s.outStride})`);
       }
       return {
         fields: [['u32', s.rows], ['u32', s.rowOffset], ['u32', s.dims], ['u32', s.inStride], ['u32', s.outStride]],

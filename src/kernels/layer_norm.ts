@@ -6,6 +6,7 @@ import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 import { pickReduction, withReduction, type Reduction } from './reduction';
 import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule';
+import { InternalError } from '../gpu/errors';
 
 export const LAYER_NORM: ShaderSpec = {
   file: 'layer_norm.wgsl',
@@ -64,7 +65,7 @@ export class LayerNormKernel {
   }
 
   bind(b: LayerNormBuffers, label = 'layer_norm'): Bound<LayerNormShape> {
-    if (this.residual && !b.residual) throw new Error(`${label}: residual buffer required`);
+    if (this.residual && !b.residual) throw new InternalError(`${label}: residual buffer required`);
     // A disabled binding still needs a buffer; x is read-only, so binding it twice is valid.
     const d = this.gpu.dispatch(this.kernel, [b.x, b.residual ?? b.x, b.gamma, b.beta, b.y], 12, label);
     return new Bound(d, (s: LayerNormShape) => ({

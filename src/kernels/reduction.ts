@@ -8,6 +8,7 @@ import subgroupSource from '../../shaders/subgroup_reduce.wgsl?raw';
 import workgroupSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import type { Gpu } from '../gpu/context';
 import type { ShaderSpec } from '../gpu/pipelines';
+import { GpuError } from '../gpu/errors';
 
 export type Reduction = 'workgroup' | 'subgroup';
 
@@ -25,7 +26,7 @@ export function reductionsOf(gpu: Gpu): Reduction[] {
 export function withReduction(spec: ShaderSpec, reduction: Reduction, gpu: Gpu): ShaderSpec {
   if (reduction === 'subgroup') {
     if (!gpu.hasSubgroups) {
-      throw new Error(`${spec.file}: reduction 'subgroup' needs a device with the 'subgroups' feature (${gpu.adapter.description || gpu.adapter.vendor} has none)`);
+      throw new GpuError(`${spec.file}: reduction 'subgroup' needs a device with the 'subgroups' feature (${gpu.adapter.description || gpu.adapter.vendor} has none)`);
     }
     return { ...spec, enables: ['subgroups'], includes: [{ file: 'subgroup_reduce.wgsl', source: subgroupSource }] };
   }

@@ -6,6 +6,7 @@ import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 import { pickReduction, withReduction, type Reduction } from './reduction';
 import { pickRowSchedule, rowEntry, rowGrid, type RowSchedule } from './schedule';
+import { InternalError } from '../gpu/errors';
 
 export const RMS_NORM: ShaderSpec = {
   file: 'rms_norm.wgsl',
@@ -58,7 +59,7 @@ export class RmsNormKernel {
     const schedule = opts.schedule ?? pickRowSchedule(gpu.adapter);
     const wg = opts.workgroupSize ?? (schedule === 'thread' ? 64 : 128);
     // The tree reduction halves the workgroup each step.
-    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`rms_norm: workgroupSize ${wg} is not a power of two`);
+    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new InternalError(`rms_norm: workgroupSize ${wg} is not a power of two`);
     const residual = opts.residual ?? false;
     // The thread schedule has no cross-thread reduction, so it never needs the subgroups feature.
     const reduction = schedule === 'thread' ? 'workgroup' : (opts.reduction ?? pickReduction(gpu));
@@ -68,7 +69,7 @@ export class RmsNormKernel {
   }
 
   bind(b: RmsNormBuffers, label = 'rms_norm'): Bound<RmsNormShape> {
-    if (this.residual && !b.residual) throw new Error(`${label}: residual buffer required`);
+    if (this.residual && !b.residual) throw new InternalError(`${label}: residual buffer required`);
     // A disabled binding still needs a buffer; x is read-only, so binding it twice is valid.
     const d = this.gpu.dispatch(this.kernel, [b.x, b.residual ?? b.x, b.w, b.y], 12, label);
     return new Bound(d, (s: RmsNormShape) => ({

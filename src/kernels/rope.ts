@@ -4,6 +4,7 @@ import source from '../../shaders/rope.wgsl?raw';
 import { Bound, type Gpu, type ParamField } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 import { elementwiseGrid } from './sigmoid';
+import { InternalError } from '../gpu/errors';
 
 export const ROPE: ShaderSpec = {
   file: 'rope.wgsl',
@@ -114,7 +115,7 @@ export class RopeKernel {
     if (cpu) return cpu;
     const { headDim, norm } = opts;
     if (!Number.isInteger(headDim) || headDim < 2 || headDim % 2 !== 0 || headDim > ROPE_MAX_HEAD_DIM) {
-      throw new Error(`rope: headDim ${headDim} must be even and in [2, ${ROPE_MAX_HEAD_DIM}]`);
+      throw new InternalError(`rope: headDim ${headDim} must be even and in [2, ${ROPE_MAX_HEAD_DIM}]`);
     }
     const wg = opts.workgroupSize ?? 64;
     const kernel = await gpu.pipelines.get(ROPE, { WG: wg, HEAD_DIM: headDim, HAS_NORM: norm, NORM_UNIT_OFFSET: opts.normUnitOffset ?? false });
@@ -123,7 +124,7 @@ export class RopeKernel {
   }
 
   bind(b: RopeBuffers, label = 'rope'): Bound<RopeShape> {
-    if (this.norm && !b.normWeight) throw new Error(`${label}: normWeight buffer required`);
+    if (this.norm && !b.normWeight) throw new InternalError(`${label}: normWeight buffer required`);
     // A disabled binding still needs a buffer; positions is read-only, so binding it twice is valid
     // (x could not stand in: it is bound writable).
     const d = this.gpu.dispatch(this.kernel, [b.x, b.positions, b.normWeight ?? b.positions], PARAMS_BYTES, label);

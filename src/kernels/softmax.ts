@@ -5,6 +5,7 @@ import reduceSource from '../../shaders/workgroup_reduce.wgsl?raw';
 import { pickReduction, withReduction, type Reduction } from './reduction';
 import { Bound, type Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { InternalError } from '../gpu/errors';
 
 export const SOFTMAX: ShaderSpec = {
   file: 'softmax.wgsl',
@@ -46,7 +47,7 @@ export class SoftmaxKernel {
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     // The tree reductions halve the workgroup each step.
-    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new Error(`softmax: workgroupSize ${wg} is not a power of two`);
+    if (!(wg > 0 && (wg & (wg - 1)) === 0)) throw new InternalError(`softmax: workgroupSize ${wg} is not a power of two`);
     const reduction = opts.reduction ?? pickReduction(gpu);
     const kernel = await gpu.pipelines.get(withReduction(SOFTMAX, reduction, gpu), { WG: wg });
     return new SoftmaxKernel(gpu, kernel, reduction);

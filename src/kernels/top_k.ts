@@ -4,6 +4,7 @@
 import source from '../../shaders/top_k.wgsl?raw';
 import type { Dispatch, Gpu } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
+import { GpuError, InternalError } from '../gpu/errors';
 
 export const TOP_K: ShaderSpec = {
   file: 'top_k.wgsl',
@@ -57,7 +58,7 @@ export class TopKKernel {
 
   static async create(gpu: Gpu, opts: TopKOptions = {}): Promise<TopKKernel> {
     const wg = opts.workgroupSize ?? 64;
-    if (!Number.isInteger(Math.log2(wg))) throw new Error(`top_k: workgroupSize must be a power of two, got ${wg}`);
+    if (!Number.isInteger(Math.log2(wg))) throw new InternalError(`top_k: workgroupSize must be a power of two, got ${wg}`);
     const kernel = await gpu.pipelines.get(TOP_K, { WG: wg });
     // Every round of a chunk ends in barriers, which SwiftShader runs as fiber switches: there,
     // fewer, longer chunks win (100k scores, k = 10: 535 ms at 1024, 150 ms at 16384). A GPU wants
@@ -73,9 +74,9 @@ export class TopKKernel {
   /** Bind and size every pass for this shape (buffers from the pool, released by destroy()). */
   plan(b: TopKBuffers, s: TopKShape, label = 'top_k'): TopKRun {
     const { queries: Q, k } = s;
-    if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new Error(`top_k: k must be an integer in 1..${MAX_K}, got ${k}`);
+    if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new InternalError(`top_k: k must be an integer in 1..${MAX_K}, got ${k}`);
     const maxGroups = this.gpu.device.limits.maxComputeWorkgroupsPerDimension;
-    if (Q > maxGroups) throw new Error(`top_k: ${Q} queries exceed maxComputeWorkgroupsPerDimension ${maxGroups}; split the batch`);
+    if (Q > maxGroups) throw new GpuError(`top_k: ${Q} queries exceed maxComputeWorkgroupsPerDimension ${maxGroups}; split the batch`);
     const chunk = this.chunkFor(k);
     const dispatches: Dispatch[] = [];
     const temps: GPUBuffer[] = [];
@@ -85,7 +86,7 @@ export class TopKKernel {
     let inIds = b.ids;
     for (let p = 0; ; p++) {
       const chunks = Math.ceil(count / chunk);
-      if (chunks > maxGroups) throw new Error(`top_k: ${count} candidates need ${chunks} workgroups, over the device's ${maxGroups}`);
+      if (chunks > maxGroups) throw new GpuError(`top_k: ${count} candidates need ${chunks} workgroups, over the device's ${maxGroups}`);
       const last = chunks === 1;
       const outScores = last ? b.outScores : this.gpu.storage(Q * chunks * k * 4, `${label}.scores${p}`);
       const outIds = last ? b.outIds : this.gpu.storage(Q * chunks * k * 4, `${label}.ids${p}`);

@@ -14,6 +14,7 @@ import { QuantizeBitsKernel, packedRowBytes, quantizedBytes, type QuantizeBitsSh
 import type { PreparedForward } from '../models/model';
 import type { PackedBatch } from '../models/packing';
 import type { DenseLayer } from './dense';
+import { InternalError } from '../gpu/errors';
 
 export interface EmbedRow {
   mode: PoolMode;
@@ -154,7 +155,7 @@ export class EmbedHead {
       };
     }
     const dims = rows[0].dims;
-    if (rows.some((r) => r.dims !== dims)) throw new Error('embed head: a bit-packed batch needs one dims for every row');
+    if (rows.some((r) => r.dims !== dims)) throw new InternalError('embed head: a bit-packed batch needs one dims for every row');
     const q = p.quantize.update({ rows: batch.batch, dims, inStride: D });
     const nb = packedRowBytes(dims);
     return {

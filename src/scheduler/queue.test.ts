@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Scheduler, type BatchEntry, type Executor, type JobResult } from './queue';
-import { OverloadedError, WgpoolError } from '../gpu/errors';
+import { BadRequestError, OverloadedError, WgpoolError } from '../gpu/errors';
 import { rng } from '../../test/helpers/random';
 
 /** One executor call as the fake records it. */
@@ -535,10 +535,10 @@ describe('loop', () => {
 
   it('validates jobs and options', async () => {
     const s = new Scheduler<string, string>(async (_k, b) => b.map((e) => e.item));
-    expect(await rejection(s.submit({ key: 'embed', items: ['a', 'b'], tokens: [1] }))).toBeInstanceOf(RangeError);
-    expect(await rejection(s.submit({ key: 'embed', items: ['a'], tokens: [-1] }))).toBeInstanceOf(RangeError);
-    expect(await rejection(s.submit({ key: 'embed', items: ['a'], tokens: [1.5] }))).toBeInstanceOf(RangeError);
-    expect(await rejection(s.submit(job('a', [1]), { priority: NaN }))).toBeInstanceOf(RangeError);
+    expect(await rejection(s.submit({ key: 'embed', items: ['a', 'b'], tokens: [1] }))).toBeInstanceOf(BadRequestError);
+    expect(await rejection(s.submit({ key: 'embed', items: ['a'], tokens: [-1] }))).toBeInstanceOf(BadRequestError);
+    expect(await rejection(s.submit({ key: 'embed', items: ['a'], tokens: [1.5] }))).toBeInstanceOf(BadRequestError);
+    expect(await rejection(s.submit(job('a', [1]), { priority: NaN }))).toBeInstanceOf(BadRequestError);
     expect(() => new Scheduler(async () => [], { maxBatchTokens: 0 })).toThrow(/maxBatchTokens must be a positive integer/);
     expect(() => new Scheduler(async () => [], { maxInFlight: 1.5 })).toThrow(/maxInFlight/);
   });

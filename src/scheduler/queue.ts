@@ -14,7 +14,7 @@
 // No timers: wake-ups are a coalesced microtask after submit() and after each batch ends, so an idle
 // scheduler holds nothing that keeps a Node process alive and never spins.
 
-import { OverloadedError, WgpoolError, abortError } from '../gpu/errors';
+import { BadRequestError, OverloadedError, WgpoolError, abortError, showValue } from '../gpu/errors';
 
 export interface SchedulerOptions {
   /** Real (unpadded) tokens per batch; a single item longer than this runs alone. */
@@ -158,8 +158,8 @@ export class Scheduler<I, R> {
     const o: SchedulerOptions = { ...DEFAULT_SCHEDULER_OPTIONS };
     for (const [name, value] of Object.entries(opts) as [keyof SchedulerOptions, number | undefined][]) {
       if (value === undefined) continue;
-      if (!(name in DEFAULT_SCHEDULER_OPTIONS)) throw new RangeError(`Unknown scheduler option "${name}".`);
-      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Scheduler option ${name} must be a positive integer, got ${value}.`);
+      if (!(name in DEFAULT_SCHEDULER_OPTIONS)) throw new BadRequestError(`Unknown scheduler option "${name}".`);
+      if (!Number.isSafeInteger(value) || value < 1) throw new BadRequestError(`Scheduler option ${name} must be a positive integer, got ${showValue(value)}.`);
       o[name] = value;
     }
     this.options = Object.freeze(o);
@@ -421,14 +421,14 @@ export class Scheduler<I, R> {
 }
 
 function validateJob(job: Job<unknown>, priority: number | undefined): Error | undefined {
-  if (typeof job.key !== 'string') return new TypeError(`Job key must be a string, got ${typeof job.key}.`);
+  if (typeof job.key !== 'string') return new BadRequestError(`Job key must be a string, got ${typeof job.key}.`);
   if (job.items.length !== job.tokens.length) {
-    return new RangeError(`Job has ${job.items.length} items but ${job.tokens.length} token counts.`);
+    return new BadRequestError(`Job has ${job.items.length} items but ${job.tokens.length} token counts.`);
   }
   for (let i = 0; i < job.tokens.length; i++) {
     const t = job.tokens[i];
-    if (!Number.isSafeInteger(t) || t < 0) return new RangeError(`Job item ${i} has an invalid token count ${t}.`);
+    if (!Number.isSafeInteger(t) || t < 0) return new BadRequestError(`Job item ${i} has an invalid token count ${t}.`);
   }
-  if (priority !== undefined && !Number.isFinite(priority)) return new RangeError(`Priority must be a finite number, got ${priority}.`);
+  if (priority !== undefined && !Number.isFinite(priority)) return new BadRequestError(`Priority must be a finite number, got ${showValue(priority)}.`);
   return undefined;
 }

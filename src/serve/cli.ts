@@ -8,6 +8,7 @@ import type { BackendChoice } from '../backend';
 import type { DtypeChoice } from '../gpu/weight_dtype';
 import { createEngine, type EngineOptions } from '../engine';
 import type { AdapterReport } from '../gpu/device';
+import { BadRequestError } from '../gpu/errors';
 import { progressLines } from '../loading/progress';
 import type { EngineApi } from '../router/types';
 import { chunkingOptions, poolerEngineOptions, withPoolerConfig } from '../router/pooler_config';
@@ -64,7 +65,7 @@ export interface ServeArgs {
 const DTYPE_NAMES: Record<string, DtypeChoice> = { auto: 'auto', f16: 'f16', half: 'f16', float16: 'f16', f32: 'f32', float: 'f32', float32: 'f32' };
 
 /** An argument error: main() prints it with the usage and exits 2. */
-export class UsageError extends Error {
+export class UsageError extends BadRequestError {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';

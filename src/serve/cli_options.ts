@@ -4,6 +4,7 @@
 // every --model the command serves.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { BadRequestError } from '../gpu/errors';
 import { checkHfOverrides } from '../models/hf_overrides';
 import { parsePoolerConfig, type PoolerConfig } from '../router/pooler_config';
 import type { CorsOptions } from './cors';
@@ -90,5 +91,5 @@ export function readVllmOptions(values: Values, fail: (m: string) => Error): Vll
 export function resolveChatTemplate(arg: string): string {
   if (existsSync(arg)) return readFileSync(arg, 'utf8');
   if (/\{[{%]/.test(arg)) return arg;
-  throw new Error(`--chat-template: '${arg}' is neither a file nor a Jinja template.`);
+  throw new BadRequestError(`--chat-template: '${arg}' is neither a file nor a Jinja template.`);
 }

@@ -5,7 +5,7 @@
 // error paths through the server look the same. Failures, delays and metadata are configurable.
 
 import type { AdapterReport } from '../gpu/device';
-import { BadRequestError, abortError } from '../gpu/errors';
+import { BadRequestError, EngineDisposedError, abortError } from '../gpu/errors';
 import { inputList, isTokenIds, prepareTokenIds } from '../router/inputs';
 import { checkTaskParams, resolveDimensions } from '../router/params';
 import { renderChat } from '../tokenizer/chat_template';
@@ -317,7 +317,7 @@ export class FakeEngine implements EngineApi {
 
   private async begin<T extends Input>(method: string, input: T | T[], opts: CommonOptions): Promise<T[]> {
     this.calls.push({ method, opts });
-    if (this.disposed) throw new BadRequestError('This engine was disposed.');
+    if (this.disposed) throw new EngineDisposedError();
     const texts = inputList(input) as T[];
     if (this.delayMs > 0) {
       this.waiting++;

@@ -22,7 +22,7 @@
 //   `Authorization: Bearer <key>`; others answer 401 {"error": "Unauthorized"} (vLLM's
 //   AuthenticationMiddleware and its public endpoints). OPTIONS is never guarded (preflights).
 
-import { WgpoolError } from '../gpu/errors';
+import { BadRequestError, WgpoolError } from '../gpu/errors';
 import type { EngineApi } from '../router/types';
 import { Cors, type CorsOptions } from './cors';
 import { Metrics, PROMETHEUS_CONTENT_TYPE } from './metrics';
@@ -91,9 +91,9 @@ const PUBLIC_ROUTES = new Set(['/health', '/ping', '/load', '/version', '/metric
 export function createHandler(opts: HandlerOptions): Handler {
   const basePath = normalizeBasePath(opts.basePath);
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new BadRequestError(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   const apiKeys = opts.apiKeys ?? [];
-  if (apiKeys.some((k) => typeof k !== 'string' || k.length === 0)) throw new Error('apiKeys must be non-empty strings.');
+  if (apiKeys.some((k) => typeof k !== 'string' || k.length === 0)) throw new BadRequestError('apiKeys must be non-empty strings.');
   const cors = opts.cors ? new Cors(opts.cors) : null;
   const metrics = opts.metrics ?? new Metrics();
   const table = routes(metrics);
@@ -181,7 +181,7 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function normalizeBasePath(p: string | undefined): string {
   if (!p || p === '/') return '';
-  if (!p.startsWith('/')) throw new Error(`basePath must start with '/', got '${p}'`);
+  if (!p.startsWith('/')) throw new BadRequestError(`basePath must start with '/', got '${p}'`);
   return p.replace(/\/+$/, '');
 }
 
@@ -219,10 +219,19 @@ function errorResponse(e: HttpError): Response {
   });
 }
 
+/**
+ * A body's `request_id` may hold any Unicode; a header value may hold only visible ASCII (node:http
+ * and the Fetch API throw on anything else — after the answer was computed). Other characters are
+ * sent as %uXXXX; the JSON body keeps the id as given.
+ */
+function headerSafe(id: string): string {
+  return id.slice(0, 256).replace(/[^\x20-\x7e]/g, (c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Add the request id and timing headers (Server-Timing plus plain x-wgpool-* numbers). */
 function finish(response: Response, call: Call, totalMs: number): Response {
   const h = response.headers;
-  h.set('x-request-id', call.requestId);
+  h.set('x-request-id', headerSafe(call.requestId));
   const timing: string[] = [];
   const m = call.metadata;
   if (m) {

@@ -29,6 +29,7 @@ import {
   type Body,
   type Call,
 } from './request';
+import { InternalError } from '../gpu/errors';
 
 const POOL_MODES = ['cls', 'mean', 'max', 'last', 'mean_sqrt_len'] as const satisfies readonly PoolMode[];
 
@@ -157,7 +158,7 @@ export async function pooling(call: Call): Promise<Response> {
   if (task === 'embed') {
     const r = await engine.embed(inputs, { ...opts, dimensions, useActivation, encodingFormat: 'float' });
     outputs = r.embeddings.map((e) => {
-      if (!(e instanceof Float32Array)) throw new Error('The engine returned a non-float embedding for encodingFormat "float".');
+      if (!(e instanceof Float32Array)) throw new InternalError('The engine returned a non-float embedding for encodingFormat "float".');
       return e;
     });
     usage = r.usage;

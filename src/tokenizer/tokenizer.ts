@@ -10,7 +10,7 @@
 // came from which text.
 
 import { Tokenizer } from '@huggingface/tokenizers';
-import { BadRequestError, ModelLoadError } from '../gpu/errors';
+import { BadRequestError, InternalError, ModelLoadError, WgpoolError, showValue } from '../gpu/errors';
 import type { ModelSource } from '../loading/source';
 
 export type TruncationSide = 'left' | 'right';
@@ -99,7 +99,18 @@ export class TextTokenizer {
     } catch (e) {
       throw new ModelLoadError(`tokenizer.json of model "${modelId}" cannot be used: ${(e as Error).message}`);
     }
-    const t = new TextTokenizer(tok, tokenizerConfig, tokenizerJson, modelId);
+    let t: TextTokenizer;
+    try {
+      t = new TextTokenizer(tok, tokenizerConfig, tokenizerJson, modelId);
+      // The library builds lazily: a corrupt normalizer / pre-tokenizer / post-processor section
+      // may only fail on first use, deep inside it. Encode a probe (single and pair) now, so such a
+      // file is a load error naming the model, not a TypeError on some later request.
+      t.encode('Probe: ünïcödé text, 123.', 'a pair');
+      t.encode('', undefined, { addSpecialTokens: false });
+    } catch (e) {
+      if (e instanceof WgpoolError && !(e instanceof InternalError)) throw e;
+      throw new ModelLoadError(`tokenizer.json of model "${modelId}" cannot be used: it fails on a probe text (${(e as Error)?.message ?? String(e)})`);
+    }
     t.chatTemplateFile = chatTemplateFile;
     return t;
   }
@@ -150,9 +161,16 @@ export class TextTokenizer {
    */
   encode(text: string, pair?: string, opts: EncodeOptions = {}): Encoding {
     const [capA, capB] = opts.maxTextTokens ?? [undefined, undefined];
-    const a = this.tokenize(text).slice(0, capA ?? Infinity);
-    const b = pair === undefined ? null : this.tokenize(pair).slice(0, capB ?? Infinity);
-    const enc = this.assemble(a, b, opts.addSpecialTokens ?? true);
+    let enc: Encoding;
+    try {
+      const a = this.tokenize(text).slice(0, capA ?? Infinity);
+      const b = pair === undefined ? null : this.tokenize(pair).slice(0, capB ?? Infinity);
+      enc = this.assemble(a, b, opts.addSpecialTokens ?? true);
+    } catch (e) {
+      // The probe at load passed, so this is the library failing on this input: say which model.
+      if (e instanceof WgpoolError) throw e;
+      throw new InternalError(`The tokenizer of model "${this.modelId}" failed on this input: ${(e as Error)?.message ?? String(e)}`);
+    }
     return opts.maxTokens === undefined ? enc : this.truncate(enc, opts.maxTokens, opts.truncationSide ?? 'right');
   }
 
@@ -169,7 +187,7 @@ export class TextTokenizer {
    * Throws BadRequestError when `maxTokens` leaves no room for the special tokens.
    */
   truncate(enc: Encoding, maxTokens: number, side: TruncationSide = 'right'): Encoding {
-    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw new BadRequestError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw new BadRequestError(`maxTokens must be a non-negative integer, got ${showValue(maxTokens)}`);
     if (side !== 'left' && side !== 'right') throw new BadRequestError(`truncation side must be 'left' or 'right', got ${JSON.stringify(side)}`);
     if (enc.ids.length <= maxTokens) return enc;
     const counts = [0, 0];

@@ -3,7 +3,7 @@
 
 import type { EngineOptions } from '../engine';
 import type { ProgressCallback } from '../loading/progress';
-import { GpuLostError, WgpoolError, abortError, type ErrorType } from '../gpu/errors';
+import { BadRequestError, EngineDisposedError, abortError, errorFromWire } from '../gpu/errors';
 import type {
   ClassifyOptions,
   ClassifyResult,
@@ -54,15 +54,7 @@ export class WorkerEngine implements EngineApi {
       this.progress.delete(msg.id);
       if (msg.ok) p.resolve(msg.result);
       else {
-        const { name, message, status, type, reason, recoverable } = msg.error;
-        const err =
-          name === 'GpuLostError'
-            ? new GpuLostError(message, reason ?? 'unknown', recoverable ?? false)
-            : status !== undefined
-              ? new WgpoolError(message, status, type as ErrorType)
-              : new Error(message);
-        err.name = name;
-        p.reject(err);
+        p.reject(errorFromWire(msg.error));
       }
     });
   }
@@ -126,11 +118,11 @@ export class WorkerEngine implements EngineApi {
   }
 
   tokenize(): TokenizeResult {
-    throw new Error('WorkerEngine.tokenize is asynchronous: use tokenizeAsync().');
+    throw new BadRequestError('WorkerEngine.tokenize is asynchronous: use tokenizeAsync().');
   }
 
   detokenize(): string {
-    throw new Error('WorkerEngine.detokenize is asynchronous: use detokenizeAsync().');
+    throw new BadRequestError('WorkerEngine.detokenize is asynchronous: use detokenizeAsync().');
   }
 
   detokenizeAsync(ids: number[]): Promise<string> {
@@ -159,7 +151,7 @@ export class WorkerEngine implements EngineApi {
     await this.request({ op: 'dispose' });
     if ('terminate' in this.worker) this.worker.terminate();
     else this.worker.close();
-    for (const p of this.pending.values()) p.reject(new Error('The worker engine was disposed.'));
+    for (const p of this.pending.values()) p.reject(new EngineDisposedError('The worker engine was disposed.'));
     this.pending.clear();
   }
 }

@@ -2,7 +2,7 @@
 // GPU submission all happen here, so a page embedding a large corpus keeps its main thread free.
 
 import { createEngine, type Engine } from '../engine';
-import { GpuLostError, WgpoolError, abortError } from '../gpu/errors';
+import { BadRequestError, EngineDisposedError, GpuLostError, InternalError, WgpoolError, abortError } from '../gpu/errors';
 import { indexCall } from './index_host';
 import type { LoadProgress } from '../loading/progress';
 import { transferables, type FromWorker, type ToWorker } from './protocol';
@@ -25,7 +25,8 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
 
   const reply = (msg: FromWorker) => port.postMessage(msg, 'ok' in msg && msg.ok ? transferables(msg.result) : []);
   const fail = (id: number, e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
+    // Anything that is neither a typed error nor an abort is a wgpool bug: it crosses as an InternalError.
+    const err = e instanceof WgpoolError || (e instanceof Error && e.name === 'AbortError') ? e : new InternalError(e instanceof Error ? e.message : String(e));
     reply({
       id,
       ok: false,
@@ -43,7 +44,7 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
     try {
       switch (msg.op) {
         case 'load': {
-          if (engine) throw new Error('This worker already holds an engine.');
+          if (engine) throw new BadRequestError('This worker already holds an engine.');
           // The load's progress events travel as they come, tagged with the load's id.
           const onProgress = (progress: LoadProgress) => port.postMessage({ id: msg.id, progress } satisfies FromWorker);
           // The page's signal arrives as an abort message for this load's id.
@@ -59,7 +60,7 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
           break;
         }
         case 'index': {
-          if (!engine) throw new Error('No engine loaded in this worker.');
+          if (!engine) throw new EngineDisposedError('No engine loaded in this worker (not loaded yet, or disposed).');
           const ctl = new AbortController();
           aborts.set(msg.id, ctl);
           try {
@@ -78,7 +79,7 @@ export function startWorkerHost(port: Port = self as unknown as Port, hooks?: Ho
           reply({ id: msg.id, ok: true, result: null });
           break;
         case 'call': {
-          if (!engine) throw new Error('No engine loaded in this worker.');
+          if (!engine) throw new EngineDisposedError('No engine loaded in this worker (not loaded yet, or disposed).');
           const ctl = new AbortController();
           aborts.set(msg.id, ctl);
           try {

@@ -3,6 +3,7 @@
 // some embedded webviews) the same script runs as a dedicated Worker, one engine per page.
 
 import { WorkerEngine, type WorkerEngineOptions } from './client';
+import { BadRequestError } from '../gpu/errors';
 
 export interface SharedWorkerEngineOptions {
   /** SharedWorker name: tabs share a worker only when script URL and name match (default 'wgpool'). */
@@ -23,7 +24,7 @@ export type SharedWorkerEngine = WorkerEngine & { readonly kind: 'shared' | 'ded
  */
 export async function createSharedWorkerEngine(script: string | URL | null, options: WorkerEngineOptions, opts: SharedWorkerEngineOptions = {}): Promise<SharedWorkerEngine> {
   const need = (what: string) => {
-    if (script === null) throw new TypeError(`createSharedWorkerEngine: pass a script URL or opts.${what}`);
+    if (script === null) throw new BadRequestError(`createSharedWorkerEngine: pass a script URL or opts.${what}`);
     return script;
   };
   let engine: WorkerEngine;
