@@ -89,7 +89,10 @@ export interface EngineOptions extends ResolveOptions {
    * info.dtype and src/gpu/weight_dtype.ts.
    */
   dtype?: DtypeChoice;
-  /** Where the trial's choice persists across runs (jsonTuneStore); always remembered in memory. */
+  /**
+   * Where the trial's choice persists across runs; always remembered in memory. Default: the model
+   * cache while `cache` is on (src/loading/tune_cache.ts); or a jsonTuneStore / your own store.
+   */
   tuneStore?: TuneStore;
   /** Time the matmul variants on software adapters too (default: GPUs only; SwiftShader/lavapipe take the rule). */
   matmulTune?: 'always' | 'hardware';

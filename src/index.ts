@@ -31,4 +31,7 @@ export type { DirectoryHandleLike, FileEntry } from './loading/source';
 export type { LoadPhase, LoadProgress, ProgressCallback } from './loading/progress';
 // The offline cache of URL and hub loads (Cache Storage in browsers, a folder in Node).
 export { listCachedModels, deleteCachedModel, clearCache, cacheGetJson, cachePutJson, CacheError, CacheQuotaError } from './loading/cache';
+// Measured kernel choices across runs: the model cache by default, or a JSON text of your own.
+export { cacheTuneStore } from './loading/tune_cache';
+export { jsonTuneStore, type TuneStore, type MatmulChoice } from './gpu/autotune';
 export type { CacheOption, CacheConfig, CachedModelInfo, CacheStore, EntryWriter, StoredBody } from './loading/cache';

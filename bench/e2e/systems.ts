@@ -201,6 +201,8 @@ export class WgpoolSystem implements BenchSystem {
       device,
       matmulVariant: this.opts.matmulVariant,
       matmulTune: 'always',
+      // Every run times the trial (its cost is a reported number): no choice remembered from the model cache.
+      cache: false,
       scheduler: this.opts.scheduler,
       onProgress: memory.sample,
     });

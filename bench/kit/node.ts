@@ -61,9 +61,13 @@ try {
     const synthMs = performance.now() - t0;
     for (const dtype of dtypes) {
       t0 = performance.now();
-      const engine = await createEngine({ model: dir, dtype, scheduler: { maxBatchTokens: 32 * 512, maxBatchRequests: 64 }, ...(args.matmul ? { matmulVariant: args.matmul as MatmulVariant } : { matmulTune: 'always' as const }) });
+      // cache: false — each run times the trial (loadMs and matmul.costMs include it), and the kit
+      // leaves nothing behind in the machine's ~/.cache.
+      const engine = await createEngine({ model: dir, dtype, cache: false, scheduler: { maxBatchTokens: 32 * 512, maxBatchRequests: 64 }, ...(args.matmul ? { matmulVariant: args.matmul as MatmulVariant } : { matmulTune: 'always' as const }) });
       const loadMs = performance.now() - t0;
       result.adapter ??= engine.info.adapter;
+      // The row's dtype is what the weights are stored in on the device, not only what was asked for.
+      if (engine.info.dtype.name !== dtype) throw new Error(`${name}: asked for ${dtype} weights, the engine stores ${engine.info.dtype.name} (${engine.info.dtype.reason})`);
       log(`${name} ${dtype}: synthesized in ${synthMs.toFixed(0)} ms, loaded in ${loadMs.toFixed(0)} ms, matmul ${engine.info.matmul.variant} (${engine.info.matmul.source}, ${engine.info.matmul.costMs.toFixed(0)} ms)`);
       const fm = flopsModel(JSON.parse(JSON.stringify({ model_type: 'bert', num_hidden_layers: shape.layers, hidden_size: shape.hidden, intermediate_size: shape.intermediate, num_attention_heads: shape.heads })))!;
       const rows: unknown[] = [];
@@ -89,7 +93,7 @@ try {
       } finally {
         await engine.dispose();
       }
-      e2e.push({ model: name, shape, dtype, weightBytes: engine.info.dtype.weightBytes, synthMs, loadMs, matmul: engine.info.matmul, rows });
+      e2e.push({ model: name, shape, dtype: engine.info.dtype.name, weightBytes: engine.info.dtype.weightBytes, synthMs, loadMs, matmul: engine.info.matmul, rows });
     }
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,13 +17,16 @@ mkdir -p "$RUN/node_modules/webgpu/dist/linux-x64" "$RUN/lib"
 say() { echo "[run.sh] $*" >&2; }
 LDCONFIG=$(command -v ldconfig 2>/dev/null || echo /sbin/ldconfig)
 
-unxz_to() { # unxz_to SRC.xz DEST (atomic, skipped when DEST is already there)
-  [ -s "$2" ] && return 0
+unxz_to() { # unxz_to SRC.xz DEST (atomic; skipped when DEST was unpacked from this very SRC)
+  # The scratch directory outlives a kit: a rebuilt kit must not run an older kit's node or dawn.node.
+  stamp=$(cksum < "$1")
+  [ -s "$2" ] && [ "$(cat "$2.stamp" 2>/dev/null)" = "$stamp" ] && return 0
+  rm -f "$2.stamp"
   if command -v xz >/dev/null 2>&1; then xz -dc "$1" > "$2.part"
   elif command -v python3 >/dev/null 2>&1; then
     python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1" > "$2.part"
   else say "need xz or python3 to unpack $1"; exit 1; fi
-  chmod +x "$2.part" && mv "$2.part" "$2"
+  chmod +x "$2.part" && mv "$2.part" "$2" && echo "$stamp" > "$2.stamp"
 }
 unxz_to "$KIT/node.xz" "$RUN/node"
 unxz_to "$KIT/dawn.node.xz" "$RUN/node_modules/webgpu/dist/linux-x64/dawn.node"

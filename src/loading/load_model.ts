@@ -29,6 +29,7 @@ import { LoadTracker, type ProgressCallback } from './progress';
 import { BASE_PREFIXES, WeightStore, type TensorMeta } from './safetensors';
 import { streamWeights } from './stream_weights';
 import { gpuBytes } from './tensor_upload';
+import { loadTuneStore } from './tune_cache';
 import { resolveSource, type DirectoryHandleLike, type ModelSource, type ResolveOptions } from './source';
 
 export interface LoadOptions extends ResolveOptions {
@@ -49,7 +50,10 @@ export interface LoadOptions extends ResolveOptions {
   lateInteraction?: boolean;
   /** Merged into config.json before the model is built (vLLM --hf-overrides). */
   hfOverrides?: Record<string, unknown>;
-  /** Where measured matmul choices persist between loads (src/gpu/autotune.ts). */
+  /**
+   * Where measured matmul choices persist between loads (src/gpu/autotune.ts); default: the model
+   * cache (`cache`, on unless false), so a later load on the same adapter skips the trial.
+   */
   tuneStore?: TuneStore;
   /** Time the matmul variants at load on every adapter, or only on hardware ones (default). */
   matmulTune?: 'always' | 'hardware';
@@ -184,7 +188,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
       const intermediate = (config as { intermediate_size?: number }).intermediate_size ?? 4 * config.hidden_size;
       const matmul: MatmulChoice = gpu.backend === 'cpu'
         ? { variant: opts.matmulVariant ?? 'regblock', source: 'rule', key: 'cpu', costMs: 0, trials: [] }
-        : await chooseMatmulVariant(gpu, encoderMatmulShapes(config.hidden_size, intermediate), { variant: opts.matmulVariant, store: opts.tuneStore, measure: opts.matmulTune ?? 'hardware', weightDtype: dtype.name });
+        : await chooseMatmulVariant(gpu, encoderMatmulShapes(config.hidden_size, intermediate), { variant: opts.matmulVariant, store: loadTuneStore(opts), measure: opts.matmulTune ?? 'hardware', weightDtype: dtype.name });
       const matmulVariant = matmul.variant;
       const body = await loadModelBody(gpu, config, weights, { matmulVariant, weightDtype: dtype.name });
       check();
