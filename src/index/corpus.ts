@@ -41,6 +41,7 @@ export class GpuCorpus {
   private vectorsBuf: GPUBuffer;
   private bitsBuf: GPUBuffer | null = null;
   private bitsDirty = true;
+  private packStep: { destroy(): void } | null = null;
   private cap: number;
   count = 0;
   /** Bumped whenever a buffer is replaced, so cached bind groups know to rebind. */
@@ -87,9 +88,7 @@ export class GpuCorpus {
     checkFits(this.gpu, this.dims, need);
     const rows = Math.min(Math.max(need, this.cap * 2), this.maxRows());
     const grown = this.createVectors(rows);
-    const encoder = this.gpu.device.createCommandEncoder({ label: 'index.grow' });
-    if (this.count) encoder.copyBufferToBuffer(this.vectorsBuf, 0, grown, 0, this.count * this.dims * 4);
-    this.gpu.device.queue.submit([encoder.finish()]);
+    if (this.count) this.gpu.copy('index.grow', [{ src: this.vectorsBuf, srcOffset: 0, dst: grown, dstOffset: 0, bytes: this.count * this.dims * 4 }]);
     const old = this.vectorsBuf;
     this.vectorsBuf = grown;
     this.cap = rows;
@@ -97,7 +96,7 @@ export class GpuCorpus {
     this.bitsBuf = null;
     this.bitsDirty = true;
     this.generation++;
-    await this.gpu.device.queue.onSubmittedWorkDone();
+    await this.gpu.idle();
     old.destroy();
   }
 
@@ -121,10 +120,11 @@ export class GpuCorpus {
     const rowBytes = this.dims * 4;
     if (from.length) {
       const scratch = this.gpu.storage(from.length * rowBytes, 'index.move');
-      const encoder = this.gpu.device.createCommandEncoder({ label: 'index.remove' });
-      from.forEach((r, i) => encoder.copyBufferToBuffer(this.vectorsBuf, r * rowBytes, scratch, i * rowBytes, rowBytes));
-      to.forEach((r, i) => encoder.copyBufferToBuffer(scratch, i * rowBytes, this.vectorsBuf, r * rowBytes, rowBytes));
-      this.gpu.device.queue.submit([encoder.finish()]);
+      const v = this.vectorsBuf;
+      this.gpu.copy('index.remove', [
+        ...from.map((r, i) => ({ src: v, srcOffset: r * rowBytes, dst: scratch, dstOffset: i * rowBytes, bytes: rowBytes })),
+        ...to.map((r, i) => ({ src: scratch, srcOffset: i * rowBytes, dst: v, dstOffset: r * rowBytes, bytes: rowBytes })),
+      ]);
       this.gpu.pool.release(scratch);
     }
     this.count = count;
@@ -140,12 +140,10 @@ export class GpuCorpus {
     }
     if (this.bitsDirty && this.count > 0) {
       const d = this.quantize.bind({ x: this.vectorsBuf, out: this.bitsBuf }, 'index.pack_bits').update({ rows: this.count, dims: this.dims, inStride: this.dims });
-      const encoder = this.gpu.device.createCommandEncoder({ label: 'index.pack_bits' });
-      const pass = encoder.beginComputePass({ label: 'index.pack_bits' });
-      d.encode(pass);
-      pass.end();
-      this.gpu.device.queue.submit([encoder.finish()]);
-      d.destroy();
+      // Kept until the next packing: the CPU backend may run an enqueued step after this returns.
+      this.packStep?.destroy();
+      this.packStep = d;
+      this.gpu.enqueue('index.pack_bits', [d]);
     }
     this.bitsDirty = false;
     return this.bitsBuf;
@@ -158,6 +156,7 @@ export class GpuCorpus {
   }
 
   destroy(): void {
+    this.packStep?.destroy();
     this.vectorsBuf.destroy();
     this.bitsBuf?.destroy();
   }
