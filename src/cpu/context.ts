@@ -140,6 +140,11 @@ export class CpuContext extends Gpu {
     return this.mem.alloc(size, label) as unknown as GPUBuffer;
   }
 
+  /** GPUBufferUsage may not exist without WebGPU: the usage is only a label here. */
+  override createStorage(size: number, label: string): GPUBuffer {
+    return this.createBuffer({ label, size, usage: STORAGE_USAGE });
+  }
+
   /** A pooled buffer; the usage flag is only the pool's key here (GPUBufferUsage may not exist without WebGPU). */
   override storage(bytes: number, label: string): GPUBuffer {
     return this.pool.acquire(bytes, STORAGE_USAGE, label);
@@ -177,19 +182,37 @@ export class CpuContext extends Gpu {
   }
 
   /**
-   * Records now and runs now when nothing is pending (steps that need no worker threads then finish
-   * before this returns); otherwise after the pending work. The steps must stay alive until idle().
+   * Records now; runs now when nothing is pending (steps that need no worker threads then finish
+   * before this returns), else after the pending work. The steps must stay alive until idle().
    */
-  override enqueue(_label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[]): void {
+  override enqueue(_label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], copies: readonly BufferCopy[] = []): void {
     const pass = new CpuPass();
     for (const w of work) w.encode(pass.asPass());
-    const done: Promise<void> = (this.pending ? this.pending.then(() => pass.execute()) : pass.execute()).finally(() => {
+    this.inOrder(() => {
+      const rest = pass.start();
+      if (rest) return rest.then(() => this.copyNow('enqueue', copies));
+      this.copyNow('enqueue', copies);
+    });
+  }
+
+  override copy(label: string, copies: readonly BufferCopy[]): void {
+    this.inOrder(() => this.copyNow(label, copies));
+  }
+
+  /**
+   * Run `fn` now when nothing is pending, else after it; a promise it returns becomes the pending
+   * work. In Node and in workers every step finishes synchronously, so nothing is ever pending there.
+   */
+  private inOrder(fn: () => void | Promise<void>): void {
+    const result = this.pending ? this.pending.then(fn) : fn();
+    if (!result) return;
+    const done: Promise<void> = result.finally(() => {
       if (this.pending === done) this.pending = null;
     });
     this.pending = done;
   }
 
-  override copy(label: string, copies: readonly BufferCopy[]): void {
+  private copyNow(label: string, copies: readonly BufferCopy[]): void {
     const heap = new Uint8Array(this.mem.memory.buffer);
     for (const c of copies) {
       const src = cpuBuffer(c.src, label, 'the source');

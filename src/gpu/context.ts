@@ -217,6 +217,11 @@ export class Gpu {
     return buf;
   }
 
+  /** An unpooled storage buffer (copyable both ways) that the caller owns, e.g. the index's corpus matrix. */
+  createStorage(size: number, label: string): GPUBuffer {
+    return this.createBuffer({ label, size, usage: STORAGE() });
+  }
+
   /** Count a buffer made elsewhere (the CPU backend's uploads) until its destroy(). */
   protected track(buf: GPUBuffer, size: number): void {
     this.live.set(buf, size);
@@ -359,14 +364,15 @@ export class Gpu {
   }
 
   /**
-   * Submit `work` in one compute pass without waiting; it is ordered before later submits, reads
-   * and copies (the index packs its corpus bits this way before a search).
+   * Submit `work` in one compute pass, then `copies`, without waiting; it is ordered before later
+   * submits, reads and copies (embedInto lands rows this way; the index packs its corpus bits).
    */
-  enqueue(label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[]): void {
+  enqueue(label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], copies: readonly BufferCopy[] = []): void {
     const encoder = this.device.createCommandEncoder({ label });
     const pass = encoder.beginComputePass({ label });
     for (const w of work) w.encode(pass);
     pass.end();
+    for (const c of copies) encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
     this.device.queue.submit([encoder.finish()]);
   }
 

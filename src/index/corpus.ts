@@ -6,7 +6,7 @@
 // classes), up to the device's limit on one buffer and one storage binding. A corpus past that is
 // refused with a message that says how big it is and what the adapter allows.
 
-import { STORAGE, type Gpu } from '../gpu/context';
+import type { Gpu } from '../gpu/context';
 import { BadRequestError, WgpoolError } from '../gpu/errors';
 import { QuantizeBitsKernel, quantizedBytes } from '../kernels/quantize_bits';
 
@@ -78,7 +78,7 @@ export class GpuCorpus {
   }
 
   private createVectors(rows: number): GPUBuffer {
-    return this.gpu.createBuffer({ label: `index.vectors[${rows}x${this.dims}]`, size: Math.max(16, rows * this.dims * 4), usage: STORAGE() });
+    return this.gpu.createStorage(Math.max(16, rows * this.dims * 4), `index.vectors[${rows}x${this.dims}]`);
   }
 
   /** Make room for `extra` more rows: double the capacity (clamped to the adapter's limit). */
@@ -134,7 +134,7 @@ export class GpuCorpus {
   /** Packed sign bits of rows [0, count), re-packed on the GPU if anything changed since. */
   bits(): GPUBuffer {
     if (!this.bitsBuf) {
-      this.bitsBuf = this.gpu.createBuffer({ label: `index.bits[${this.cap}]`, size: Math.max(16, quantizedBytes(this.cap, this.dims)), usage: STORAGE() });
+      this.bitsBuf = this.gpu.createStorage(Math.max(16, quantizedBytes(this.cap, this.dims)), `index.bits[${this.cap}]`);
       this.bitsDirty = true;
       this.generation++;
     }
