@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // getting WebGPU are proven on every kernel.
 export default defineConfig({
   test: {
-    include: ['src/kernels/*.test.ts', 'src/cpu/kernels.test.ts', 'src/cpu/kernels_arch.test.ts', 'src/cpu/threads.test.ts'],
+    include: ['src/kernels/*.test.ts', 'src/cpu/kernels.test.ts', 'src/cpu/search_kernels.test.ts', 'src/cpu/kernels_arch.test.ts', 'src/cpu/threads.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 120_000,
     browser: {

@@ -365,15 +365,9 @@ export class Engine implements EngineApi {
       const fwd = body.prepare(batch);
       const head = this.head(d, key, fwd, batch, items);
       if (key === 'embed|gpu') {
-        // embedInto (WebGPU only): rows stay on the device, copied to their targets in this same submit.
-        const encoder = gpu.device.createCommandEncoder({ label: `wgpool.${key}` });
-        const pass = encoder.beginComputePass({ label: `wgpool.${key}` });
-        fwd.encode(pass);
-        head.encode(pass);
-        pass.end();
+        // embedInto: rows stay on the device, copied to their targets in this same submit.
         const rowBytes = d.heads.embed.embeddingSize * 4;
-        items.forEach((it, i) => encoder.copyBufferToBuffer(head.output, i * rowBytes, it.target!.buffer, it.target!.offset, it.embed!.dims * 4));
-        gpu.device.queue.submit([encoder.finish()]);
+        gpu.enqueue(`wgpool.${key}`, [fwd, head], items.map((it, i) => ({ src: head.output, srcOffset: i * rowBytes, dst: it.target!.buffer, dstOffset: it.target!.offset, bytes: it.embed!.dims * 4 })));
         read = async () => items.map(() => new Float32Array(0));
         return;
       }

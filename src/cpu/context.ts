@@ -5,7 +5,7 @@
 // that runs its recorded steps at submit, on this thread.
 
 import type { AdapterReport } from '../gpu/device';
-import { Gpu } from '../gpu/context';
+import { Gpu, type BufferCopy } from '../gpu/context';
 import { GpuError } from '../gpu/errors';
 import { createCpuKernel } from './kernels';
 import { CpuBuffer, CpuMemory, cpuBuffer } from './memory';
@@ -48,14 +48,22 @@ function sharedMemory(): WebAssembly.Memory {
  */
 function cpuDevice(mem: CpuMemory): GPUDevice {
   const createBuffer = (d: GPUBufferDescriptor) => mem.alloc(d.size, d.label ?? 'buffer', d.usage);
-  return new Proxy({ createBuffer } as object, {
+  return new Proxy({ createBuffer, limits: CPU_LIMITS } as object, {
     get(target, prop) {
       if (prop === 'createBuffer') return createBuffer;
+      if (prop === 'limits') return CPU_LIMITS;
       if (typeof prop === 'symbol' || prop === 'then') return (target as Record<PropertyKey, unknown>)[prop];
       throw new GpuError(`The CPU backend has no implementation of a kernel that asked the device for ${prop}: give its wrapper a gpu.cpuKernel() branch (src/cpu/kernels.ts).`);
     },
   }) as GPUDevice;
 }
+
+/**
+ * The device limits that callers size work by (the vector index's corpus and score rows). One
+ * buffer may take 1 GiB: the corpus lives beside the model's weights in one wasm32 memory of at
+ * most 4 GiB, and a page's engine may refuse to grow it much further. No grid limit: kernels loop.
+ */
+const CPU_LIMITS = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30, maxComputeWorkgroupsPerDimension: 2 ** 31 - 1 } as const;
 
 /** GPUBufferUsage.STORAGE's value, for pool keys. */
 const STORAGE_USAGE = 0x80;
@@ -135,6 +143,11 @@ export class CpuContext extends Gpu {
     return buf;
   }
 
+  /** GPUBufferUsage may not exist without WebGPU: the usage is only a label here. */
+  override createStorage(size: number, label: string): GPUBuffer {
+    return this.createBuffer({ label, size, usage: STORAGE_USAGE });
+  }
+
   /** A pooled buffer; the usage flag is only the pool's key here (GPUBufferUsage may not exist without WebGPU). */
   override storage(bytes: number, label: string): GPUBuffer {
     return this.pool.acquire(bytes, STORAGE_USAGE, label);
@@ -161,10 +174,61 @@ export class CpuContext extends Gpu {
     throw new GpuError('The CPU backend has no command encoders: use submit() or read().');
   }
 
+  /** Work enqueued and not yet finished (a split step waiting on its threads); later work waits for it. */
+  private pending: Promise<void> | null = null;
+
   override async run(work: readonly { encode(pass: GPUComputePassEncoder): void }[]): Promise<void> {
+    if (this.pending) await this.pending;
     const pass = new CpuPass();
     for (const w of work) w.encode(pass.asPass());
     await pass.execute();
+  }
+
+  /**
+   * Records now; runs now when nothing is pending (steps that need no worker threads then finish
+   * before this returns), else after the pending work. The steps must stay alive until idle().
+   */
+  override enqueue(_label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], copies: readonly BufferCopy[] = []): void {
+    const pass = new CpuPass();
+    for (const w of work) w.encode(pass.asPass());
+    this.inOrder(() => {
+      const rest = pass.start();
+      if (rest) return rest.then(() => this.copyNow('enqueue', copies));
+      this.copyNow('enqueue', copies);
+    });
+  }
+
+  override copy(label: string, copies: readonly BufferCopy[]): void {
+    this.inOrder(() => this.copyNow(label, copies));
+  }
+
+  /**
+   * Run `fn` now when nothing is pending, else after it; a promise it returns becomes the pending
+   * work. In Node and in workers every step finishes synchronously, so nothing is ever pending there.
+   */
+  private inOrder(fn: () => void | Promise<void>): void {
+    const result = this.pending ? this.pending.then(fn) : fn();
+    if (!result) return;
+    const done: Promise<void> = result.finally(() => {
+      if (this.pending === done) this.pending = null;
+    });
+    this.pending = done;
+  }
+
+  private copyNow(label: string, copies: readonly BufferCopy[]): void {
+    const heap = new Uint8Array(this.mem.memory.buffer);
+    for (const c of copies) {
+      const src = cpuBuffer(c.src, label, 'the source');
+      const dst = cpuBuffer(c.dst, label, 'the destination');
+      this.mem.bytes(src, c.srcOffset, c.bytes); // bounds checks
+      this.mem.bytes(dst, c.dstOffset, c.bytes);
+      heap.copyWithin(dst.ptr + c.dstOffset, src.ptr + c.srcOffset, src.ptr + c.srcOffset + c.bytes);
+    }
+  }
+
+  override async runAndRead(_label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], outputs: readonly (readonly [GPUBuffer, number])[]): Promise<ArrayBuffer[]> {
+    await this.run(work);
+    return outputs.map(([buf, bytes]) => this.mem.bytes(cpuBuffer(buf, 'runAndRead', 'an output'), 0, bytes).slice().buffer);
   }
 
   override async submit(_label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], output: GPUBuffer, bytes: number): Promise<{ read(): Promise<ArrayBuffer> }> {
@@ -174,11 +238,12 @@ export class CpuContext extends Gpu {
   }
 
   override async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+    if (this.pending) await this.pending;
     return this.mem.bytes(cpuBuffer(src, 'read', 'the source'), offset, bytes).slice().buffer;
   }
 
-  override idle(): Promise<void> {
-    return Promise.resolve();
+  override async idle(): Promise<void> {
+    if (this.pending) await this.pending;
   }
 
   override destroy(): void {

@@ -20,6 +20,7 @@ import type { SoftmaxBuffers, SoftmaxShape } from '../kernels/softmax';
 import type { CpuContext } from './context';
 import { CpuBuffer, cpuBuffer } from './memory';
 import { headParts, matmulParts } from './split';
+import { SEARCH_FACTORIES } from './search_kernels';
 import { CpuStep } from './step';
 
 const ACT: Record<Activation, number> = { none: 0, gelu: 1, silu: 2, tanh: 3, relu: 4 };
@@ -419,6 +420,7 @@ const FACTORIES: Record<string, (ctx: CpuContext, opts: never) => object> = {
     return new GluCpu(ctx, GLU_ACT[o.activation], o.activated === 'second');
   },
   quantize_bits: (ctx) => new QuantizeBitsCpu(ctx),
+  ...SEARCH_FACTORIES,
 };
 
 export const CPU_KERNELS = Object.keys(FACTORIES);

@@ -48,9 +48,18 @@ export class CpuPass {
   }
 
   async execute(): Promise<void> {
-    for (const s of this.steps) {
-      const done = s.run();
-      if (done) await done;
+    const rest = this.start();
+    if (rest) await rest;
+  }
+
+  /**
+   * Run the steps now, as far as this thread can: undefined when all finished before returning, else
+   * a promise for the rest (from the first step that waits for worker threads on).
+   */
+  start(from = 0): void | Promise<void> {
+    for (let i = from; i < this.steps.length; i++) {
+      const done = this.steps[i].run();
+      if (done) return done.then(() => this.start(i + 1));
     }
   }
 

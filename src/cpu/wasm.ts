@@ -33,6 +33,9 @@ export interface KernelExports {
   siluMul(gateUp: number, out: number, inter: number, t0: number, t1: number): void;
   glu(gateUp: number, out: number, inter: number, act: number, second: number, t0: number, t1: number): void;
   quantizeBits(x: number, out: number, rows: number, dims: number, inStride: number): void;
+  dotScores(queries: number, corpus: number, rows: number, scores: number, count: number, dims: number, gather: number, rowLimit: number, q0: number, q1: number): void;
+  hammingScores(queryBits: number, corpusBits: number, scores: number, count: number, rowBytes: number, q0: number, q1: number): void;
+  topK(scores: number, ids: number, outScores: number, outIds: number, count: number, k: number, hasIndex: number, q0: number, q1: number): void;
 }
 
 function decode(b64: string): Uint8Array<ArrayBuffer> {

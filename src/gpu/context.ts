@@ -36,6 +36,15 @@ export function packParams(fields: readonly ParamField[]): ArrayBuffer {
  * Each Dispatch owns its uniform buffer: queue.writeBuffer lands before the whole submit, so two
  * dispatches of one submit must not share one.
  */
+/** One copyBufferToBuffer: `bytes` from src at srcOffset to dst at dstOffset. */
+export interface BufferCopy {
+  src: GPUBuffer;
+  srcOffset: number;
+  dst: GPUBuffer;
+  dstOffset: number;
+  bytes: number;
+}
+
 export class Dispatch {
   readonly params: GPUBuffer;
   readonly bindGroup: GPUBindGroup;
@@ -210,6 +219,11 @@ export class Gpu {
     return buf;
   }
 
+  /** An unpooled storage buffer (copyable both ways) that the caller owns, e.g. the index's corpus matrix. */
+  createStorage(size: number, label: string): GPUBuffer {
+    return this.createBuffer({ label, size, usage: STORAGE() });
+  }
+
   /** Count a buffer made elsewhere (the CPU backend's uploads) until its destroy(). */
   protected track(buf: GPUBuffer, size: number): void {
     this.live.set(buf, size);
@@ -356,6 +370,38 @@ export class Gpu {
     const staged = this.stage(encoder, output, bytes);
     this.device.queue.submit([encoder.finish()]);
     return staged;
+  }
+
+  /**
+   * Submit `work` in one compute pass, then `copies`, without waiting; it is ordered before later
+   * submits, reads and copies (embedInto lands rows this way; the index packs its corpus bits).
+   */
+  enqueue(label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], copies: readonly BufferCopy[] = []): void {
+    const encoder = this.device.createCommandEncoder({ label });
+    const pass = encoder.beginComputePass({ label });
+    for (const w of work) w.encode(pass);
+    pass.end();
+    for (const c of copies) encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Copy byte ranges between buffers, in order, in one submit (src and dst must differ per copy). */
+  copy(label: string, copies: readonly BufferCopy[]): void {
+    if (!copies.length) return;
+    const encoder = this.device.createCommandEncoder({ label });
+    for (const c of copies) encoder.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** One batch with several outputs: `work` in one compute pass, then each `[buffer, bytes]` read back. */
+  async runAndRead(label: string, work: readonly { encode(pass: GPUComputePassEncoder): void }[], outputs: readonly (readonly [GPUBuffer, number])[]): Promise<ArrayBuffer[]> {
+    const encoder = this.device.createCommandEncoder({ label });
+    const pass = encoder.beginComputePass({ label });
+    for (const w of work) w.encode(pass);
+    pass.end();
+    const staged = outputs.map(([buf, bytes]) => this.stage(encoder, buf, bytes));
+    this.device.queue.submit([encoder.finish()]);
+    return Promise.all(staged.map(async (st, i) => (await st.read()).slice(0, outputs[i][1])));
   }
 
   /** Resolves when all submitted work has finished. */

@@ -6,7 +6,7 @@
 // classes), up to the device's limit on one buffer and one storage binding. A corpus past that is
 // refused with a message that says how big it is and what the adapter allows.
 
-import { STORAGE, type Gpu } from '../gpu/context';
+import type { Gpu } from '../gpu/context';
 import { BadRequestError, WgpoolError, showValue } from '../gpu/errors';
 import { QuantizeBitsKernel, quantizedBytes } from '../kernels/quantize_bits';
 
@@ -41,6 +41,7 @@ export class GpuCorpus {
   private vectorsBuf: GPUBuffer;
   private bitsBuf: GPUBuffer | null = null;
   private bitsDirty = true;
+  private packStep: { destroy(): void } | null = null;
   private cap: number;
   count = 0;
   /** Bumped whenever a buffer is replaced, so cached bind groups know to rebind. */
@@ -77,7 +78,7 @@ export class GpuCorpus {
   }
 
   private createVectors(rows: number): GPUBuffer {
-    return this.gpu.createBuffer({ label: `index.vectors[${rows}x${this.dims}]`, size: Math.max(16, rows * this.dims * 4), usage: STORAGE() });
+    return this.gpu.createStorage(Math.max(16, rows * this.dims * 4), `index.vectors[${rows}x${this.dims}]`);
   }
 
   /** Make room for `extra` more rows: double the capacity (clamped to the adapter's limit). */
@@ -87,9 +88,7 @@ export class GpuCorpus {
     checkFits(this.gpu, this.dims, need);
     const rows = Math.min(Math.max(need, this.cap * 2), this.maxRows());
     const grown = this.createVectors(rows);
-    const encoder = this.gpu.device.createCommandEncoder({ label: 'index.grow' });
-    if (this.count) encoder.copyBufferToBuffer(this.vectorsBuf, 0, grown, 0, this.count * this.dims * 4);
-    this.gpu.device.queue.submit([encoder.finish()]);
+    if (this.count) this.gpu.copy('index.grow', [{ src: this.vectorsBuf, srcOffset: 0, dst: grown, dstOffset: 0, bytes: this.count * this.dims * 4 }]);
     const old = this.vectorsBuf;
     this.vectorsBuf = grown;
     this.cap = rows;
@@ -97,7 +96,7 @@ export class GpuCorpus {
     this.bitsBuf = null;
     this.bitsDirty = true;
     this.generation++;
-    await this.gpu.device.queue.onSubmittedWorkDone();
+    await this.gpu.idle();
     old.destroy();
   }
 
@@ -121,10 +120,11 @@ export class GpuCorpus {
     const rowBytes = this.dims * 4;
     if (from.length) {
       const scratch = this.gpu.storage(from.length * rowBytes, 'index.move');
-      const encoder = this.gpu.device.createCommandEncoder({ label: 'index.remove' });
-      from.forEach((r, i) => encoder.copyBufferToBuffer(this.vectorsBuf, r * rowBytes, scratch, i * rowBytes, rowBytes));
-      to.forEach((r, i) => encoder.copyBufferToBuffer(scratch, i * rowBytes, this.vectorsBuf, r * rowBytes, rowBytes));
-      this.gpu.device.queue.submit([encoder.finish()]);
+      const v = this.vectorsBuf;
+      this.gpu.copy('index.remove', [
+        ...from.map((r, i) => ({ src: v, srcOffset: r * rowBytes, dst: scratch, dstOffset: i * rowBytes, bytes: rowBytes })),
+        ...to.map((r, i) => ({ src: scratch, srcOffset: i * rowBytes, dst: v, dstOffset: r * rowBytes, bytes: rowBytes })),
+      ]);
       this.gpu.pool.release(scratch);
     }
     this.count = count;
@@ -134,18 +134,16 @@ export class GpuCorpus {
   /** Packed sign bits of rows [0, count), re-packed on the GPU if anything changed since. */
   bits(): GPUBuffer {
     if (!this.bitsBuf) {
-      this.bitsBuf = this.gpu.createBuffer({ label: `index.bits[${this.cap}]`, size: Math.max(16, quantizedBytes(this.cap, this.dims)), usage: STORAGE() });
+      this.bitsBuf = this.gpu.createStorage(Math.max(16, quantizedBytes(this.cap, this.dims)), `index.bits[${this.cap}]`);
       this.bitsDirty = true;
       this.generation++;
     }
     if (this.bitsDirty && this.count > 0) {
       const d = this.quantize.bind({ x: this.vectorsBuf, out: this.bitsBuf }, 'index.pack_bits').update({ rows: this.count, dims: this.dims, inStride: this.dims });
-      const encoder = this.gpu.device.createCommandEncoder({ label: 'index.pack_bits' });
-      const pass = encoder.beginComputePass({ label: 'index.pack_bits' });
-      d.encode(pass);
-      pass.end();
-      this.gpu.device.queue.submit([encoder.finish()]);
-      d.destroy();
+      // Kept until the next packing: the CPU backend may run an enqueued step after this returns.
+      this.packStep?.destroy();
+      this.packStep = d;
+      this.gpu.enqueue('index.pack_bits', [d]);
     }
     this.bitsDirty = false;
     return this.bitsBuf;
@@ -158,6 +156,7 @@ export class GpuCorpus {
   }
 
   destroy(): void {
+    this.packStep?.destroy();
     this.vectorsBuf.destroy();
     this.bitsBuf?.destroy();
   }

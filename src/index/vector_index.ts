@@ -316,15 +316,8 @@ export class VectorIndex {
       // Rows of one embedInto are evenly strided; text queries may sit anywhere, so one call per run.
       for (const t of texts) await engine.embedInto([t.text], { buffer: plan.queries, offset: t.row * D * 4 }, { dimensions, normalize: true, truncatePromptTokens });
     }
-    const encoder = this.gpu.device.createCommandEncoder({ label: 'index.search' });
-    const pass = encoder.beginComputePass({ label: `index.search.${mode}` });
-    plan.encode(pass);
-    pass.end();
     const bytes = Q * plan.k * 4;
-    const sStage = this.gpu.stage(encoder, plan.outScores, bytes);
-    const rStage = this.gpu.stage(encoder, plan.outIds, bytes);
-    this.gpu.device.queue.submit([encoder.finish()]);
-    const [sb, rb] = await Promise.all([sStage.read(), rStage.read()]);
+    const [sb, rb] = await this.gpu.runAndRead(`index.search.${mode}`, [plan], [[plan.outScores, bytes], [plan.outIds, bytes]]);
     const scores = new Float32Array(sb);
     const rows = new Uint32Array(rb);
     return queries.map((_, q) => {

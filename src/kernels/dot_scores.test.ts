@@ -2,19 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DotScoresKernel } from './dot_scores';
 import { testGpu } from '../../test/helpers/gpu';
 import { maxAbsDiff, randomF32, rng } from '../../test/helpers/random';
-
-function dotRef(q: Float32Array, c: Float32Array, Q: number, D: number, rows: number[][]): Float64Array {
-  const out = new Float64Array(Q * rows[0].length);
-  rows.forEach((list, qi) =>
-    list.forEach((row, i) => {
-      let s = 0;
-      if (row * D >= c.length) s = -3.4e38;
-      else for (let d = 0; d < D; d++) s += q[qi * D + d] * c[row * D + d];
-      out[qi * list.length + i] = s;
-    }),
-  );
-  return out;
-}
+import { dotRef } from '../../test/helpers/search_refs';
 
 describe('dot_scores', async () => {
   const gpu = await testGpu();

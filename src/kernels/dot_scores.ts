@@ -60,6 +60,8 @@ export class DotScoresKernel {
 
   /** `vec4: false` keeps the scalar entry point for every D (tests compare both). */
   static async create(gpu: Gpu, opts: ScanOptions & { vec4?: boolean } = {}): Promise<DotScoresKernel> {
+    const cpu = gpu.cpuKernel<DotScoresKernel>('dot_scores', opts); // the CPU backend's twin (src/cpu/search_kernels.ts)
+    if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     const [kernel, kernelVec4] = await Promise.all([
       gpu.pipelines.get(DOT_SCORES, { WG: wg }),

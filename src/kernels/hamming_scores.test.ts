@@ -3,18 +3,7 @@ import { HammingScoresKernel } from './hamming_scores';
 import { QuantizeBitsKernel, quantizedBytes } from './quantize_bits';
 import { testGpu } from '../../test/helpers/gpu';
 import { randomF32 } from '../../test/helpers/random';
-
-/** Reference: count of columns whose signs (x > 0) differ. */
-function hammingRef(q: Float32Array, c: Float32Array, Q: number, N: number, D: number): Float32Array {
-  const out = new Float32Array(Q * N);
-  for (let a = 0; a < Q; a++)
-    for (let i = 0; i < N; i++) {
-      let diff = 0;
-      for (let d = 0; d < D; d++) if (q[a * D + d] > 0 !== c[i * D + d] > 0) diff++;
-      out[a * N + i] = -diff;
-    }
-  return out;
-}
+import { hammingRef } from '../../test/helpers/search_refs';
 
 describe('hamming_scores', async () => {
   const gpu = await testGpu();

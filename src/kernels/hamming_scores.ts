@@ -37,6 +37,8 @@ export class HammingScoresKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: ScanOptions = {}): Promise<HammingScoresKernel> {
+    const cpu = gpu.cpuKernel<HammingScoresKernel>('hamming_scores', opts); // the CPU backend's twin (src/cpu/search_kernels.ts)
+    if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     const kernel = await gpu.pipelines.get(HAMMING_SCORES, { WG: wg });
     const width = Math.min(opts.gridWidth ?? Infinity, gpu.device.limits.maxComputeWorkgroupsPerDimension);

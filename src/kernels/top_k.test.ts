@@ -2,21 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_ID, TopKKernel } from './top_k';
 import { testGpu } from '../../test/helpers/gpu';
 import { rng } from '../../test/helpers/random';
-
-/** Reference: stable sort by descending score, ties by ascending id, padded to k. */
-function topKRef(scores: Float32Array, ids: Uint32Array | null, Q: number, count: number, k: number) {
-  const outS: number[] = [];
-  const outI: number[] = [];
-  for (let q = 0; q < Q; q++) {
-    const c = Array.from({ length: count }, (_, j) => ({ s: scores[q * count + j], i: ids ? ids[q * count + j] : j })).filter((x) => x.i !== NO_ID);
-    c.sort((a, b) => b.s - a.s || a.i - b.i);
-    for (let r = 0; r < k; r++) {
-      outS.push(r < c.length ? c[r].s : -3.4e38);
-      outI.push(r < c.length ? c[r].i : NO_ID);
-    }
-  }
-  return { scores: Float32Array.from(outS), ids: Uint32Array.from(outI) };
-}
+import { topKRef } from '../../test/helpers/search_refs';
 
 describe('top_k', async () => {
   const gpu = await testGpu();

@@ -57,6 +57,8 @@ export class TopKKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: TopKOptions = {}): Promise<TopKKernel> {
+    const cpu = gpu.cpuKernel<TopKKernel>('top_k', opts); // the CPU backend's twin (src/cpu/search_kernels.ts)
+    if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     if (!Number.isInteger(Math.log2(wg))) throw new InternalError(`top_k: workgroupSize must be a power of two, got ${wg}`);
     const kernel = await gpu.pipelines.get(TOP_K, { WG: wg });
