@@ -46,7 +46,7 @@ beforeAll(async () => {
   exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   child.stderr!.on('data', (d) => (stdout += d));
   base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no startup line:\n${stdout}`)), 110_000);
+    const timer = setTimeout(() => reject(new Error(`no startup line:\n${stdout}`)), 230_000);
     child.stdout!.on('data', (d) => {
       stdout += d;
       const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
@@ -57,7 +57,8 @@ beforeAll(async () => {
     });
     child.on('exit', (code) => reject(new Error(`wgpool serve exited with ${code}:\n${stdout}`)));
   });
-}, 120_000);
+  // Five models, each compiling its pipelines on a software adapter: past 110 s on a loaded 2-core machine.
+}, 240_000);
 
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
