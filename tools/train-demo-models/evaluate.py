@@ -14,6 +14,7 @@ Writes demo/models/eval.json, test/fixtures/goldens/wordnet-demo-models.json (20
 reranker scores in float64, the eval subset and its recall@10).
 """
 import argparse
+import hashlib
 import json
 import os
 import pickle
@@ -24,11 +25,24 @@ import time
 import torch
 
 from bert import BertForSequenceClassification, BertModel, WordPiece, init_bert, load_weights, mean_pool_normalize, pad
-from train_reranker import embed
+from train_reranker import embed as embed_texts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "../.."))
 RERANK_K = 20
+
+
+def cached(work, what, fn):
+    """fn() cached in work/eval_cache/ under sha1(what): a rerun after retraining only the reranker
+    reuses the embedders' embeddings and BM25's ranks (`what` names the model bytes and the texts)."""
+    path = os.path.join(work, "eval_cache", hashlib.sha1(repr(what).encode()).hexdigest() + ".pt")
+    if os.path.exists(path):
+        return torch.load(path)
+    out = fn()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.save(out, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    return out
 
 
 def ranks_from_scores(scores, correct):
@@ -73,6 +87,11 @@ def rerank(model, tok, queries, cands, scores, correct):
 
 
 def bm25_ranks(work, queries, cands, correct, limit=100):
+    return cached(work, ("bm25", queries, cands, [sorted(c) for c in correct], limit),
+                  lambda: bm25_ranks_uncached(work, queries, cands, correct, limit))
+
+
+def bm25_ranks_uncached(work, queries, cands, correct, limit):
     path = os.path.join(work, "bm25_io.json")
     json.dump({"documents": cands, "queries": queries, "limit": limit}, open(path, "w"))
     subprocess.run(["node", os.path.join(HERE, "bm25.mjs"), path], check=True, cwd=ROOT)
@@ -106,6 +125,11 @@ def main():
     embedder = load_weights(BertModel(emb_cfg), os.path.join(emb_dir, "model.safetensors"))
     torch.manual_seed(d["seed"])
     untrained = init_bert(BertModel(emb_cfg), d["seed"]).eval()
+    emb_bytes = hashlib.sha1(open(os.path.join(emb_dir, "model.safetensors"), "rb").read()).hexdigest()
+    models = {id(embedder): ("embedder", emb_bytes), id(untrained): ("untrained", json.dumps(emb_cfg), d["seed"])}
+
+    def embed(model, tok, texts, max_len):
+        return cached(a.work, (models[id(model)], texts, max_len), lambda: embed_texts(model, tok, texts, max_len))
     reranker = load_weights(BertForSequenceClassification({**rr_cfg, "num_labels": 1}), os.path.join(rr_dir, "model.safetensors"))
 
     held = [s for s in d["synsets"] if s["heldout"] and s["gloss"]]

@@ -1,9 +1,21 @@
 """Train the WordNet cross-encoder reranker: BertForSequenceClassification (num_labels 1, sigmoid)
-scoring "[CLS] description [SEP] lemma [SEP]", initialised from the trained embedder's encoder.
+scoring "[CLS] description [SEP] lemma [SEP]", initialised from the trained embedder's encoder
+(or --init, a state dict such as an earlier run's best checkpoint).
+
+Two ways to build training groups (--groups):
+
+- top20 (default): groups drawn from the distribution the reranker is evaluated on. Training
+  synsets are cut into pools of --chunk synsets (the held-out set's size, ~10k lemmas); a
+  description becomes a group only where the embedder's top 20 in its pool holds a right lemma, the
+  positive is one of those and the negatives are other top-20 candidates (build_top20).
+- near-miss (the earlier recipe, below): the right lemma wherever the embedder ranks it, negatives
+  its near misses among all training lemmas. It taught "near the description in the embedder's
+  space = wrong": for ~70% of descriptions no right lemma is in the top 20, so only negatives were
+  near, and at evaluation (every candidate near) it preferred the embedder's lower-ranked ones.
 
 The first reranker (7 680 descriptions, 1.7 epochs) lowered the embedder's recall@1 on held-out
 synsets: it memorised its training pairs and learned a lemma prior ("this word was a right answer
-before"). This recipe is built against both failures:
+before"). The near-miss recipe is built against both failures:
 
 - Many descriptions, seen about once: one per training synset (--queries of them, seeded sample),
   its gloss as the evaluation asks it (plain, --plain of the time) or in one of the embedder's
@@ -24,8 +36,9 @@ before"). This recipe is built against both failures:
 
     python3 train_reranker.py --steps 2400       # needs demo/models/wordnet-bert-embed; resumes
 
-Mined groups and the validation set are cached in work/rerank_data.pkl (keyed by the flags that
-shape them); model + optimiser + step + best score in work/reranker.ckpt every --ckpt-minutes.
+Mined groups and the validation set are cached in work/rerank_mine.pt (top20) or
+work/rerank_data.pkl (near-miss), keyed by the flags that shape them; model + optimiser + step +
+best score in work/TAG.ckpt every --ckpt-minutes (--tag, default reranker).
 Batches are a function of (seed, step) and dropout is reseeded per step, so a resumed run follows
 the uninterrupted trajectory.
 """
@@ -138,6 +151,71 @@ def build(a, d, tok):
     return groups, val
 
 
+def build_top20(a, d, tok):
+    """Groups shaped like the evaluation: -> (groups, val) as build() returns them.
+
+    The training synsets (validation ones excluded) are shuffled and cut into chunks of --chunk
+    synsets, about the evaluation's held-out set (5 850 synsets, 10 048 lemmas); each chunk's pool is
+    its synsets' lemmas. A description (its synset's gloss, plain --plain of the time) becomes a group
+    only where the embedder's top 20 in its chunk's pool holds a right lemma: the positive is one of
+    those (seeded choice), the negatives --negatives of the other top-20 candidates. So the positive
+    is as near the description as the negatives, as at evaluation, and nearness carries no label.
+    The embeddings are cached in work/rerank_mine.pt (keyed by the flags that shape them).
+    """
+    shape = {k: getattr(a, k) for k in ("seed", "queries", "plain", "chunk", "val_percent", "val_queries")}
+    cache = os.path.join(a.work, "rerank_mine.pt")
+    syn = d["synsets"]
+    train = [i for i, s in enumerate(syn) if not s["heldout"] and s["gloss"]]
+    val_ids = [i for i in train if is_val(syn[i]["key"], a.seed, a.val_percent)]
+    val_set = set(val_ids)
+    train = [i for i in train if i not in val_set]
+    rng = random.Random(a.seed)
+    rng.shuffle(train)
+    train = train[:a.queries]
+    if os.path.exists(cache) and (c := torch.load(cache))["shape"] == shape:
+        chunks, val = c["chunks"], c["val"]
+    else:
+        t0 = time.time()
+        embedder = load_weights(BertModel(bert_config("BertModel", len(d["vocab"]), a)),
+                                os.path.join(a.embedder, "model.safetensors"))
+        chunks = []
+        for k in range(0, len(train), a.chunk):
+            ids = train[k:k + a.chunk]
+            pool = sorted({l.lower() for i in ids for l in syn[i]["lemmas"]})
+            texts = [describe(syn[i], rng, a.plain) for i in ids]
+            P, Q = embed(embedder, tok, pool, a.max_len), embed(embedder, tok, texts, a.max_len)
+            top = (Q @ P.T).topk(RERANK_K, dim=1).indices.tolist()
+            chunks.append({"synsets": ids, "texts": texts, "top": [[pool[j] for j in t] for t in top]})
+            print(f"mined chunk {len(chunks)}: {len(ids)} descriptions among {len(pool)} lemmas "
+                  f"({time.time() - t0:.0f}s)", flush=True)
+        # Validation exactly as build() makes it: the pool needs only its own lemmas embedded.
+        lemmas = sorted({l.lower() for s in syn if not s["heldout"] for l in s["lemmas"]})
+        vq = random.Random(a.seed + 1).sample(val_ids, min(a.val_queries, len(val_ids)))
+        pool = {l.lower() for i in val_ids for l in syn[i]["lemmas"]}
+        rest = sorted(set(lemmas) - pool)
+        pool = sorted(pool | set(random.Random(a.seed + 2).sample(rest, min(len(rest), max(0, VAL_POOL - len(pool))))))
+        P = embed(embedder, tok, pool, a.max_len)
+        V = embed(embedder, tok, [syn[i]["gloss"] for i in vq], a.max_len)
+        top = (V @ P.T).topk(RERANK_K, dim=1).indices.tolist()
+        val = [(syn[i]["gloss"], [pool[j] for j in t], {l.lower() for l in syn[i]["lemmas"]}) for i, t in zip(vq, top)]
+        torch.save({"shape": shape, "chunks": chunks, "val": val}, cache + ".tmp")
+        os.replace(cache + ".tmp", cache)
+        print(f"mining took {time.time() - t0:.0f}s", flush=True)
+    grng = random.Random(a.seed + 3)
+    groups, seen = [], 0
+    for c in chunks:
+        for i, q, top in zip(c["synsets"], c["texts"], c["top"]):
+            seen += 1
+            right = {l.lower() for l in syn[i]["lemmas"]}
+            hits = [l for l in top if l in right]
+            negs = [l for l in top if l not in right]
+            if hits and len(negs) >= a.negatives:
+                groups.append((q, grng.choice(hits), grng.sample(negs, a.negatives)))
+    print(f"{len(groups)} groups from {seen} descriptions (a right lemma in the embedder's top {RERANK_K}); "
+          f"{len({g[1] for g in groups})} distinct positives", flush=True)
+    return groups, val
+
+
 @torch.no_grad()
 def validate(model, tok, val, batch=160):
     """Recall@1 of the embedder's order and of the reranker's order over each query's top 20."""
@@ -182,13 +260,20 @@ def main():
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--bce", type=float, default=0.5, help="weight of the per-pair BCE next to the listwise loss")
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
+    ap.add_argument("--groups", choices=["top20", "near-miss"], default="top20",
+                    help="top20: build_top20 (positive and negatives from the embedder's top 20); "
+                         "near-miss: build (the right lemma wherever it ranks, negatives its near misses)")
+    ap.add_argument("--chunk", type=int, default=5850, help="top20: synsets per mining pool (the held-out set's size)")
+    ap.add_argument("--init", default="", help="state dict to start from when there is no checkpoint "
+                                               "(default: the embedder's encoder and a fresh head)")
+    ap.add_argument("--tag", default="reranker", help="file names in --work: TAG.ckpt, TAG.best.pt")
     add_model_flags(ap)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t_start = time.time()
     d = pickle.load(open(os.path.join(a.work, "data.pkl"), "rb"))
     tok = WordPiece(d["vocab"])
-    groups, val = build(a, d, tok)
+    groups, val = (build_top20 if a.groups == "top20" else build)(a, d, tok)
 
     cfg = bert_config("BertForSequenceClassification", len(d["vocab"]), a, id2label={"0": "LABEL_0"},
                       label2id={"LABEL_0": 0},
@@ -197,8 +282,10 @@ def main():
     model = init_bert(BertForSequenceClassification({**cfg, "num_labels": 1}), a.seed + 1)
     emb_cfg = bert_config("BertModel", len(d["vocab"]), a)
     model.bert.load_state_dict(load_weights(BertModel(emb_cfg), os.path.join(a.embedder, "model.safetensors")).state_dict())
+    if a.init:
+        model.load_state_dict(torch.load(a.init))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
-    ckpt, best_path = os.path.join(a.work, "reranker.ckpt"), os.path.join(a.work, "reranker.best.pt")
+    ckpt, best_path = os.path.join(a.work, f"{a.tag}.ckpt"), os.path.join(a.work, f"{a.tag}.best.pt")
     step, best, history = 0, None, []
     if os.path.exists(ckpt):
         s = torch.load(ckpt)
