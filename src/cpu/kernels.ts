@@ -131,7 +131,7 @@ class RmsNormCpu {
   constructor(private readonly ctx: CpuContext, readonly unitOffset: boolean, readonly residual: boolean) {}
 
   bind(b: RmsNormBuffers, label = 'rms_norm'): CpuStep<RmsNormShape> {
-    if (this.residual && !b.residual) throw new Error(`${label}: residual buffer required`);
+    if (this.residual && !b.residual) throw new InternalError(`${label}: residual buffer required`);
     const [x, w, y] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.w, label, 'w'), cpuBuffer(b.y, label, 'y')];
     const res = this.residual ? opt(b.residual, label, 'residual') : null;
     const { ctx, unitOffset } = this;
@@ -150,14 +150,14 @@ class AttentionCpu {
   constructor(private readonly ctx: CpuContext, readonly headDim: number, readonly causal: boolean, readonly relativeBias: boolean) {}
 
   bind(b: AttentionBuffers, label = 'attention'): CpuStep<AttentionShape> {
-    if (this.relativeBias && !b.relBias) throw new Error(`${label}: relBias buffer required (created with relativeBias)`);
+    if (this.relativeBias && !b.relBias) throw new InternalError(`${label}: relBias buffer required (created with relativeBias)`);
     const [q, k, v, cu, out] = [cpuBuffer(b.q, label, 'q'), cpuBuffer(b.k, label, 'k'), cpuBuffer(b.v, label, 'v'), cpuBuffer(b.cuSeqLens, label, 'cuSeqLens'), cpuBuffer(b.out, label, 'out')];
     const relBias = this.relativeBias ? opt(b.relBias, label, 'relBias') : null;
     const { ctx, headDim: hd, causal } = this;
     return new (class extends CpuStep<AttentionShape> {
       protected override check(s: AttentionShape) {
         const window = s.window ?? 0;
-        if (!Number.isInteger(window) || window < 0 || window > 0x7fffffff) throw new Error(`${label}: window ${window} must be a non-negative integer`);
+        if (!Number.isInteger(window) || window < 0 || window > 0x7fffffff) throw new InternalError(`${label}: window ${window} must be a non-negative integer`);
         if (s.numKvHeads < 1 || s.numHeads % s.numKvHeads !== 0) {
           throw new InternalError(`${label}: numHeads ${s.numHeads} is not a multiple of numKvHeads ${s.numKvHeads}`);
         }

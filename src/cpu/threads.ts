@@ -165,7 +165,7 @@ export class ThreadPool {
           URL.revokeObjectURL(url);
           ready.push(new Promise((res, rej) => {
             w.onmessage = () => res();
-            w.onerror = (e) => rej(new Error(e.message || 'worker failed to start (CSP worker-src blob:?)'));
+            w.onerror = (e) => rej(new GpuError(e.message || 'worker failed to start (CSP worker-src blob:?)'));
           }));
           w.postMessage(msg(i));
           workers.push(w);

@@ -13,7 +13,7 @@
 //          measured on every fixture in test/models/f16.test.ts; f32 activations and accumulation
 //          are what keep it: only the weights are rounded (a relative 2^-11 per weight).
 
-import { GpuError } from './errors';
+import { BadRequestError, GpuError } from './errors';
 import type { Gpu } from './context';
 import type { StorageDtype } from './storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
@@ -58,7 +58,7 @@ export function mayStoreF16(gpu: Gpu, requested: DtypeChoice = 'auto'): boolean 
 /** Resolve the dtype option on this context and checkpoint. */
 export function chooseWeightDtype(gpu: Gpu, weights: WeightStore, requested: DtypeChoice = 'auto'): DtypeInfo {
   if (requested !== 'auto' && requested !== 'f32' && requested !== 'f16') {
-    throw new TypeError(`dtype must be 'auto', 'f32' or 'f16', got ${JSON.stringify(requested)}`);
+    throw new BadRequestError(`dtype must be 'auto', 'f32' or 'f16', got ${JSON.stringify(requested)}`);
   }
   if (requested === 'f32') return { name: 'f32', requested, reason: 'requested' };
   const adapter = [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' ') || 'unknown adapter';

@@ -9,6 +9,7 @@
 // Both count against the same origin quota; a full quota is a QuotaExceededError from put(), which
 // cache.ts reports as CacheQuotaError.
 
+import { abortError } from '../gpu/errors';
 import type { CacheStore, EntryWriter, StoredBody } from './cache_store';
 
 const ORIGIN = 'https://wgpool.cache/';
@@ -66,7 +67,7 @@ class CacheStorageStore implements CacheStore {
       abort: async () => {
         if (open) {
           open = false;
-          await writer.abort(new Error('aborted')).catch(() => undefined);
+          await writer.abort(abortError('aborted')).catch(() => undefined);
         }
         await stored.catch(() => undefined);
         await this.cache.delete(url).catch(() => undefined);

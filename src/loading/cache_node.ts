@@ -6,6 +6,7 @@
 // node:fs and friends are imported through variables, and cache.ts imports this file dynamically
 // in Node only, so browser bundles neither include nor try to resolve any of it.
 
+import { InternalError } from '../gpu/errors';
 import type { CacheStore, EntryWriter, StoredBody } from './cache_store';
 
 const NODE_FS = 'node:fs/promises';
@@ -46,7 +47,7 @@ class FolderStore implements CacheStore {
 
   private file(key: string): string {
     const segs = key.split('/').filter((s) => s !== '');
-    if (segs.some((s) => s === '.' || s === '..')) throw new Error(`bad cache key ${JSON.stringify(key)}`);
+    if (segs.some((s) => s === '.' || s === '..')) throw new InternalError(`bad cache key ${JSON.stringify(key)}`);
     return this.path.join(this.location, ...segs);
   }
 
@@ -178,7 +179,7 @@ class FolderStore implements CacheStore {
 
   async deletePrefix(prefix: string): Promise<void> {
     // Never the whole folder: it may be one the user named, holding other things.
-    if (prefix === '') throw new Error('refusing to delete the whole cache folder');
+    if (prefix === '') throw new InternalError('refusing to delete the whole cache folder');
     if (prefix.endsWith('/')) {
       await this.fs.rm(this.file(prefix), { recursive: true, force: true });
       return;

@@ -19,7 +19,7 @@
 // longer than max_model_len is chunked when chunking is on, else refused (the "enable chunked
 // processing" hint appears once max_embed_len is configured, as in vLLM).
 
-import { BadRequestError } from '../gpu/errors';
+import { BadRequestError, InternalError } from '../gpu/errors';
 
 export interface ChunkingOptions {
   /** Split inputs longer than the model's limit into chunks (vLLM enable_chunked_processing). */
@@ -69,7 +69,7 @@ export interface TokenRun {
 
 /** Consecutive slices of `size` tokens (vLLM chunk_list); the last may be shorter. */
 export function splitChunks(seq: TokenRun, size: number): { ids: number[]; typeIds: number[] }[] {
-  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`chunk size must be a positive integer, got ${size}`);
+  if (!Number.isSafeInteger(size) || size < 1) throw new InternalError(`chunk size must be a positive integer, got ${size}`);
   const ids = Array.from(seq.ids);
   const typeIds = seq.typeIds ? Array.from(seq.typeIds) : new Array<number>(ids.length).fill(0);
   const out: { ids: number[]; typeIds: number[] }[] = [];
@@ -82,17 +82,17 @@ export function splitChunks(seq: TokenRun, size: number): { ids: number[]; typeI
  * With `renormalize` the mean is then scaled to unit L2 norm (x / max(‖x‖, 1e-12), as F.normalize).
  */
 export function combineChunks(vectors: readonly Float32Array[], weights: readonly number[], renormalize = false): Float32Array {
-  if (vectors.length === 0 || vectors.length !== weights.length) throw new RangeError(`combineChunks: ${vectors.length} vectors, ${weights.length} weights`);
+  if (vectors.length === 0 || vectors.length !== weights.length) throw new InternalError(`combineChunks: ${vectors.length} vectors, ${weights.length} weights`);
   const d = vectors[0].length;
   const acc = new Float64Array(d);
   let total = 0;
   vectors.forEach((v, i) => {
-    if (v.length !== d) throw new RangeError(`combineChunks: chunk ${i} has ${v.length} values, chunk 0 has ${d}`);
+    if (v.length !== d) throw new InternalError(`combineChunks: chunk ${i} has ${v.length} values, chunk 0 has ${d}`);
     const w = weights[i];
     for (let j = 0; j < d; j++) acc[j] += w * v[j];
     total += w;
   });
-  if (!(total > 0)) throw new RangeError('combineChunks: the chunk weights sum to 0');
+  if (!(total > 0)) throw new InternalError('combineChunks: the chunk weights sum to 0');
   for (let j = 0; j < d; j++) acc[j] /= total;
   if (renormalize) {
     let ss = 0;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  BadRequestError, ERROR_CLASSES, EngineDisposedError, GpuError, InternalError, ModelLoadError, NotFoundError, OverloadedError, WgpoolError,
+  BadRequestError, ERROR_CLASSES, EngineDisposedError, GpuError, GpuLostError, InternalError, ModelLoadError, NotFoundError, OverloadedError, WgpoolError,
   abortError, errorFromWire,
 } from '../../src/gpu/errors';
 
@@ -47,6 +47,7 @@ describe('typed errors', () => {
       [new GpuError('x'), 500, 'InternalServerError'],
       [new InternalError('x'), 500, 'InternalServerError'],
       [new EngineDisposedError(), 503, 'ServiceUnavailableError'],
+      [new GpuLostError('x', 'destroyed', true), 503, 'ServiceUnavailableError'],
     ] as const;
     for (const [err, status, type] of table) {
       expect(err).toBeInstanceOf(WgpoolError);
