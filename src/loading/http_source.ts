@@ -221,7 +221,7 @@ export class HttpSource extends BaseSource {
   async stream(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
     const url = this.url(p);
     const file = await this.open(p, signal);
-    const fail = (why: string) => new ModelLoadError(`Model "${this.id}": GET ${url}${file.from === 'cache' ? ' (from the offline cache)' : ''} ${why}`);
+    const fail = (why: string) => this.readError(file, url, why);
     return { body: countedStream(file.body, file.size, onProgress, fail), size: file.size };
   }
 
@@ -270,10 +270,15 @@ export class HttpSource extends BaseSource {
     else await this.cache?.discard();
   }
 
+  /** A body that went wrong while being read, naming the URL and whether it came from the cache. */
+  private readError(file: FileBody, url: string, why: string): ModelLoadError {
+    return new ModelLoadError(`Model "${this.id}": GET ${url}${file.from === 'cache' ? ' (from the offline cache)' : ''} ${why}`);
+  }
+
   /** The whole body, streamed into one buffer when its size is known; a short body is an error. */
   private async readBody(file: FileBody, url: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     const expected = file.size;
-    const fail = (why: string) => new ModelLoadError(`Model "${this.id}": GET ${url}${file.from === 'cache' ? ' (from the offline cache)' : ''} ${why}`);
+    const fail = (why: string) => this.readError(file, url, why);
     const reader = file.body.getReader();
     const onAbort = () => void reader.cancel().catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -114,16 +114,6 @@ export class LoadFiles extends BaseSource {
     return this.listing;
   }
 
-  /** The bytes and sizes read, for the offline cache (complete files only). */
-  async completed(): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    for (const [path, p] of this.held) {
-      const data = await p.catch(() => null);
-      if (data) out.set(path, data);
-    }
-    return out;
-  }
-
   /** Drop the held bytes (the load is over). */
   release(): void {
     this.held.clear();
