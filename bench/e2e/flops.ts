@@ -34,10 +34,11 @@ const num = (c: Config, k: string): number => {
   return v;
 };
 
-/** P, L and A from a config.json (BERT / RoBERTa / XLM-R, DistilBERT, NomicBert, Qwen3 / Qwen2 / Llama); null for other families. */
+/** P, L and A from a config.json (BERT / RoBERTa / XLM-R / MPNet, DistilBERT, NomicBert, GTE v1.5,
+ * ModernBERT, Qwen3 / Qwen2 / Llama / Mistral, Gemma 3); null for other families. */
 export function flopsModel(config: Config): FlopsModel | null {
   const type = String(config.model_type ?? '');
-  if (['bert', 'roberta', 'xlm-roberta', 'distilbert'].includes(type)) {
+  if (['bert', 'roberta', 'xlm-roberta', 'mpnet', 'distilbert'].includes(type)) {
     const distil = type === 'distilbert';
     const L = num(config, distil ? 'n_layers' : 'num_hidden_layers');
     const H = num(config, distil ? 'dim' : 'hidden_size');
@@ -54,7 +55,26 @@ export function flopsModel(config: Config): FlopsModel | null {
     const perLayer = 4 * H * H + 3 * H * I + 4 * H;
     return { params: L * perLayer, layers: L, attnWidth: H, hidden: H };
   }
-  if (['qwen3', 'qwen2', 'llama'].includes(type)) {
+  if (type === 'new') {
+    // GTE v1.5: qkv_proj and o_proj (+ biases); up_gate_proj (no bias, 2·I rows) and down_proj (+ bias); two LayerNorms.
+    const L = num(config, 'num_hidden_layers');
+    const H = num(config, 'hidden_size');
+    const I = num(config, 'intermediate_size');
+    const perLayer = 4 * H * H + 4 * H + 3 * H * I + H + 4 * H;
+    return { params: L * perLayer, layers: L, attnWidth: H, hidden: H };
+  }
+  if (type === 'modernbert') {
+    // Wqkv and Wo, Wi (2·I rows, GeGLU) and Wo; attn_norm and mlp_norm; biases only where the config turns them on.
+    const L = num(config, 'num_hidden_layers');
+    const H = num(config, 'hidden_size');
+    const I = num(config, 'intermediate_size');
+    const attnBias = config.attention_bias === true ? 4 * H : 0;
+    const mlpBias = config.mlp_bias === true ? 2 * I + H : 0;
+    const normBias = config.norm_bias === true ? 2 * H : 0;
+    const perLayer = 4 * H * H + attnBias + 3 * H * I + mlpBias + 2 * H + normBias;
+    return { params: L * perLayer + H, layers: L, attnWidth: H, hidden: H };
+  }
+  if (['qwen3', 'qwen2', 'llama', 'mistral', 'gemma3_text'].includes(type)) {
     const L = num(config, 'num_hidden_layers');
     const H = num(config, 'hidden_size');
     const I = num(config, 'intermediate_size');
@@ -62,7 +82,10 @@ export function flopsModel(config: Config): FlopsModel | null {
     const headDim = typeof config.head_dim === 'number' ? config.head_dim : H / heads;
     const kv = typeof config.num_key_value_heads === 'number' ? config.num_key_value_heads : heads;
     const attn = H * heads * headDim + 2 * H * kv * headDim + heads * headDim * H;
-    const perLayer = attn + 3 * H * I + 2 * H + 2 * headDim;
+    // Gemma 3 has four norms per layer (around attention and MLP, before and after), the others two;
+    // the q/k norms (Qwen3, Gemma 3) are headDim each.
+    const norms = type === 'gemma3_text' ? 4 * H : 2 * H;
+    const perLayer = attn + 3 * H * I + norms + 2 * headDim;
     return { params: L * perLayer + H, layers: L, attnWidth: heads * headDim, hidden: H };
   }
   return null;
