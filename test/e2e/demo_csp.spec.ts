@@ -1,13 +1,14 @@
-// The built task playground (vite build → dist/demo) under a strict Content-Security-Policy, the
+// The built demo (vite build → dist/demo) under a strict Content-Security-Policy, the
 // one the README's Security section gives, sent on every response (page, scripts, /sw.js, model
 // files) by a small static server here. On WebGPU, on the CPU backend on one thread, and on the CPU
 // backend with worker threads (a cross-origin isolated page: Blob-URL workers, hence `worker-src
-// blob:`), the demo loads its model and answers — the quick search puts "bakery" first for the
-// bread query, and the embeddings agree across backends — and nothing violates the policy: no
+// blob:`), the task playground loads its model and answers — the quick search puts "bakery" first
+// for the bread query, and the embeddings agree across backends — and the reverse dictionary (the
+// search app) answers a held-out description; and nothing violates the policy: no
 // securitypolicyviolation event, no "Refused to …" console message, no report at report-uri. A
 // control test makes one violation on purpose to show the three watchers see it.
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
@@ -29,6 +30,10 @@ export const STRICT_CSP = [
 ].join('; ');
 
 const ROOT = resolve('dist/demo');
+// A held-out description the embedder's exact search ranks right first (as search_pwa.spec.ts).
+const HELD = (JSON.parse(readFileSync(new URL('../fixtures/wordnet-heldout-lemmas.json', import.meta.url), 'utf8')) as {
+  queries: { gloss: string; answers: string[]; exactRank: number | null }[];
+}).queries.find((q) => q.exactRank === 0)!;
 const MODELS = [resolve('demo/models'), resolve('test/fixtures/models')];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
@@ -173,6 +178,20 @@ test('CPU backend with worker threads (cross-origin isolated page, Blob-URL work
   expect(r.info).toMatch(/backend cpu \((relaxed-simd|simd128), [2-9] threads\)/);
   expect(r.ranked[0]).toMatch(/bakery$/);
   expect(maxDiff(r.embeddings, webgpuEmbeddings)).toBeLessThan(1e-4);
+  expect(await violations()).toEqual([]);
+});
+
+test('the reverse dictionary (search app: its Service Worker, SharedWorker engine, IndexedDB) under the strict CSP', async ({ page }) => {
+  test.setTimeout(300_000);
+  const violations = await watch(page);
+  const t0 = Date.now();
+  await page.goto(`${origin(servers.plain)}/demo/search/dictionary.html`);
+  await page.waitForFunction(() => window.dictApp?.ready === true, undefined, { timeout: 240_000 });
+  await page.fill('#query', HELD.gloss);
+  await page.waitForFunction((q) => window.dictApp.lastQuery === q, HELD.gloss);
+  const words = await page.evaluate(() => window.dictApp.lastWords);
+  console.log(JSON.stringify({ app: 'dictionary', seconds: (Date.now() - t0) / 1000, query: HELD.gloss, top: words.slice(0, 5) }));
+  expect(words.some((w) => HELD.answers.includes(w))).toBe(true);
   expect(await violations()).toEqual([]);
 });
 
