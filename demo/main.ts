@@ -1,10 +1,18 @@
 // The task playground: load a model by URL prefix or hub id, run every task on your inputs with its
 // timing, a quick search over a small list (embed + cosine, or rerank with a cross-encoder), the
 // adapter report, and the HTTP API from a Service Worker. The search app is demo/search/.
+import type { BackendChoice } from '../src/backend';
 import { Gpu, createEngine, type Engine } from '../src/index';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let engine: Engine | undefined;
+
+// ?backend=cpu|webgpu|auto (and ?model=…) preselect the controls, so a link opens a given setup.
+const params = new URLSearchParams(location.search);
+for (const [key, id] of [['backend', 'backend'], ['model', 'model']] as const) {
+  const v = params.get(key);
+  if (v !== null) $<HTMLInputElement | HTMLSelectElement>(id).value = v;
+}
 
 function show(el: HTMLElement, text: string, error = false) {
   el.textContent = text;
@@ -29,11 +37,13 @@ async function load() {
   try {
     await engine?.dispose();
     const t0 = performance.now();
-    engine = await createEngine({ model });
+    engine = await createEngine({ model, backend: $<HTMLSelectElement>('backend').value as BackendChoice });
     const i = engine.info;
+    const b = i.backend;
     show(
       $('info'),
       `${i.model}\n${i.architecture} (${i.modelType}), hidden ${i.hiddenSize}, max ${i.maxLength} tokens\n` +
+        `backend ${b.name}${b.name === 'cpu' ? ` (${b.simd}, ${b.threads} thread${b.threads === 1 ? '' : 's'})` : ''}${b.requested === 'auto' ? ` (auto: ${b.reason})` : ''}\n` +
         `tasks: ${i.tasks.join(', ')}; pooling ${i.pooling} (${i.poolingOrigin})${i.normalize ? ' + normalize' : ''}\n` +
         `loaded in ${(performance.now() - t0).toFixed(0)} ms`,
     );
@@ -100,7 +110,7 @@ async function serviceWorker() {
   const out = $('sw-output');
   try {
     const spec = $<HTMLInputElement>('model').value.trim();
-    const query = new URLSearchParams({ model: `model=${spec}`, base: '/wgpool' });
+    const query = new URLSearchParams({ model: `model=${spec}`, base: '/wgpool', backend: $<HTMLSelectElement>('backend').value });
     // Built demo: /sw.js; dev server: the TypeScript entry (served with Service-Worker-Allowed: /).
     const script = import.meta.env.DEV ? '/src/serve/sw_entry.ts' : '/sw.js';
     await navigator.serviceWorker.register(`${script}?${query}`, { type: 'module', scope: '/' });

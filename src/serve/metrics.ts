@@ -105,11 +105,12 @@ export class Metrics {
         out.push(`${name}_bucket${withLabel(k, 'le="+Inf"')} ${h.count}`, `${name}_sum${k} ${num(h.sum)}`, `${name}_count${k} ${h.count}`);
       }
     };
-    const gauge = (name: string, help: string, read: (s: SchedulerStatsLike) => number) => {
+    const gauge = (name: string, help: string, read: (s: SchedulerStatsLike) => number | undefined) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
       for (const [model, engine] of engines) {
         const s = statsOf(engine);
-        if (s) out.push(`${name}${renderLabels({ model_name: model })} ${num(read(s))}`);
+        const v = s ? read(s) : undefined;
+        if (typeof v === 'number') out.push(`${name}${renderLabels({ model_name: model })} ${num(v)}`);
       }
     };
     counter('http_requests_total', 'HTTP requests by route, method and status.', this.requests);
@@ -124,6 +125,12 @@ export class Metrics {
     gauge('wgpool:batches_run', 'Batches run since start (a gauge: it restarts with the engine).', (s) => s.batches);
     gauge('wgpool:mean_batch_fill', 'Mean fill of the token budget over all batches (0..1).', (s) => s.meanBatchFill);
     gauge('wgpool:mean_batch_size', 'Mean sequences per batch.', (s) => s.meanBatchSize);
+    // GPU memory of each engine: buffers alive (weights, params, activations) and, of those, the
+    // freed ones the pool keeps for reuse; live minus pooled is what is in use.
+    gauge('wgpool:gpu_buffers_live', 'GPU buffers alive, pooled free ones included.', (s) => s.gpuBuffers?.liveBuffers);
+    gauge('wgpool:gpu_bytes_live', 'Bytes of the GPU buffers alive.', (s) => s.gpuBuffers?.liveBytes);
+    gauge('wgpool:gpu_buffers_pooled_free', 'Freed GPU buffers the pool keeps for reuse.', (s) => s.gpuBuffers?.pooledFreeBuffers);
+    gauge('wgpool:gpu_bytes_pooled_free', 'Bytes of the freed GPU buffers the pool keeps.', (s) => s.gpuBuffers?.pooledFreeBytes);
     return out.join('\n') + '\n';
   }
 }
@@ -136,6 +143,7 @@ interface SchedulerStatsLike {
   queuedTokens: number;
   queuedRequests: number;
   inFlight: number;
+  gpuBuffers?: { liveBuffers: number; liveBytes: number; pooledFreeBuffers: number; pooledFreeBytes: number };
 }
 
 function statsOf(engine: EngineApi): SchedulerStatsLike | null {

@@ -275,6 +275,21 @@ describe('/metrics', () => {
     expect(after.get('wgpool:request_batch_size_bucket{model_name="slow",le="4"}')).toBe(1);
     expect(after.get('vllm:num_requests_waiting{model_name="slow"}')).toBe(0);
   });
+
+  it("reports each engine's live and pooled GPU buffers when its stats() has them, and no such series when not", async () => {
+    class GpuFake extends FakeEngine {
+      override stats() {
+        return { ...super.stats(), gpuBuffers: { liveBuffers: 12, liveBytes: 4096, pooledFreeBuffers: 3, pooledFreeBytes: 1024 } };
+      }
+    }
+    const h = createHandler({ engines: new Map<string, EngineApi>([['gpu', new GpuFake()], ['plain', new FakeEngine()]]) });
+    const m = parseProm(await (await h(new Request('http://x/metrics'))).text());
+    expect(m.get('wgpool:gpu_buffers_live{model_name="gpu"}')).toBe(12);
+    expect(m.get('wgpool:gpu_bytes_live{model_name="gpu"}')).toBe(4096);
+    expect(m.get('wgpool:gpu_buffers_pooled_free{model_name="gpu"}')).toBe(3);
+    expect(m.get('wgpool:gpu_bytes_pooled_free{model_name="gpu"}')).toBe(1024);
+    expect([...m.keys()].filter((k) => k.startsWith('wgpool:gpu_') && k.includes('"plain"'))).toEqual([]);
+  });
 });
 
 describe('/version', () => {
