@@ -24,7 +24,8 @@ async function runGoldens(page: Page, query: string): Promise<GoldensResult> {
   return res;
 }
 
-function expectAllPass(res: GoldensResult, engine: { backend: string; threads: number | null; simd: string | null; adapterSource: string }) {
+function expectAllPass(res: GoldensResult, want: { backend: string; threads: number | null; simd: string | null; adapterSource: string }) {
+  const engine = { ...want, dtype: 'f32' };
   const worst = Object.fromEntries(
     Object.entries(res.results).map(([name, r]) => [name, Object.fromEntries(Object.entries(r.errors).map(([what, m]) => [what, Number(m.err.toPrecision(2))]))]),
   );

@@ -7,6 +7,8 @@
 // On WebGPU every engine runs on one device the suite requests the way an engine does (Gpu.create):
 // Dawn reuses a device's compiled pipelines, so only the first model of each architecture compiles
 // (on SwiftShader ~14 s a load on engine-owned devices, ~0.2 s after the first on a shared one).
+// Weights are stored f32 (dtype 'f32'): 'auto' would take f16 on a hardware adapter with shader-f16,
+// whose own bars are test/models/f16.test.ts's, not these.
 import { createEngine } from '../../../../src/index';
 import type { BackendChoice } from '../../../../src/backend';
 import { Gpu } from '../../../../src/gpu/context';
@@ -18,6 +20,7 @@ export interface EngineSummary {
   backend: string;
   threads: number | null;
   simd: string | null;
+  dtype: string;
   adapter: string;
   adapterSource: string;
 }
@@ -42,9 +45,9 @@ export default async function run(args: { only?: string[] } = {}): Promise<Golde
     const engines: EngineSummary[] = [];
     const json: unknown = await (await fetch(new URL(`/test/fixtures/goldens/${name}.json`, location.href))).json();
     const report = await runGoldenCheck(name, json, async (model, options) => {
-      const engine = await createEngine({ model: new URL(`/models/${model}`, location.href).href, backend, threads, device: gpu?.device, ...options });
+      const engine = await createEngine({ model: new URL(`/models/${model}`, location.href).href, backend, threads, device: gpu?.device, dtype: 'f32', ...options });
       const { info } = engine;
-      engines.push({ backend: info.backend.name, threads: info.backend.threads, simd: info.backend.simd, adapter: info.adapter.description || `${info.adapter.vendor} ${info.adapter.architecture}`, adapterSource: info.adapter.source });
+      engines.push({ backend: info.backend.name, threads: info.backend.threads, simd: info.backend.simd, dtype: info.dtype.name, adapter: info.adapter.description || `${info.adapter.vendor} ${info.adapter.architecture}`, adapterSource: info.adapter.source });
       return engine;
     });
     results[name] = { ...report.toJSON(), ms: Math.round(performance.now() - t0), engines };
