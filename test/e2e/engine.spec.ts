@@ -10,15 +10,7 @@ async function runSuite(page: import('@playwright/test').Page, suite: string) {
   return res;
 }
 
-test('goldens in Chromium through the public API (BERT and Qwen3 embedders)', async ({ page }) => {
-  const res = (await runSuite(page, 'goldens')) as Record<string, { embedding: number; batchInvariance: number; matryoshka?: number; adapter: string }>;
-  console.log(JSON.stringify(res));
-  for (const name of ['tiny-bert-embed', 'tiny-qwen3-embed']) {
-    expect(res[name].embedding).toBeLessThan(1e-5);
-    expect(res[name].batchInvariance).toBeLessThan(1e-5);
-  }
-  expect(res['tiny-bert-embed'].matryoshka).toBeLessThan(1e-5);
-});
+// Every fixture's goldens on both backends: goldens.spec.ts.
 
 test('Web Worker engine: the page signal aborts a load in the upload phase; the worker loads again', async ({ page }) => {
   const res = (await runSuite(page, 'worker_abort')) as { abortOutcome: string; phases: string[]; dims: number; liveBuffers: number };

@@ -1,128 +1,18 @@
-// Typed loader for the float64 oracle outputs in test/fixtures/goldens/<fixture>.json
-// (written by shared/oracle/make_fixtures.py; its README documents every field).
+// Typed loader for the float64 oracle outputs in test/fixtures/goldens/<fixture>.json, from disk
+// (Node). The types and the structural check live in ./golden_types (shared with the browser suite).
 import { readFileSync } from 'node:fs';
 import { GOLDENS_ROOT, type FixtureName } from './fixtures';
+import { validateGolden, type Golden } from './golden_types';
 
-/** What every case has: the tokenization and the unpadded final hidden state [T][H]. */
-export interface GoldenCaseBase {
-  text: string;
-  input_ids: number[];
-  token_type_ids: number[];
-  attention_mask: number[];
-  tokens: string[];
-  last_hidden_state: number[][];
-}
+export * from './golden_types';
 
-export interface EmbedCase extends GoldenCaseBase {
-  /** The model's pooling, before normalize. */
-  pooled: number[];
-  /** `pooled` after L2 normalize. */
-  embedding: number[];
-  /** Every pooling mode over the same hidden state, before normalize. */
-  pooling_modes: { cls: number[]; mean: number[]; max: number[]; lasttoken: number[] };
-  /** Dimension ("16", "32", …) → pooled vector truncated to it, then re-normalized. Empty unless the model is matryoshka. */
-  matryoshka: Record<string, number[]>;
-}
-
-export interface SeqClsCase extends GoldenCaseBase {
-  logits: number[];
-  /** Softmax over `logits`. */
-  probs: number[];
-  predicted_label: string;
-}
-
-export interface ScoreCase extends GoldenCaseBase {
-  text_pair: string;
-  /** One logit (num_labels = 1). */
-  logits: number[];
-  /** The raw logit. */
-  score: number;
-  /** sigmoid(score). */
-  probs: number;
-}
-
-export interface TokClsCase extends GoldenCaseBase {
-  /** [T][num_labels] */
-  logits: number[][];
-  /** Softmax per token. */
-  probs: number[][];
-  /** Argmax label per token. */
-  predicted_label: string[];
-}
-
-/** The right-padded batch of all cases, and how far its outputs were from the single runs. */
-export interface GoldenBatch {
-  input_ids: number[][];
-  attention_mask: number[][];
-  max_abs_diff_vs_single: Record<string, number>;
-  max_abs_diff_vs_single_float32: Record<string, number>;
-}
-
-interface GoldenBase {
-  fixture: FixtureName;
-  architecture: string;
-  model_type: 'bert' | 'xlm-roberta' | 'qwen3' | 'distilbert' | 'qwen2' | 'llama' | 'nomic_bert' | 'modernbert' | 'mistral' | 'gemma3_text' | 'mpnet' | 'new';
-  reference_dtype: 'float64';
-  pad_token_id: number;
-  batch: GoldenBatch;
-  float32_vs_float64_max_abs_diff: Record<string, number>;
-}
-
-export interface EmbedGolden extends GoldenBase {
-  kind: 'embed';
-  pooling: 'cls' | 'mean' | 'max' | 'lasttoken';
-  normalize: boolean;
-  /** Present only for matryoshka models. */
-  matryoshka?: number[];
-  /**
-   * Set when `matryoshka` follows the model card's recipe rather than config.json (nomic: layer_norm,
-   * truncate, normalize); the runtime follows vLLM there, so these vectors are checked apart.
-   */
-  matryoshka_recipe?: string;
-  /** config_sentence_transformers.json prompts, when the model has them. */
-  prompts?: Record<string, string>;
-  cases: EmbedCase[];
-}
-
-export interface SeqClsGolden extends GoldenBase {
-  kind: 'seqcls';
-  activation: 'softmax';
-  cases: SeqClsCase[];
-}
-
-export interface ScoreGolden extends GoldenBase {
-  kind: 'score';
-  activation: 'sigmoid';
-  cases: ScoreCase[];
-}
-
-export interface TokClsGolden extends GoldenBase {
-  kind: 'tokcls';
-  activation: 'softmax';
-  cases: TokClsCase[];
-}
-
-export type Golden = EmbedGolden | SeqClsGolden | ScoreGolden | TokClsGolden;
-export type GoldenCase = Golden['cases'][number];
-
-const KINDS = ['embed', 'seqcls', 'score', 'tokcls'] as const;
 const cache = new Map<FixtureName, Golden>();
 
 /** Load (once per process) and sanity-check one fixture's golden file. */
 export function loadGolden(name: FixtureName): Golden {
   const hit = cache.get(name);
   if (hit) return hit;
-  const g = JSON.parse(readFileSync(`${GOLDENS_ROOT}/${name}.json`, 'utf8')) as Golden;
-  // Cheap structural checks, so a stale or hand-edited file fails here rather than deep in a test.
-  if (g.fixture !== name) throw new Error(`golden ${name}.json names fixture ${JSON.stringify(g.fixture)}`);
-  if (!KINDS.includes(g.kind)) throw new Error(`golden ${name}.json has unknown kind ${JSON.stringify(g.kind)}`);
-  if (!Array.isArray(g.cases) || g.cases.length === 0) throw new Error(`golden ${name}.json has no cases`);
-  for (const c of g.cases) {
-    const t = c.input_ids.length;
-    if (c.token_type_ids.length !== t || c.attention_mask.length !== t || c.tokens.length !== t || c.last_hidden_state.length !== t) {
-      throw new Error(`golden ${name}.json: case ${JSON.stringify(c.text)} has inconsistent lengths`);
-    }
-  }
+  const g = validateGolden(name, JSON.parse(readFileSync(`${GOLDENS_ROOT}/${name}.json`, 'utf8')));
   cache.set(name, g);
   return g;
 }
@@ -132,21 +22,4 @@ export function loadGoldenOf<K extends Golden['kind']>(name: FixtureName, kind: 
   const g = loadGolden(name);
   if (g.kind !== kind) throw new Error(`golden ${name}.json is kind ${g.kind}, not ${kind}`);
   return g as Extract<Golden, { kind: K }>;
-}
-
-/** The second text of a case, for pair (cross-encoder) goldens. */
-export function casePair(c: GoldenCase): string | undefined {
-  return 'text_pair' in c ? c.text_pair : undefined;
-}
-
-/** Flatten [T][H] (or any nested number arrays) row-major into one Float64Array. */
-export function flat(rows: readonly (readonly number[])[]): Float64Array {
-  const n = rows.reduce((a, r) => a + r.length, 0);
-  const out = new Float64Array(n);
-  let o = 0;
-  for (const r of rows) {
-    out.set(r, o);
-    o += r.length;
-  }
-  return out;
 }

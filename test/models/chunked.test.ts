@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
 import { describeBackends } from '../helpers/backends';
 import { CHUNKED_GOLDENS, chunkedFixtureDir, loadChunkedGolden, poolMode, type ChunkMode } from '../helpers/chunked_goldens';
+import { TOL } from '../helpers/golden_checks';
 import { maxAbsDiff } from '../helpers/random';
 
-const TOL_POOLED = 1e-4;
-const TOL_NORMALIZED = 1e-5;
-const TOL_BATCH = 1e-5;
+// The bars of every golden suite, Node and Chromium (test/helpers/golden_checks.ts).
+const TOL_POOLED = TOL.pooled;
+const TOL_NORMALIZED = TOL.normalized;
+const TOL_BATCH = TOL.batch;
 const MODES: ChunkMode[] = ['cls', 'mean', 'max', 'lasttoken'];
 
 const maxErrors: Record<string, Record<string, number>> = {};

@@ -8,12 +8,14 @@ import type { BackendChoice } from '../../src/backend';
 import { createEngine, type Engine } from '../../src/index';
 import { describeBackends } from '../helpers/backends';
 import { fixtureDir, type FixtureName } from '../helpers/fixtures';
+import { TOL } from '../helpers/golden_checks';
 import { flat, loadGoldenOf } from '../helpers/goldens';
 import { maxAbsDiff } from '../helpers/random';
 
-const TOL_LOGITS = 1e-4;
-const TOL_PROBS = 1e-5;
-const TOL_BATCH = 1e-5;
+// The bars of every golden suite, Node and Chromium (test/helpers/golden_checks.ts).
+const TOL_LOGITS = TOL.logits;
+const TOL_PROBS = TOL.probs;
+const TOL_BATCH = TOL.batch;
 
 const maxErrors: Record<string, Record<string, number>> = {};
 function record(fixture: string, what: string, err: number) {

@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
 import { describeBackends } from '../helpers/backends';
 import { fixtureDir } from '../helpers/fixtures';
+import { TOL } from '../helpers/golden_checks';
 import { flat, loadGoldenOf, type EmbedCase } from '../helpers/goldens';
 import { maxAbsDiff } from '../helpers/random';
 
-const TOL_HIDDEN = 1e-4;
-const TOL_DENSE = 1e-4;
-const TOL_NORMALIZED = 1e-5;
-const TOL_BATCH = 1e-5;
+// The bars of every golden suite, Node and Chromium (test/helpers/golden_checks.ts).
+const TOL_HIDDEN = TOL.hidden;
+const TOL_DENSE = TOL.dense;
+const TOL_NORMALIZED = TOL.normalized;
+const TOL_BATCH = TOL.batch;
 
 type GemmaCase = EmbedCase & { dense_outputs: Record<'2_Dense' | '3_Dense', number[]> };
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/index';
 import { fixtureDir } from '../helpers/fixtures';
+import { cardMatryoshka } from '../helpers/golden_checks';
 import { loadGoldenOf } from '../helpers/goldens';
 import { maxAbsDiff } from '../helpers/random';
 
@@ -17,16 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.dispose();
 });
-
-/** F.layer_norm(v, (H,)) without affine, eps 1e-5 (the card's recipe), then [:k], then L2 normalize. */
-function cardMatryoshka(pooled: ArrayLike<number>, k: number): number[] {
-  const v = Array.from(pooled);
-  const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
-  const ln = v.map((x) => (x - mean) / Math.sqrt(variance + 1e-5)).slice(0, k);
-  const n = Math.sqrt(ln.reduce((a, b) => a + b * b, 0));
-  return ln.map((x) => x / n);
-}
 
 describe('tiny-nomic-embed', () => {
   it('reads the prompts of config_sentence_transformers.json; a prompt name equals the prefixed text', async () => {
