@@ -21,7 +21,7 @@ import type { CpuContext } from './context';
 import { EmbeddingCpu, L2NormalizeCpu, PoolCpu, QuantizeBitsCpu } from './gather_kernels';
 import { ACT, MatmulCpu } from './matmul_kernels';
 import { LayerNormCpu, RmsNormCpu } from './norm_kernels';
-import { GLU_ACT, GluCpu, SigmoidCpu, SiluMulCpu, SoftmaxCpu } from './row_kernels';
+import { GLU_ACT, GluCpu, SigmoidCpu, SoftmaxCpu } from './row_kernels';
 import { SEARCH_FACTORIES } from './search_kernels';
 
 /** The CPU implementation of each src/kernels/ wrapper, by the wrapper's shader name. */
@@ -46,7 +46,6 @@ const FACTORIES: Record<string, (ctx: CpuContext, opts: never) => object> = {
   l2_normalize: (ctx, o: L2NormalizeOptions) => new L2NormalizeCpu(ctx, o.normalize),
   softmax: (ctx) => new SoftmaxCpu(ctx),
   sigmoid: (ctx) => new SigmoidCpu(ctx),
-  silu_mul: (ctx) => new SiluMulCpu(ctx),
   glu: (ctx, o: GluOptions) => {
     if (!(o.activation in GLU_ACT)) throw new GpuError(`glu: unknown activation "${o.activation}"`);
     if (o.activated !== 'first' && o.activated !== 'second') throw new GpuError(`glu: activated must be 'first' or 'second', got "${o.activated}"`);

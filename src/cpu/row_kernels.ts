@@ -1,10 +1,9 @@
 // The CPU backend's elementwise row kernels: softmax, sigmoid and the gated MLP's activation
-// (src/kernels/softmax.ts, sigmoid.ts, silu_mul.ts, glu.ts).
+// (src/kernels/softmax.ts, sigmoid.ts, glu.ts).
 
 import { GpuError } from '../gpu/errors';
 import type { GluActivation, GluBuffers, GluShape } from '../kernels/glu';
 import type { SigmoidBuffers, SigmoidShape } from '../kernels/sigmoid';
-import type { SiluMulBuffers, SiluMulShape } from '../kernels/silu_mul';
 import type { SoftmaxBuffers, SoftmaxShape } from '../kernels/softmax';
 import type { CpuContext } from './context';
 import { checkCounts, checkSizes } from './kernel_checks';
@@ -44,25 +43,6 @@ export class SigmoidCpu {
       }
       protected execute(s: SigmoidShape) {
         wasm.sigmoid(x.ptr, out.ptr, s.count, s.offset);
-      }
-    })(label);
-  }
-}
-
-export class SiluMulCpu {
-  constructor(private readonly ctx: CpuContext) {}
-
-  bind(b: SiluMulBuffers, label = 'silu_mul'): CpuStep<SiluMulShape> {
-    if (b.gateUp === b.out) throw new GpuError(`${label}: out may not be gateUp (a buffer cannot be bound read-only and writable at once)`);
-    const [gu, out] = [cpuBuffer(b.gateUp, label, 'gateUp'), cpuBuffer(b.out, label, 'out')];
-    const wasm = this.ctx.wasm;
-    return new (class extends CpuStep<SiluMulShape> {
-      protected override check(s: SiluMulShape) {
-        checkCounts(label, s);
-        checkSizes(label, [['gateUp', gu, s.tokens * s.inter * 8], ['out', out, s.tokens * s.inter * 4]]);
-      }
-      protected execute(s: SiluMulShape) {
-        wasm.siluMul(gu.ptr, out.ptr, s.inter, 0, s.tokens);
       }
     })(label);
   }
