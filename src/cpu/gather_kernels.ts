@@ -9,7 +9,7 @@ import type { L2NormalizeBuffers, L2NormalizeShape } from '../kernels/l2_normali
 import type { PoolBuffers, PoolShape } from '../kernels/pool';
 import type { QuantizeBitsBuffers, QuantizeBitsShape } from '../kernels/quantize_bits';
 import type { CpuContext } from './context';
-import { checkCounts, checkSizes, opt, ptr } from './kernel_checks';
+import { checkCounts, checkSizes, opt, ptr, xOutStep } from './kernel_checks';
 import { cpuBuffer } from './memory';
 import { CpuStep } from './step';
 
@@ -64,18 +64,13 @@ export class L2NormalizeCpu {
   constructor(private readonly ctx: CpuContext, readonly normalize: boolean) {}
 
   bind(b: L2NormalizeBuffers, label = 'l2_normalize'): CpuStep<L2NormalizeShape> {
-    const [x, out] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.out, label, 'out')];
     const { ctx, normalize } = this;
-    return new (class extends CpuStep<L2NormalizeShape> {
-      protected override check(s: L2NormalizeShape) {
-        if (s.dims > s.inStride || s.dims > s.outStride) throw new InternalError(`${label}: dims ${s.dims} exceeds a row stride (in ${s.inStride}, out ${s.outStride})`);
-        const end = s.rowOffset + s.rows;
-        if (s.rows > 0) checkSizes(label, [['x', x, ((end - 1) * s.inStride + s.dims) * 4], ['out', out, ((end - 1) * s.outStride + s.dims) * 4]]);
-      }
-      protected execute(s: L2NormalizeShape) {
-        ctx.wasm.l2Normalize(x.ptr, out.ptr, s.rows, s.rowOffset, s.dims, s.inStride, s.outStride, normalize ? 1 : 0);
-      }
-    })(label);
+    const bytes = (s: L2NormalizeShape): [number, number] => {
+      if (s.dims > s.inStride || s.dims > s.outStride) throw new InternalError(`${label}: dims ${s.dims} exceeds a row stride (in ${s.inStride}, out ${s.outStride})`);
+      const last = s.rowOffset + s.rows - 1;
+      return s.rows > 0 ? [(last * s.inStride + s.dims) * 4, (last * s.outStride + s.dims) * 4] : [0, 0];
+    };
+    return xOutStep<L2NormalizeShape>(label, b, bytes, (x, out, s) => ctx.wasm.l2Normalize(x, out, s.rows, s.rowOffset, s.dims, s.inStride, s.outStride, normalize ? 1 : 0));
   }
 }
 
@@ -83,16 +78,8 @@ export class QuantizeBitsCpu {
   constructor(private readonly ctx: CpuContext) {}
 
   bind(b: QuantizeBitsBuffers, label = 'quantize_bits'): CpuStep<QuantizeBitsShape> {
-    const [x, out] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.out, label, 'out')];
     const wasm = this.ctx.wasm;
-    return new (class extends CpuStep<QuantizeBitsShape> {
-      protected override check(s: QuantizeBitsShape) {
-        const bytes = Math.ceil((s.rows * Math.ceil(s.dims / 8)) / 4) * 4;
-        if (s.rows > 0) checkSizes(label, [['x', x, ((s.rows - 1) * s.inStride + s.dims) * 4], ['out', out, bytes]]);
-      }
-      protected execute(s: QuantizeBitsShape) {
-        wasm.quantizeBits(x.ptr, out.ptr, s.rows, s.dims, s.inStride);
-      }
-    })(label);
+    const bytes = (s: QuantizeBitsShape): [number, number] => (s.rows > 0 ? [((s.rows - 1) * s.inStride + s.dims) * 4, Math.ceil((s.rows * Math.ceil(s.dims / 8)) / 4) * 4] : [0, 0]);
+    return xOutStep<QuantizeBitsShape>(label, b, bytes, (x, out, s) => wasm.quantizeBits(x, out, s.rows, s.dims, s.inStride));
   }
 }

@@ -1,10 +1,11 @@
-// What every CPU kernel wrapper (src/cpu/*_kernels.ts) does alike: check a bound buffer's size and a
-// shape's counts with the WGSL wrappers' errors, read an optional buffer's pointer, and borrow the
-// context's scratch memory.
+// What the CPU kernel wrappers (src/cpu/*_kernels.ts) do alike: check a bound buffer's size and a
+// shape's counts with the WGSL wrappers' errors, read an optional buffer's pointer, borrow the
+// context's scratch memory, and build the step of a one-input one-output kernel.
 
 import { GpuError } from '../gpu/errors';
 import type { CpuContext } from './context';
 import { CpuBuffer, cpuBuffer } from './memory';
+import { CpuStep } from './step';
 
 export type Need = [name: string, buf: CpuBuffer | null, bytes: number];
 
@@ -43,4 +44,27 @@ export function scratch(ctx: CpuContext, bytes: number): number {
   let s = scratches.get(ctx);
   if (!s) scratches.set(ctx, (s = new Scratch(ctx)));
   return s.get(bytes);
+}
+
+/**
+ * The step of a kernel that reads one buffer, x, and writes another, out (softmax, sigmoid, L2
+ * normalize, bit packing): `bytes` checks a shape (throwing as the WGSL wrapper does) and says how
+ * many bytes x and out must hold for it; `run` calls the WASM kernel with their pointers.
+ */
+export function xOutStep<S>(
+  label: string,
+  b: { x: GPUBuffer; out: GPUBuffer },
+  bytes: (s: S) => [x: number, out: number],
+  run: (x: number, out: number, s: S) => void,
+): CpuStep<S> {
+  const [x, out] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.out, label, 'out')];
+  return new (class extends CpuStep<S> {
+    protected override check(s: S) {
+      const [xBytes, outBytes] = bytes(s);
+      checkSizes(label, [['x', x, xBytes], ['out', out, outBytes]]);
+    }
+    protected execute(s: S) {
+      run(x.ptr, out.ptr, s);
+    }
+  })(label);
 }

@@ -6,7 +6,7 @@ import type { GluActivation, GluBuffers, GluShape } from '../kernels/glu';
 import type { SigmoidBuffers, SigmoidShape } from '../kernels/sigmoid';
 import type { SoftmaxBuffers, SoftmaxShape } from '../kernels/softmax';
 import type { CpuContext } from './context';
-import { checkCounts, checkSizes } from './kernel_checks';
+import { checkCounts, checkSizes, xOutStep } from './kernel_checks';
 import { cpuBuffer } from './memory';
 import { CpuStep } from './step';
 
@@ -16,17 +16,9 @@ export class SoftmaxCpu {
   constructor(private readonly ctx: CpuContext) {}
 
   bind(b: SoftmaxBuffers, label = 'softmax'): CpuStep<SoftmaxShape> {
-    const [x, out] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.out, label, 'out')];
     const wasm = this.ctx.wasm;
-    return new (class extends CpuStep<SoftmaxShape> {
-      protected override check(s: SoftmaxShape) {
-        const bytes = (s.rowOffset + s.rows) * s.n * 4;
-        checkSizes(label, [['x', x, bytes], ['out', out, bytes]]);
-      }
-      protected execute(s: SoftmaxShape) {
-        wasm.softmax(x.ptr, out.ptr, s.rows, s.rowOffset, s.n);
-      }
-    })(label);
+    const bytes = (s: SoftmaxShape) => (s.rowOffset + s.rows) * s.n * 4;
+    return xOutStep<SoftmaxShape>(label, b, (s) => [bytes(s), bytes(s)], (x, out, s) => wasm.softmax(x, out, s.rows, s.rowOffset, s.n));
   }
 }
 
@@ -34,17 +26,9 @@ export class SigmoidCpu {
   constructor(private readonly ctx: CpuContext) {}
 
   bind(b: SigmoidBuffers, label = 'sigmoid'): CpuStep<SigmoidShape> {
-    const [x, out] = [cpuBuffer(b.x, label, 'x'), cpuBuffer(b.out, label, 'out')];
     const wasm = this.ctx.wasm;
-    return new (class extends CpuStep<SigmoidShape> {
-      protected override check(s: SigmoidShape) {
-        const bytes = (s.offset + s.count) * 4;
-        checkSizes(label, [['x', x, bytes], ['out', out, bytes]]);
-      }
-      protected execute(s: SigmoidShape) {
-        wasm.sigmoid(x.ptr, out.ptr, s.count, s.offset);
-      }
-    })(label);
+    const bytes = (s: SigmoidShape) => (s.offset + s.count) * 4;
+    return xOutStep<SigmoidShape>(label, b, (s) => [bytes(s), bytes(s)], (x, out, s) => wasm.sigmoid(x, out, s.count, s.offset));
   }
 }
 
