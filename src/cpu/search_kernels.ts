@@ -5,24 +5,15 @@
 // spread a long list over workgroups), and every step runs on the calling thread: one search is a
 // few milliseconds of memory-bound scanning, and the index serializes its searches anyway.
 
-import { GpuError } from '../gpu/errors';
+import { GpuError, InternalError } from '../gpu/errors';
 import type { DotScoresBuffers, DotScoresShape } from '../kernels/dot_scores';
 import type { HammingScoresBuffers, HammingScoresShape } from '../kernels/hamming_scores';
 import { packedRowBytes } from '../kernels/quantize_bits';
 import { MAX_K, type TopKBuffers, type TopKRun, type TopKShape } from '../kernels/top_k';
 import type { CpuContext } from './context';
-import { type CpuBuffer, cpuBuffer } from './memory';
+import { checkCounts, checkSizes, opt, ptr } from './kernel_checks';
+import { cpuBuffer } from './memory';
 import { CpuStep } from './step';
-
-function need(label: string, name: string, buf: CpuBuffer, bytes: number): void {
-  if (buf.size < bytes) throw new GpuError(`${label}: ${name} holds ${buf.size} bytes, needs ${bytes}`);
-}
-
-function counts(label: string, s: object): void {
-  for (const [name, v] of Object.entries(s)) {
-    if (typeof v === 'number' && (!Number.isInteger(v) || v < 0)) throw new GpuError(`${label}: ${name} must be a non-negative integer, got ${v}`);
-  }
-}
 
 class DotScoresCpu {
   constructor(private readonly ctx: CpuContext) {}
@@ -30,23 +21,20 @@ class DotScoresCpu {
   bind(b: DotScoresBuffers, dims: number, label = 'dot_scores'): CpuStep<DotScoresShape> {
     const queries = cpuBuffer(b.queries, label, 'queries');
     const corpus = cpuBuffer(b.corpus, label, 'corpus');
-    const rows = b.rows ? cpuBuffer(b.rows, label, 'rows') : null;
+    const rows = opt(b.rows, label, 'rows');
     const scores = cpuBuffer(b.scores, label, 'scores');
     const wasm = this.ctx.wasm;
     return new (class extends CpuStep<DotScoresShape> {
       protected override check(s: DotScoresShape) {
-        if (s.dims !== dims) throw new GpuError(`dot_scores: bound for ${dims} dims, updated with ${s.dims}`);
-        counts(label, s);
-        need(label, 'queries', queries, s.queries * s.dims * 4);
-        need(label, 'scores', scores, s.queries * s.count * 4);
-        if (rows) need(label, 'rows', rows, s.queries * s.count * 4);
+        if (s.dims !== dims) throw new InternalError(`dot_scores: bound for ${dims} dims, updated with ${s.dims}`);
+        checkCounts(label, s);
         // Dense: rows [0, count) are read; gather: rows below rowLimit (execute clamps to the buffer without one).
-        if (!rows) need(label, 'corpus', corpus, s.count * s.dims * 4);
-        else if (s.rowLimit !== undefined) need(label, 'corpus', corpus, s.rowLimit * s.dims * 4);
+        const corpusRows = rows ? (s.rowLimit ?? 0) : s.count;
+        checkSizes(label, [['queries', queries, s.queries * s.dims * 4], ['scores', scores, s.queries * s.count * 4], ['rows', rows, s.queries * s.count * 4], ['corpus', corpus, corpusRows * s.dims * 4]]);
       }
       protected execute(s: DotScoresShape) {
         const limit = Math.min(s.rowLimit ?? 0xffffffff, Math.floor(corpus.size / Math.max(1, s.dims * 4)));
-        wasm.dotScores(queries.ptr, corpus.ptr, rows ? rows.ptr : 0, scores.ptr, s.count, s.dims, rows ? 1 : 0, limit, 0, s.queries);
+        wasm.dotScores(queries.ptr, corpus.ptr, ptr(rows), scores.ptr, s.count, s.dims, rows ? 1 : 0, limit, 0, s.queries);
       }
     })(label);
   }
@@ -62,11 +50,9 @@ class HammingScoresCpu {
     const wasm = this.ctx.wasm;
     return new (class extends CpuStep<HammingScoresShape> {
       protected override check(s: HammingScoresShape) {
-        counts(label, s);
+        checkCounts(label, s);
         const nb = packedRowBytes(s.dims);
-        need(label, 'queryBits', queryBits, s.queries * nb);
-        need(label, 'corpusBits', corpusBits, s.count * nb);
-        need(label, 'scores', scores, s.queries * s.count * 4);
+        checkSizes(label, [['queryBits', queryBits, s.queries * nb], ['corpusBits', corpusBits, s.count * nb], ['scores', scores, s.queries * s.count * 4]]);
       }
       protected execute(s: HammingScoresShape) {
         wasm.hammingScores(queryBits.ptr, corpusBits.ptr, scores.ptr, s.count, packedRowBytes(s.dims), 0, s.queries);
@@ -87,20 +73,17 @@ class TopKCpu {
   plan(b: TopKBuffers, s: TopKShape, label = 'top_k'): TopKRun {
     const { queries: Q, count, k } = s;
     if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new GpuError(`top_k: k must be an integer in 1..${MAX_K}, got ${k}`);
-    counts(label, s);
+    checkCounts(label, s);
     if (Q === 0 || count === 0) return { encode: () => {}, passes: 0, destroy: () => {} };
     const scores = cpuBuffer(b.scores, label, 'scores');
-    const ids = b.ids ? cpuBuffer(b.ids, label, 'ids') : null;
+    const ids = opt(b.ids, label, 'ids');
     const outScores = cpuBuffer(b.outScores, label, 'outScores');
     const outIds = cpuBuffer(b.outIds, label, 'outIds');
-    need(label, 'scores', scores, Q * count * 4);
-    if (ids) need(label, 'ids', ids, Q * count * 4);
-    need(label, 'outScores', outScores, Q * k * 4);
-    need(label, 'outIds', outIds, Q * k * 4);
+    checkSizes(label, [['scores', scores, Q * count * 4], ['ids', ids, Q * count * 4], ['outScores', outScores, Q * k * 4], ['outIds', outIds, Q * k * 4]]);
     const wasm = this.ctx.wasm;
     const step = new (class extends CpuStep<TopKShape> {
       protected execute() {
-        wasm.topK(scores.ptr, ids ? ids.ptr : 0, outScores.ptr, outIds.ptr, count, k, ids ? 1 : 0, 0, Q);
+        wasm.topK(scores.ptr, ptr(ids), outScores.ptr, outIds.ptr, count, k, ids ? 1 : 0, 0, Q);
       }
     })(`${label}.pass0`).update(s);
     return { passes: 1, encode: (pass) => step.encode(pass), destroy: () => step.destroy() };

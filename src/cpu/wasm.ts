@@ -30,7 +30,6 @@ export interface KernelExports {
     hidden: number, vocab: number, maxPositions: number, typeVocab: number, t0: number, t1: number,
   ): void;
   pool(hidden: number, cuSeqLens: number, modes: number, out: number, batch: number, H: number): void;
-  siluMul(gateUp: number, out: number, inter: number, t0: number, t1: number): void;
   glu(gateUp: number, out: number, inter: number, act: number, second: number, t0: number, t1: number): void;
   quantizeBits(x: number, out: number, rows: number, dims: number, inStride: number): void;
   dotScores(queries: number, corpus: number, rows: number, scores: number, count: number, dims: number, gather: number, rowLimit: number, q0: number, q1: number): void;

@@ -107,7 +107,7 @@ export class AttentionKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: AttentionOptions): Promise<AttentionKernel> {
-    const cpu = gpu.cpuKernel<AttentionKernel>('attention', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<AttentionKernel>('attention', opts); // the CPU backend's twin (src/cpu/attention_kernels.ts)
     if (cpu) return cpu;
     const { headDim, causal } = opts;
     if (!Number.isInteger(headDim) || headDim < 1 || headDim > ATTENTION_MAX_HEAD_DIM) {

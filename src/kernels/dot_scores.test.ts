@@ -40,6 +40,23 @@ describe('dot_scores', async () => {
     it(`dense: 3 queries × 77 rows, D = 4 (vec4 ${vec4})`, () => check(3, 77, 4, 32, null, vec4));
     it(`gather: 2 queries × 19 candidates from 90 rows, D = 36 (vec4 ${vec4})`, () => check(2, 90, 36, 64, 19, vec4));
   }
+  it('the vec4 scan equals the scalar scan bit for bit (D = 384, dense and gather with a padding row)', async () => {
+    const [Q, N, D] = [2, 300, 384];
+    const q = gpu.upload(randomF32(Q * D, 5, 1), 'q');
+    const c = gpu.upload(randomF32(N * D, 6, 1), 'c');
+    const rows = gpu.upload(Uint32Array.from({ length: Q * 50 }, (_, i) => (i % 50 === 49 ? N + 1 : (i * 37) % N)), 'rows');
+    for (const gather of [false, true]) {
+      const count = gather ? 50 : N;
+      const got: Float32Array[] = [];
+      for (const vec4 of [true, false]) {
+        const k = await DotScoresKernel.create(gpu, { vec4 });
+        const scores = gpu.storage(Q * count * 4, 'scores');
+        await gpu.run([k.bind({ queries: q, corpus: c, rows: gather ? rows : undefined, scores }, D).update({ queries: Q, count, dims: D, rowLimit: N })]);
+        got.push(new Float32Array(await gpu.read(scores, Q * count * 4)));
+      }
+      expect(Array.from(got[0]), `gather ${gather}`).toEqual(Array.from(got[1]));
+    }
+  });
   it('gather: 2 queries × 41 candidates from 300 rows, D = 33, padding row scores -3.4e38', () => check(2, 300, 33, 64, 41));
   it('zero queries encodes nothing', async () => {
     const k = await DotScoresKernel.create(gpu);

@@ -1,19 +1,22 @@
-// Typed wrapper for shaders/dot_scores.wgsl.
+// Typed wrapper for the vector index's dot-product scan: shaders/dot_scores.wgsl for any D,
+// shaders/dot_scores_vec4.wgsl when D % 4 == 0 (the same scores, bit for bit, on vec4 loads), both
+// with shaders/dot_scores_slot.wgsl (modes, grid, padding candidates) appended.
 
 import source from '../../shaders/dot_scores.wgsl?raw';
+import slotSource from '../../shaders/dot_scores_slot.wgsl?raw';
+import vec4Source from '../../shaders/dot_scores_vec4.wgsl?raw';
 import { Bound, type Gpu, type ParamField } from '../gpu/context';
 import type { CompiledKernel, ShaderSpec } from '../gpu/pipelines';
 import { elementwiseGrid } from './sigmoid';
 import { GpuError, InternalError } from '../gpu/errors';
 
-export const DOT_SCORES: ShaderSpec = {
-  file: 'dot_scores.wgsl',
-  source,
-  bindings: ['uniform', 'read', 'read', 'read', 'storage'],
-};
+const SLOT = { file: 'dot_scores_slot.wgsl', source: slotSource };
+const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 
-/** The vec4 entry point, for D a multiple of 4. */
-export const DOT_SCORES_VEC4: ShaderSpec = { ...DOT_SCORES, entryPoint: 'main_vec4' };
+export const DOT_SCORES: ShaderSpec = { file: 'dot_scores.wgsl', source, includes: [SLOT], bindings: BINDINGS };
+
+/** The vec4 scan, for D a multiple of 4. */
+export const DOT_SCORES_VEC4: ShaderSpec = { file: 'dot_scores_vec4.wgsl', source: vec4Source, includes: [SLOT], bindings: BINDINGS };
 
 export interface ScanOptions {
   /** Threads per workgroup (one (query, row) pair each). */
@@ -58,7 +61,7 @@ export class DotScoresKernel {
     private readonly gridWidth: number,
   ) {}
 
-  /** `vec4: false` keeps the scalar entry point for every D (tests compare both). */
+  /** `vec4: false` keeps the scalar scan for every D (tests compare both). */
   static async create(gpu: Gpu, opts: ScanOptions & { vec4?: boolean } = {}): Promise<DotScoresKernel> {
     const cpu = gpu.cpuKernel<DotScoresKernel>('dot_scores', opts); // the CPU backend's twin (src/cpu/search_kernels.ts)
     if (cpu) return cpu;
@@ -71,7 +74,7 @@ export class DotScoresKernel {
     return new DotScoresKernel(gpu, kernel, kernelVec4, wg, width);
   }
 
-  /** Bind for vectors of `dims` floats: the vec4 entry point when dims % 4 == 0. */
+  /** Bind for vectors of `dims` floats: the vec4 scan when dims % 4 == 0. */
   bind(b: DotScoresBuffers, dims: number, label = 'dot_scores'): Bound<DotScoresShape> {
     const gather = !!b.rows;
     const kernel = dims % 4 === 0 && this.kernelVec4 ? this.kernelVec4 : this.kernel;

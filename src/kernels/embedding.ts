@@ -69,7 +69,7 @@ export class EmbeddingKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: EmbeddingOptions): Promise<EmbeddingKernel> {
-    const cpu = gpu.cpuKernel<EmbeddingKernel>('embedding', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<EmbeddingKernel>('embedding', opts); // the CPU backend's twin (src/cpu/gather_kernels.ts)
     if (cpu) return cpu;
     const tableDtype = opts.tableDtype ?? 'f32';
     if (tableDtype === 'f16' && !gpu.hasF16) throw new GpuError('embedding: f16 tables need the shader-f16 feature, which this device lacks');

@@ -69,8 +69,30 @@ describe('glu', async () => {
     }
   }
 
+  // SwiGLU as Qwen3, Qwen2, Llama, Mistral and NomicBert run it (silu on the gate, the first half):
+  // long and odd rows, 64 tokens of 33, gates over [-12, 12] reaching sigmoid's flat tails.
+  const swigluShapes: [number, number][] = [[1, 1], [3, 7], [17, 129], [5, 1000], [2, 3072], [64, 33]];
+  for (const wg of [32, 128]) {
+    it(`silu on the first half, gates over [-12, 12], long and odd rows, wg=${wg}`, async () => {
+      const k = await GluKernel.create(gpu, { activation: 'silu', activated: 'first', workgroupSize: wg });
+      for (const [T, I] of swigluShapes) {
+        const gu = randomF32(T * 2 * I, T * 7919 + I + wg);
+        for (let t = 0; t < T; t++) for (let j = 0; j < I; j++) gu[t * 2 * I + j] *= 12;
+        const got = await run(k, T, I, gu);
+        expect(maxScaledDiff(got, gluRef(gu, T, I, 'silu', false)), `T=${T} I=${I}`).toBeLessThan(1e-6);
+      }
+    });
+  }
+
+  it('folds more than 65535 workgroups into a second grid dimension', async () => {
+    const [T, I] = [2, 65535 * 16 + 77]; // > 65535 workgroups of 32 threads
+    const k = await GluKernel.create(gpu, { activation: 'silu', activated: 'first', workgroupSize: 32 });
+    const gu = randomF32(T * 2 * I, 3);
+    expect(maxScaledDiff(await run(k, T, I, gu), gluRef(gu, T, I, 'silu', false))).toBeLessThan(1e-6);
+  });
+
   it('stays finite for huge activated inputs (no exp overflow)', async () => {
-    const big = [1e30, -1e30, 3e38, -3e38, 88.8, -88.8, 100, -100, 0];
+    const big = [1e30, -1e30, 3e38, -3e38, 88.8, -88.8, 100, -100, 0, -0];
     const I = big.length;
     for (const activation of ['silu', 'gelu', 'gelu_tanh'] as const) {
       const k = await GluKernel.create(gpu, { activation, activated: 'first' });

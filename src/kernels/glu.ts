@@ -47,7 +47,7 @@ export class GluKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: GluOptions): Promise<GluKernel> {
-    const cpu = gpu.cpuKernel<GluKernel>('glu', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<GluKernel>('glu', opts); // the CPU backend's twin (src/cpu/row_kernels.ts)
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 256;
     const kernel = await gpu.pipelines.get(GLU, { WG: wg, ACT: ACT[opts.activation], ACT_SECOND: opts.activated === 'second' });

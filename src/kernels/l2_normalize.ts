@@ -48,7 +48,7 @@ export class L2NormalizeKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: L2NormalizeOptions): Promise<L2NormalizeKernel> {
-    const cpu = gpu.cpuKernel<L2NormalizeKernel>('l2_normalize', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<L2NormalizeKernel>('l2_normalize', opts); // the CPU backend's twin (src/cpu/gather_kernels.ts)
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 128;
     // The tree reduction halves the workgroup each step.

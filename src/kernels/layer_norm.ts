@@ -52,7 +52,7 @@ export class LayerNormKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: LayerNormOptions = {}): Promise<LayerNormKernel> {
-    const cpu = gpu.cpuKernel<LayerNormKernel>('layer_norm', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<LayerNormKernel>('layer_norm', opts); // the CPU backend's twin (src/cpu/norm_kernels.ts)
     if (cpu) return cpu;
     const residual = opts.residual ?? false;
     const schedule = opts.schedule ?? pickRowSchedule(gpu.adapter);

@@ -132,7 +132,7 @@ export class MatmulKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: MatmulOptions = {}): Promise<MatmulKernel> {
-    const cpu = gpu.cpuKernel<MatmulKernel>('matmul', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<MatmulKernel>('matmul', opts); // the CPU backend's twin (src/cpu/matmul_kernels.ts)
     if (cpu) return cpu;
     const variant = opts.variant ?? pickMatmulVariant(gpu.adapter);
     const bias = opts.bias ?? false;

@@ -48,7 +48,7 @@ export class PoolKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: PoolOptions = {}): Promise<PoolKernel> {
-    const cpu = gpu.cpuKernel<PoolKernel>('pool', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<PoolKernel>('pool', opts); // the CPU backend's twin (src/cpu/gather_kernels.ts)
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     const kernel = await gpu.pipelines.get(POOL, { WG: wg });

@@ -62,7 +62,7 @@ export class QuantizeBitsKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: QuantizeBitsOptions = {}): Promise<QuantizeBitsKernel> {
-    const cpu = gpu.cpuKernel<QuantizeBitsKernel>('quantize_bits', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<QuantizeBitsKernel>('quantize_bits', opts); // the CPU backend's twin (src/cpu/gather_kernels.ts)
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     const kernel = await gpu.pipelines.get(QUANTIZE_BITS, { WG: wg });

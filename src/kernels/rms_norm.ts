@@ -54,7 +54,7 @@ export class RmsNormKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: RmsNormOptions = {}): Promise<RmsNormKernel> {
-    const cpu = gpu.cpuKernel<RmsNormKernel>('rms_norm', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<RmsNormKernel>('rms_norm', opts); // the CPU backend's twin (src/cpu/norm_kernels.ts)
     if (cpu) return cpu;
     const schedule = opts.schedule ?? pickRowSchedule(gpu.adapter);
     const wg = opts.workgroupSize ?? (schedule === 'thread' ? 64 : 128);

@@ -111,7 +111,7 @@ export class RopeKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: RopeOptions): Promise<RopeKernel> {
-    const cpu = gpu.cpuKernel<RopeKernel>('rope', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<RopeKernel>('rope', opts); // the CPU backend's twin (src/cpu/attention_kernels.ts)
     if (cpu) return cpu;
     const { headDim, norm } = opts;
     if (!Number.isInteger(headDim) || headDim < 2 || headDim % 2 !== 0 || headDim > ROPE_MAX_HEAD_DIM) {

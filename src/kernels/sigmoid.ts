@@ -46,7 +46,7 @@ export class SigmoidKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: SigmoidOptions = {}): Promise<SigmoidKernel> {
-    const cpu = gpu.cpuKernel<SigmoidKernel>('sigmoid', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<SigmoidKernel>('sigmoid', opts); // the CPU backend's twin (src/cpu/row_kernels.ts)
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     const kernel = await gpu.pipelines.get(SIGMOID, { WG: wg });

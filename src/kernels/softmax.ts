@@ -43,7 +43,7 @@ export class SoftmaxKernel {
   ) {}
 
   static async create(gpu: Gpu, opts: SoftmaxOptions = {}): Promise<SoftmaxKernel> {
-    const cpu = gpu.cpuKernel<SoftmaxKernel>('softmax', opts); // the CPU backend's twin (src/cpu/kernels.ts)
+    const cpu = gpu.cpuKernel<SoftmaxKernel>('softmax', opts); // the CPU backend's twin (src/cpu/row_kernels.ts)
     if (cpu) return cpu;
     const wg = opts.workgroupSize ?? 64;
     // The tree reductions halve the workgroup each step.

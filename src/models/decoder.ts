@@ -27,7 +27,7 @@ import { EmbeddingKernel } from '../kernels/embedding';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RmsNormKernel } from '../kernels/rms_norm';
 import { RopeKernel } from '../kernels/rope';
-import { SiluMulKernel } from '../kernels/silu_mul';
+import { GluKernel } from '../kernels/glu';
 import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { DecoderConfig } from './config';
@@ -57,7 +57,7 @@ interface Kernels {
   attention: AttentionKernel;
   oProj: MatmulKernel;
   gateUp: MatmulKernel;
-  siluMul: SiluMulKernel;
+  glu: GluKernel;
   downProj: MatmulKernel;
 }
 
@@ -94,7 +94,7 @@ export class DecoderModel extends PlannedBody {
     const dt = opts.weightDtype ?? 'f32';
     // Qwen3 has no attention bias (attention_bias: false), but honour one if a checkpoint carries it.
     const qkvBias = c.qkv_bias || (c.family === 'qwen3' && weights.has('layers.0.self_attn.q_proj.bias'));
-    const [embed, rmsNorm, qkv, rope, attention, oProj, gateUp, siluMul, downProj] = await Promise.all([
+    const [embed, rmsNorm, qkv, rope, attention, oProj, gateUp, glu, downProj] = await Promise.all([
       EmbeddingKernel.create(gpu, { positions: false, tokenTypes: false, tableDtype: dt }),
       RmsNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: qkvBias }),
@@ -102,7 +102,7 @@ export class DecoderModel extends PlannedBody {
       AttentionKernel.create(gpu, { causal: c.is_causal, headDim: hd }),
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.o_bias, residual: true }),
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_bias }),
-      SiluMulKernel.create(gpu),
+      GluKernel.create(gpu, { activation: 'silu', activated: 'first' }),
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_bias, residual: true }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
@@ -130,7 +130,7 @@ export class DecoderModel extends PlannedBody {
     }
     const embedTokens = mw('embed_tokens.weight', [c.vocab_size, H]);
     const finalNorm = w('norm.weight', [H]);
-    return new DecoderModel(gpu, c, { embed, rmsNorm, qkv, rope, attention, oProj, gateUp, siluMul, downProj }, embedTokens, finalNorm, layers);
+    return new DecoderModel(gpu, c, { embed, rmsNorm, qkv, rope, attention, oProj, gateUp, glu, downProj }, embedTokens, finalNorm, layers);
   }
 
   protected build(T: number, B: number): BodyPlan {
@@ -174,7 +174,7 @@ export class DecoderModel extends PlannedBody {
       add(k.oProj.bind({ x: ctx, w: L.oW, bias: L.oB, residual: x, y: h }, `${p}.o_proj`), (t) => ({ M: t, N: H, K: nH * hd }));
       add(k.rmsNorm.bind({ x: h, w: L.postNorm, y: n }, `${p}.post_attention_layernorm`), (t) => ({ rows: t, n: H, eps }));
       add(k.gateUp.bind({ x: n, w: L.gateUpW, bias: L.gateUpB, y: gu }, `${p}.gate_up_proj`), (t) => ({ M: t, N: 2 * I, K: H }));
-      add(k.siluMul.bind({ gateUp: gu, out: act }, `${p}.act_fn`), (t) => ({ tokens: t, inter: I }));
+      add(k.glu.bind({ gateUp: gu, out: act }, `${p}.act_fn`), (t) => ({ tokens: t, inter: I }));
       add(k.downProj.bind({ x: act, w: L.downW, bias: L.downB, residual: h, y: x }, `${p}.down_proj`), (t) => ({ M: t, N: H, K: I }));
     });
     add(k.rmsNorm.bind({ x, w: this.finalNorm, y: n }, `${name}.norm`), (t) => ({ rows: t, n: H, eps }));

@@ -25,7 +25,7 @@ import { EmbeddingKernel } from '../kernels/embedding';
 import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RopeKernel } from '../kernels/rope';
-import { SiluMulKernel } from '../kernels/silu_mul';
+import { GluKernel } from '../kernels/glu';
 import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { NomicBertConfig } from './config';
@@ -39,7 +39,7 @@ interface LayerWeights {
   outB?: GPUBuffer;
   norm1G: GPUBuffer;
   norm1B: GPUBuffer;
-  /** [fc12; fc11] stacked: gate first, as silu_mul reads it. */
+  /** [fc12; fc11] stacked: gate first, as glu (activated: 'first') reads it. */
   gateUpW: GPUBuffer;
   gateUpB?: GPUBuffer;
   fc2W: GPUBuffer;
@@ -56,7 +56,7 @@ interface Kernels {
   attention: AttentionKernel;
   outProj: MatmulKernel;
   gateUp: MatmulKernel;
-  siluMul: SiluMulKernel;
+  glu: GluKernel;
   fc2: MatmulKernel;
 }
 
@@ -89,7 +89,7 @@ export class NomicBertModel extends PlannedBody {
     const types = c.type_vocab_size > 0;
     const variant = opts.matmulVariant;
     const dt = opts.weightDtype ?? 'f32';
-    const [embed, layerNorm, qkv, rope, attention, outProj, gateUp, siluMul, fc2] = await Promise.all([
+    const [embed, layerNorm, qkv, rope, attention, outProj, gateUp, glu, fc2] = await Promise.all([
       EmbeddingKernel.create(gpu, { positions: false, tokenTypes: types, tableDtype: dt }),
       LayerNormKernel.create(gpu, { workgroupSize: H >= 256 ? 128 : 64 }),
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.qkv_proj_bias }),
@@ -99,7 +99,7 @@ export class NomicBertModel extends PlannedBody {
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.qkv_proj_bias, residual: true }),
       // fc12 takes the mlp_fc1_bias flag too.
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_fc1_bias }),
-      SiluMulKernel.create(gpu),
+      GluKernel.create(gpu, { activation: 'silu', activated: 'first' }),
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_fc2_bias, residual: true }),
     ]);
     const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
@@ -129,7 +129,7 @@ export class NomicBertModel extends PlannedBody {
         norm2B: w(`${p}norm2.bias`, [H]),
       });
     }
-    return new NomicBertModel(gpu, c, { embed, layerNorm, qkv, rope, attention, outProj, gateUp, siluMul, fc2 }, emb, layers);
+    return new NomicBertModel(gpu, c, { embed, layerNorm, qkv, rope, attention, outProj, gateUp, glu, fc2 }, emb, layers);
   }
 
   protected build(T: number, B: number): BodyPlan {
@@ -173,7 +173,7 @@ export class NomicBertModel extends PlannedBody {
       add(k.outProj.bind({ x: ctx, w: L.outW, bias: L.outB, residual: x, y: tmp }, `${p}.attn.out_proj`), (t) => ({ M: t, N: H, K: H }));
       add(k.layerNorm.bind({ x: tmp, gamma: L.norm1G, beta: L.norm1B, y: h }, `${p}.norm1`), (t) => ({ rows: t, n: H, eps }));
       add(k.gateUp.bind({ x: h, w: L.gateUpW, bias: L.gateUpB, y: gu }, `${p}.mlp.fc12+fc11`), (t) => ({ M: t, N: 2 * I, K: H }));
-      add(k.siluMul.bind({ gateUp: gu, out: act }, `${p}.mlp.swiglu`), (t) => ({ tokens: t, inter: I }));
+      add(k.glu.bind({ gateUp: gu, out: act }, `${p}.mlp.swiglu`), (t) => ({ tokens: t, inter: I }));
       add(k.fc2.bind({ x: act, w: L.fc2W, bias: L.fc2B, residual: h, y: tmp }, `${p}.mlp.fc2`), (t) => ({ M: t, N: H, K: I }));
       add(k.layerNorm.bind({ x: tmp, gamma: L.norm2G, beta: L.norm2B, y: x }, `${p}.norm2`), (t) => ({ rows: t, n: H, eps }));
     });

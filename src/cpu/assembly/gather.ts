@@ -1,6 +1,6 @@
-// gather.ts — the index-driven kernels: embedding gather, per-sequence pooling, SwiGLU's
-// silu(gate)·up, the gated linear units, and sign-bit packing. CPU twins of shaders/embedding.wgsl,
-// pool.wgsl, silu_mul.wgsl, glu.wgsl and quantize_bits.wgsl, with the same layouts and edge rules.
+// gather.ts — the index-driven kernels: embedding gather, per-sequence pooling, the gated
+// linear units (SwiGLU, GeGLU), and sign-bit packing. CPU twins of shaders/embedding.wgsl,
+// pool.wgsl, glu.wgsl and quantize_bits.wgsl, with the same layouts and edge rules.
 
 import { vgelu, vgeluTanh, vsilu } from './vmath';
 
@@ -84,18 +84,6 @@ export function pool(hidden: usize, cuSeqLens: usize, modes: usize, out: usize, 
       const d: f32 = mode == MODE_MEAN ? <f32>len : Mathf.sqrt(<f32>len);
       for (let c = 0; c < H; c++) store<f32>(at(o, c), load<f32>(at(o, c)) / d);
     }
-  }
-}
-
-/** out[t, j] = silu(gateUp[t, j]) · gateUp[t, inter + j] for tokens [t0, t1). */
-export function siluMul(gateUp: usize, out: usize, inter: i32, t0: i32, t1: i32): void {
-  for (let t = t0; t < t1; t++) {
-    const g = gateUp + ((<usize>t * <usize>inter) << 3);
-    const u = g + (<usize>inter << 2);
-    const o = out + ((<usize>t * <usize>inter) << 2);
-    let j = 0;
-    for (; j + 4 <= inter; j += 4) v128.store(at(o, j), f32x4.mul(vsilu(v128.load(at(g, j))), v128.load(at(u, j))));
-    for (; j < inter; j++) store<f32>(at(o, j), f32x4.extract_lane(vsilu(f32x4.splat(load<f32>(at(g, j)))), 0) * load<f32>(at(u, j)));
   }
 }
 

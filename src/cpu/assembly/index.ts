@@ -6,7 +6,7 @@ export { packWeights, matmul } from './matmul';
 export { layerNorm, rmsNorm, l2Normalize, softmax, sigmoid } from './rows';
 export { attention } from './attention';
 export { rope } from './rope';
-export { embedding, pool, siluMul, glu, quantizeBits } from './gather';
+export { embedding, pool, glu, quantizeBits } from './gather';
 export { dotScores, hammingScores, topK } from './search';
 
 /** First byte the host may allocate: everything below is the module's own static data. */
