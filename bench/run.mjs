@@ -361,7 +361,7 @@ function report(r) {
   const m = r.main;
   const lines = [];
   lines.push(
-    `\nmodel ${basename(r.model.dir)} (${r.model.architecture}, ${r.model.layers} layers, hidden ${r.model.hidden_size}, ${f(r.model.non_embedding_params / 1e6)} M non-embedding params, ${r.model.pooling} pooling${r.model.normalize ? ' + normalize' : ''})`,
+    `\nmodel ${basename(r.model.dir)} (${r.model.architecture}, ${r.model.layers} layers, hidden ${r.model.hidden_size}, ${f(r.model.non_embedding_params / 1e6)} M non-embedding params, ${r.model.task === 'classify' ? `classify: ${r.model.pooling} pooling → class probabilities` : `${r.model.pooling} pooling${r.model.normalize ? ' + normalize' : ''}`})`,
   );
   lines.push(
     `main workload: ${m.texts} texts, ${m.tokens} real tokens (${m.min_tokens}-${m.max_tokens} each), ${m.padded_tokens} padded; ${f(m.useful_gflop)} useful GFLOP per request`,

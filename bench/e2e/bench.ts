@@ -14,7 +14,7 @@ import type { ModelSource } from '../../src/loading/source';
 import { resolvePoolingConfig } from '../../src/pooling/config';
 import { TextTokenizer } from '../../src/tokenizer/tokenizer';
 import { FLOPS_FORMULA, flopsModel, usefulFlops, type FlopsModel } from './flops';
-import type { BenchSystem, LoadMemory, LoadTiming, SystemName } from './systems';
+import type { BenchSystem, BenchTask, LoadMemory, LoadTiming, SystemName } from './systems';
 import { mixedTexts, rerankQuery, uniformTexts } from './texts';
 
 export const WORKLOADS = ['uniform', 'rerank', 'concurrent', 'batch'] as const;
@@ -118,7 +118,7 @@ export interface WorkloadResults {
 }
 
 export interface BenchResult {
-  model: { id: string; architecture: string; model_type: string; hidden_size: number; layers: number; non_embedding_params: number | null; pooling: string; normalize: boolean };
+  model: { id: string; architecture: string; model_type: string; task: BenchTask; hidden_size: number; layers: number; non_embedding_params: number | null; pooling: string; normalize: boolean };
   main: {
     texts: number;
     tokens: number;
@@ -179,6 +179,10 @@ export interface Prepared {
   flops: FlopsModel | null;
   pooling: string;
   normalize: boolean;
+  /** embed, or classify for a sequence classifier (its outputs: probabilities in label-id order). */
+  task: BenchTask;
+  /** id2label in id order (classify). */
+  labels: string[];
   hasOnnx: boolean;
   maxLength: number;
 }
@@ -193,6 +197,10 @@ export async function prepare(source: ModelSource): Promise<Prepared> {
   ]);
   const pooling = await resolvePoolingConfig(source, typed);
   const maxPos = typeof raw.max_position_embeddings === 'number' ? raw.max_position_embeddings : Infinity;
+  const task: BenchTask = typed.head === 'sequence-classification' ? 'classify' : 'embed';
+  if (typed.head === 'token-classification') throw new Error(`${typed.architecture}: the bench times embed and classify; a token classifier has neither`);
+  const id2label = (raw.id2label ?? {}) as Record<string, string>;
+  const labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]);
   return {
     source,
     tokenizer,
@@ -200,6 +208,8 @@ export async function prepare(source: ModelSource): Promise<Prepared> {
     flops: flopsModel(raw),
     pooling: pooling.mode,
     normalize: pooling.normalize,
+    task,
+    labels,
     hasOnnx,
     maxLength: Math.min(tokenizer.modelMaxLength, maxPos, pooling.maxSeqLength ?? Infinity),
   };
@@ -224,6 +234,7 @@ export async function runBench(p: Prepared, make: (name: SystemName) => BenchSys
     model: {
       id: p.source.id,
       architecture: String((p.config.architectures as string[] | undefined)?.[0] ?? ''),
+      task: p.task,
       model_type: String(p.config.model_type ?? ''),
       hidden_size: p.flops?.hidden ?? Number(p.config.hidden_size),
       layers: p.flops?.layers ?? Number(p.config.num_hidden_layers),
@@ -263,11 +274,11 @@ export async function runBench(p: Prepared, make: (name: SystemName) => BenchSys
       log(`${name}: loaded in ${fmt(load.loadMs)} ms${load.compileMs !== null ? ` (pipelines ${fmt(load.compileMs)} ms, files ${fmt(load.fetchMs ?? 0)} ms)` : ''}; first request…`);
       if (load.memory) log(`${name}: load memory ${JSON.stringify(load.memory)}`);
       let t0 = now();
-      const first = await sys.embed(texts);
+      const first = await sys.outputs(texts);
       const firstMs = now() - t0;
       log(`${name}: first request ${fmt(firstMs)} ms; ${runs} timed run${runs === 1 ? '' : 's'}…`);
       embeddings[name] = first;
-      const timed = await timeRuns(runs, () => sys.embed(texts));
+      const timed = await timeRuns(runs, () => sys.outputs(texts));
       const med = timed.median_ms;
       const tokenizeMs = median([0, 1, 2].map(() => sys.tokenize(texts)));
       const computed = name.startsWith('wgpool') ? tokens : longest * texts.length;
@@ -297,8 +308,8 @@ export async function runBench(p: Prepared, make: (name: SystemName) => BenchSys
       if (extraSystems.has(name)) {
         const xruns = Math.max(1, runs);
         if (uniform && w.uniform) {
-          await sys.embed(uniform);
-          const t = await timeRuns(xruns, () => sys.embed(uniform));
+          await sys.outputs(uniform);
+          const t = await timeRuns(xruns, () => sys.outputs(uniform));
           const ut = w.uniform.tokens;
           w.uniform.systems[name] = { ...t, tokens_per_s: ut / (t.median_ms / 1000), gflops: p.flops ? usefulFlops(p.flops, uniformLengths) / 1e9 / (t.median_ms / 1000) : null };
           log(`${name}: uniform ${fmt(t.median_ms)} ms`);
@@ -324,8 +335,8 @@ export async function runBench(p: Prepared, make: (name: SystemName) => BenchSys
             if (b > texts.length) continue;
             const sub = texts.slice(0, b);
             const subTokens = lengths.slice(0, b).reduce((a, x) => a + x, 0);
-            await sys.embed(sub); // a new batch shape may grow buffers once
-            const t = await timeRuns(xruns, () => sys.embed(sub));
+            await sys.outputs(sub); // a new batch shape may grow buffers once
+            const t = await timeRuns(xruns, () => sys.outputs(sub));
             rows.push({ batch: b, tokens: subTokens, ...t, tokens_per_s: subTokens / (t.median_ms / 1000) });
           }
           w.batch.systems[name] = rows;
@@ -382,7 +393,7 @@ async function concurrent(sys: BenchSystem, texts: string[], lengths: number[], 
     for (let i = next++; i < requests; i = next++) {
       const k = i % texts.length;
       const s = now();
-      await sys.embed([texts[k]]);
+      await sys.outputs([texts[k]]);
       latencies.push(now() - s);
       tokens += lengths[k];
     }

@@ -29,7 +29,8 @@ const log = (line: string) => process.stderr.write(`  [node] ${line}\n`);
 const p = await prepare(await resolveSource(dir));
 const systems: SystemName[] = ['wgpool_node', 'wgpool_cpu_node'];
 let tjs: TjsModule | null = null;
-const pooling = tjsPooling(p.pooling);
+// A classifier's pooling is inside Transformers.js' text-classification model; an embedder's must be one it has.
+const pooling = p.task === 'classify' ? p.pooling : tjsPooling(p.pooling);
 if (opts.tjs && p.hasOnnx && pooling) {
   // A computed specifier keeps Transformers.js (and onnxruntime-node's native addon) out of the bundle.
   const name = '@huggingface/transformers';
@@ -45,8 +46,8 @@ if (opts.tjs && p.hasOnnx && pooling) {
 
 const make = (name: SystemName): BenchSystem =>
   name === 'wgpool_node' || name === 'wgpool_cpu_node'
-    ? new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant })
-    : new TransformersJsSystem({ name: 'transformersjs_node', tjs: tjs!, modelId: basename(dir), pooling: pooling!, normalize: p.normalize });
+    ? new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant, task: p.task })
+    : new TransformersJsSystem({ name: 'transformersjs_node', tjs: tjs!, modelId: basename(dir), pooling: pooling!, normalize: p.normalize, task: p.task, labels: p.labels });
 
 const result = await runBench(p, make, { ...opts, systems, log });
 writeFileSync(opts.out, JSON.stringify({ environment: { runtime: 'node', node: process.version, platform: `${process.platform}-${process.arch}` }, ...result }));

@@ -86,9 +86,10 @@ export interface BenchSystem {
   readonly name: SystemName;
   readonly runtime: 'chromium' | 'node';
   load(): Promise<LoadTiming>;
-  /** Pooled (and, per the model, normalized) embeddings, one per text. */
-  embed(texts: string[]): Promise<Float32Array[]>;
-  /** Wall time of tokenizing the texts the way embed() does, without running the model. */
+  /** One vector per text, the model's main output (BenchTask): its pooled (and, per the model,
+   * normalized) embedding, or a sequence classifier's class probabilities in label-id order. */
+  outputs(texts: string[]): Promise<Float32Array[]>;
+  /** Wall time of tokenizing the texts the way outputs() does, without running the model. */
   tokenize(texts: string[]): number;
   /** Relevance of each document to the query, in document order. */
   rerank(query: string, docs: string[]): Promise<number[]>;
@@ -148,9 +149,13 @@ function timedSource(src: ModelSource, clock: BusyClock): ModelSource {
 /** wgpool on WebGPU (page / Dawn) or on its CPU backend (WebAssembly SIMD, page / Node). */
 export type WgpoolSystemName = 'wgpool' | 'wgpool_node' | 'wgpool_cpu' | 'wgpool_cpu_node';
 
+/** What the bench times: embed for embedding models, classify for sequence classifiers (and cross-encoders, one text each). */
+export type BenchTask = 'embed' | 'classify';
+
 export interface WgpoolSystemOptions {
   name: WgpoolSystemName;
   source: ModelSource;
+  task?: BenchTask;
   matmulVariant?: MatmulVariant;
   scheduler?: Partial<SchedulerOptions>;
   /** wgpool rejects inputs over the model's length; the other systems truncate, so wgpool does too. */
@@ -216,9 +221,10 @@ export class WgpoolSystem implements BenchSystem {
     return this.engine;
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const r = await this.e.embed(texts, this.opts.truncate === false ? {} : { truncatePromptTokens: -1 });
-    return r.embeddings;
+  async outputs(texts: string[]): Promise<Float32Array[]> {
+    const truncation = this.opts.truncate === false ? {} : { truncatePromptTokens: -1 };
+    if (this.opts.task === 'classify') return (await this.e.classify(texts, truncation)).data.map((d) => Float32Array.from(d.probs));
+    return (await this.e.embed(texts, truncation)).embeddings;
   }
 
   tokenize(texts: string[]): number {
@@ -276,6 +282,11 @@ export type TjsExtractor = ((texts: string[], opts: { pooling: string; normalize
   tokenizer: (texts: string[], opts: { padding: boolean; truncation: boolean }) => unknown;
   dispose(): Promise<void>;
 };
+/** The text-classification pipeline with `top_k: null`: every label with its score, per text. */
+export type TjsClassifier = ((texts: string[], opts: { top_k: null }) => Promise<{ label: string; score: number }[][]>) & {
+  tokenizer: TjsExtractor['tokenizer'];
+  dispose(): Promise<void>;
+};
 export interface TjsModule {
   env: {
     allowRemoteModels: boolean;
@@ -287,6 +298,7 @@ export interface TjsModule {
     backends: { onnx: { wasm?: { numThreads?: number; wasmPaths?: unknown; proxy?: boolean } } };
   };
   pipeline(task: 'feature-extraction', model: string, opts: Record<string, unknown>): Promise<TjsExtractor>;
+  pipeline(task: 'text-classification', model: string, opts: Record<string, unknown>): Promise<TjsClassifier>;
 }
 
 /** wgpool's pooling mode → the feature-extraction pipeline's, where Transformers.js has it. */
@@ -302,6 +314,9 @@ export interface TjsSystemOptions {
   modelId: string;
   pooling: string;
   normalize: boolean;
+  /** classify: the text-classification pipeline, its scores put in the order of `labels` (id2label). */
+  task?: BenchTask;
+  labels?: string[];
   /** Reported: the WASM thread count in effect. */
   threads?: number;
 }
@@ -310,6 +325,7 @@ export class TransformersJsSystem implements BenchSystem {
   readonly name: TjsSystemOptions['name'];
   readonly runtime: 'chromium' | 'node';
   private pipe: TjsExtractor | null = null;
+  private classifier: TjsClassifier | null = null;
 
   constructor(private readonly opts: TjsSystemOptions) {
     this.name = opts.name;
@@ -322,11 +338,20 @@ export class TransformersJsSystem implements BenchSystem {
 
   async load(): Promise<LoadTiming> {
     const t0 = now();
-    this.pipe = await this.opts.tjs.pipeline('feature-extraction', this.opts.modelId, { device: this.device, dtype: 'fp32' });
+    const opts = { device: this.device, dtype: 'fp32' };
+    if (this.opts.task === 'classify') this.classifier = await this.opts.tjs.pipeline('text-classification', this.opts.modelId, opts);
+    else this.pipe = await this.opts.tjs.pipeline('feature-extraction', this.opts.modelId, opts);
     return { loadMs: now() - t0, fetchMs: null, compileMs: null };
   }
 
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  async outputs(texts: string[]): Promise<Float32Array[]> {
+    if (this.classifier) {
+      const labels = this.opts.labels ?? [];
+      const out = await this.classifier(texts, { top_k: null });
+      // One text gives one list, several give a list per text.
+      const perText = texts.length === 1 && !Array.isArray(out[0]) ? [out as unknown as { label: string; score: number }[]] : out;
+      return perText.map((scores) => Float32Array.from(labels, (l) => scores.find((s) => s.label === l)?.score ?? NaN));
+    }
     if (!this.pipe) throw new Error(`${this.name} is not loaded`);
     const out = await this.pipe(texts, { pooling: this.opts.pooling, normalize: this.opts.normalize });
     const [b, h] = out.dims;
@@ -334,16 +359,17 @@ export class TransformersJsSystem implements BenchSystem {
   }
 
   tokenize(texts: string[]): number {
-    if (!this.pipe) throw new Error(`${this.name} is not loaded`);
-    // What the feature-extraction pipeline calls before the model.
+    const pipe = this.pipe ?? this.classifier;
+    if (!pipe) throw new Error(`${this.name} is not loaded`);
+    // What the pipeline calls before the model.
     const t0 = now();
-    this.pipe.tokenizer(texts, { padding: true, truncation: true });
+    pipe.tokenizer(texts, { padding: true, truncation: true });
     return now() - t0;
   }
 
   async rerank(query: string, docs: string[]): Promise<number[]> {
     // A bi-encoder rerank: embed query and documents in one call, then cosine.
-    const [q, ...d] = await this.embed([query, ...docs]);
+    const [q, ...d] = await this.outputs([query, ...docs]);
     return d.map((v) => cosine(q, v));
   }
 
@@ -357,8 +383,9 @@ export class TransformersJsSystem implements BenchSystem {
   }
 
   async dispose(): Promise<void> {
-    await this.pipe?.dispose();
+    await (this.pipe ?? this.classifier)?.dispose();
     this.pipe = null;
+    this.classifier = null;
   }
 }
 

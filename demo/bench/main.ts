@@ -48,7 +48,8 @@ export async function runPage(opts: PageRunOptions): Promise<PageResult> {
   log(`model ${href}`);
   const p = await prepare(await resolveSource(href));
   const wanted = opts.systems ?? [...BROWSER_SYSTEMS];
-  const pooling = tjsPooling(p.pooling);
+  // A classifier's pooling is inside Transformers.js' text-classification model; an embedder's must be one it has.
+  const pooling = p.task === 'classify' ? p.pooling : tjsPooling(p.pooling);
   const skipped: PageResult['skipped'] = {};
   const systems: SystemName[] = [];
   for (const name of wanted) {
@@ -67,13 +68,15 @@ export async function runPage(opts: PageRunOptions): Promise<PageResult> {
   const modelId = href.slice(href.lastIndexOf('/') + 1);
   const firstTjs = systems.find((s) => s.startsWith('transformersjs'));
   const make = (name: SystemName): BenchSystem => {
-    if (name === 'wgpool' || name === 'wgpool_cpu') return new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant, threads: name === 'wgpool_cpu' ? setup?.threads ?? opts.threads : undefined });
+    if (name === 'wgpool' || name === 'wgpool_cpu') return new WgpoolSystem({ name, source: p.source, matmulVariant: opts.matmulVariant, task: p.task, threads: name === 'wgpool_cpu' ? setup?.threads ?? opts.threads : undefined });
     const sys = new TransformersJsSystem({
       name: name as 'transformersjs_wasm' | 'transformersjs_webgpu',
       tjs: setup!.tjs,
       modelId,
       pooling: pooling!,
       normalize: p.normalize,
+      task: p.task,
+      labels: p.labels,
       threads: name === 'transformersjs_wasm' ? setup!.threads : undefined,
     });
     // onnxruntime-web's WASM runtime (one for both Transformers.js backends) starts with the first session.
