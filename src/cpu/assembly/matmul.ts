@@ -96,7 +96,10 @@ function epilogue(y: usize, bias: usize, res: usize, m0: i32, m1: i32, n0: i32, 
  * A full 6×8 tile (cols = 8): its raw sums to y[m .. m + 6, n0 .. n0 + 8). Kept lean on purpose:
  * one A pointer (rows at constant offsets), plain stores after the loop and nothing else in the
  * function, so V8 keeps the 12 accumulators in registers (with lane-masked stores or the
- * activations here, its allocator spilled 4 of them inside the k loop: half the speed).
+ * activations here, its allocator spilled 4 of them inside the k loop: half the speed). That holds
+ * for the relaxed-SIMD build; plain SIMD's multiply-then-add needs a 16th register for the product,
+ * so there one accumulator still goes through the stack each k (re-reading B per row to free a
+ * register does not survive binaryen, which merges the identical loads).
  */
 function tile6x8(x: usize, bp: usize, m: i32, n0: i32, N: i32, K: i32, y: usize): void {
   const rowBytes = <usize>K << 2;
