@@ -18,7 +18,7 @@ const PAGE = 65536;
 /** A buffer of the CPU backend: bytes [ptr, ptr + size) of the kernels' memory. */
 export class CpuBuffer {
   readonly mapState = 'unmapped';
-  /** The matmul kernel's packed copy of this buffer when it is a weight (src/cpu/kernels.ts). */
+  /** The matmul kernel's packed copy of this buffer when it is a weight (src/cpu/matmul_kernels.ts). */
   packed: { n: number; k: number; buffer: CpuBuffer } | undefined;
   private live = true;
 

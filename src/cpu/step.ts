@@ -41,6 +41,14 @@ export abstract class CpuStep<S> {
 
 /** The CPU backend's compute pass: the recorded steps of one batch, run in order. */
 export class CpuPass {
+  /**
+   * When set, milliseconds per step label (layer numbers folded to N) add up here: the CPU
+   * benchmarks' per-phase view (bench/cpu/scaling.ts). Null in normal use: no timing cost.
+   */
+  static profile: Map<string, number> | null = null;
+  /** The profile's clock in milliseconds (a benchmark may count CPU time instead of wall time). */
+  static clock: () => number = () => performance.now();
+
   private readonly steps: CpuStep<unknown>[] = [];
 
   record(step: CpuStep<unknown>): void {
@@ -57,10 +65,23 @@ export class CpuPass {
    * a promise for the rest (from the first step that waits for worker threads on).
    */
   start(from = 0): void | Promise<void> {
+    const profile = CpuPass.profile;
     for (let i = from; i < this.steps.length; i++) {
+      const t0 = profile ? CpuPass.clock() : 0;
       const done = this.steps[i].run();
-      if (done) return done.then(() => this.start(i + 1));
+      if (done) {
+        return done.then(() => {
+          if (profile) CpuPass.note(profile, this.steps[i].label, CpuPass.clock() - t0);
+          return this.start(i + 1);
+        });
+      }
+      if (profile) CpuPass.note(profile, this.steps[i].label, CpuPass.clock() - t0);
     }
+  }
+
+  private static note(profile: Map<string, number>, label: string, ms: number): void {
+    const key = label.replace(/\.\d+\./g, '.N.');
+    profile.set(key, (profile.get(key) ?? 0) + ms);
   }
 
   /** Typed as what models and heads pass around. */

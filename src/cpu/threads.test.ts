@@ -7,7 +7,7 @@ import { AttentionKernel } from '../kernels/attention';
 import { MatmulKernel } from '../kernels/matmul';
 import { CpuContext } from './context';
 import { chunks, matmulParts } from './split';
-import { threadsUnavailable } from './threads';
+import { MAX_ITEMS, threadsUnavailable } from './threads';
 
 describe('split', () => {
   it('chunks cover [0, n) in aligned pieces', () => {
@@ -18,9 +18,27 @@ describe('split', () => {
   it('matmul splits rows for batches, panels for a short query, nothing when small', () => {
     const args = (m0: number, m1: number, p0: number, p1: number) => [m0, m1, p0, p1];
     const policy = { threads: 2, minSplitFlops: 1 << 18 };
-    expect(matmulParts(policy, 64, 384, 384, args)).toEqual([[0, 36, 0, 48], [36, 64, 0, 48]]);
-    expect(matmulParts(policy, 7, 384, 384, args)).toEqual([[0, 7, 0, 24], [0, 7, 24, 48]]);
+    // ITEMS_PER_THREAD items per thread, on 6-row tiles
+    expect(matmulParts(policy, 64, 384, 384, args)).toEqual([[0, 12, 0, 48], [12, 24, 0, 48], [24, 36, 0, 48], [36, 48, 0, 48], [48, 60, 0, 48], [60, 64, 0, 48]]);
+    expect(matmulParts(policy, 7, 384, 384, args)).toEqual([0, 6, 12, 18, 24, 30, 36, 42].map((p) => [0, 7, p, p + 6]));
     expect(matmulParts(policy, 2, 16, 16, args)).toEqual([[0, 2, 0, 2]]);
+    expect(matmulParts({ threads: 1, minSplitFlops: 0 }, 64, 384, 384, args)).toEqual([[0, 64, 0, 48]]);
+  });
+  it('a big batch is cut into cache-block items, never more than MAX_ITEMS', () => {
+    const args = (m0: number, m1: number, p0: number, p1: number) => [m0, m1, p0, p1];
+    const policy = { threads: 2, minSplitFlops: 0 };
+    for (const M of [1504, 20000, 100003]) {
+      const items = matmulParts(policy, M, 384, 384, args) as number[][];
+      expect(items.length).toBeLessThanOrEqual(MAX_ITEMS);
+      expect(items[0][0]).toBe(0);
+      expect(items.at(-1)![1]).toBe(M);
+      items.forEach(([m0, m1], i) => {
+        expect(m0 % 6).toBe(0);
+        if (i > 0) expect(m0).toBe(items[i - 1][1]);
+        expect(m1 - m0).toBeLessThanOrEqual(M === 1504 ? 48 : Math.ceil(M / MAX_ITEMS / 6) * 6);
+      });
+    }
+    expect(matmulParts(policy, 1504, 384, 384, args)).toHaveLength(32);
   });
 });
 
@@ -43,7 +61,7 @@ describe.skipIf(threadsUnavailable() !== null)('CPU thread pool', () => {
     return new Float32Array(await ctx.read(y, M * N * 4));
   }
 
-  for (const [M, N, K] of [[61, 37, 45], [3, 100, 64], [1, 9, 5]]) {
+  for (const [M, N, K] of [[61, 37, 45], [301, 70, 33], [3, 100, 64], [1, 9, 5]]) {
     it(`matmul ${M}×${N}×${K}: 4 threads give the 1-thread result bit for bit`, async () => {
       expect(four.threads).toBe(4);
       expect(Array.from(await matmul(four, M, N, K))).toEqual(Array.from(await matmul(one, M, N, K)));

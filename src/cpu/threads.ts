@@ -1,16 +1,22 @@
 // The CPU backend's worker threads: N − 1 workers (worker_threads in Node, Web Workers in a
 // cross-origin-isolated page) each instantiate the same kernel module over the same shared
-// WebAssembly.Memory, so a kernel call splits into N calls on disjoint output ranges (matmul rows or
-// column panels, attention heads) with no copies. The calling thread runs part 0 itself.
+// WebAssembly.Memory, so a kernel call splits into calls on disjoint output ranges (matmul rows or
+// column panels, attention heads) with no copies. The calling thread works alongside them.
 //
-// Protocol (one control SharedArrayBuffer, no postMessage per call): the caller writes each part's
-// full argument list into its row of `args`, the function's index, and a zeroed done count; then it
-// bumps the generation and Atomics.notify()s. Each worker, parked in Atomics.wait on the generation,
-// wakes, runs its row (or nothing when its part is empty), and adds 1 to done; the last one notifies.
-// The caller runs part 0 meanwhile, then waits for done = workers: Atomics.wait where the thread may
-// block (Node, workers), a short spin and then Atomics.waitAsync on a page's main thread, which may
-// not block. Atomics' sequential consistency orders the caller's writes to the memory before the
-// workers' reads, and their results before the caller's reads.
+// Protocol (one control SharedArrayBuffer, no postMessage per call): the caller writes each work
+// item's full argument list into its row of `args`, the item count, the function's index, and
+// zeroed claim and done counts; then it bumps the generation and Atomics.notify()s. Each worker,
+// parked in Atomics.wait on the generation, wakes and claims items one at a time with
+// Atomics.add on the claim count until none is left, then adds 1 to done; the last one notifies.
+// The caller claims items the same way, then waits for done = workers: Atomics.wait where the
+// thread may block (Node, workers), a short spin and then Atomics.waitAsync on a page's main
+// thread, which may not block. Atomics' sequential consistency orders the caller's writes to the
+// memory before the workers' reads, and their results before the caller's reads.
+//
+// Why a queue rather than one fixed part per thread: on a machine shared with other processes a
+// thread is often descheduled for a few ms, and a fixed split makes every step wait for the
+// slowest part; with several items per thread the others take over the descheduled one's share.
+// Which thread runs an item never changes its arithmetic, so results stay bit-identical.
 //
 // The worker's source is a string (no bundler step, the same code in Node and the browser): Node
 // runs it with `eval: true`, a page from a Blob URL (CSP: worker-src blob:).
@@ -27,19 +33,22 @@ const FN = 2;
 const NARGS = 3;
 const STOP = 4;
 const FAILED = 5;
-const ACTIVE = 16; // ACTIVE + i: whether worker i has a part this call
+const ITEMS = 6; // work items this call
+const NEXT = 7; // the next item to claim
 export const MAX_THREADS = 64;
+/** Work items one call may queue (split.ts sizes its items to stay below). */
+export const MAX_ITEMS = 256;
 const MAX_ARGS = 32;
-const ARGS_BYTE = (ACTIVE + MAX_THREADS) * 4;
-const CONTROL_BYTES = ARGS_BYTE + MAX_THREADS * MAX_ARGS * 8;
+const ARGS_BYTE = 64;
+const CONTROL_BYTES = ARGS_BYTE + MAX_ITEMS * MAX_ARGS * 8;
 
 const WORKER_BODY = `
-const GEN = ${GEN}, DONE = ${DONE}, FN = ${FN}, NARGS = ${NARGS}, STOP = ${STOP}, FAILED = ${FAILED}, ACTIVE = ${ACTIVE}, ARGS_BYTE = ${ARGS_BYTE}, MAX_ARGS = ${MAX_ARGS};
+const GEN = ${GEN}, DONE = ${DONE}, FN = ${FN}, NARGS = ${NARGS}, STOP = ${STOP}, FAILED = ${FAILED}, ITEMS = ${ITEMS}, NEXT = ${NEXT}, ARGS_BYTE = ${ARGS_BYTE}, MAX_ARGS = ${MAX_ARGS};
 function start(msg, post) {
-  const { module, memory, control, index, workers, names } = msg;
+  const { module, memory, control, workers, names } = msg;
   const fns = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const ctl = new Int32Array(control);
-  const args = new Float64Array(control, ARGS_BYTE + (index + 1) * MAX_ARGS * 8, MAX_ARGS);
+  const args = new Float64Array(control, ARGS_BYTE);
   const table = names.map((n) => fns[n]);
   // The generation is read before 'ready': once every worker is ready the caller may bump it at once.
   let seen = Atomics.load(ctl, GEN);
@@ -50,15 +59,18 @@ function start(msg, post) {
     if (gen === seen) continue;
     seen = gen;
     if (Atomics.load(ctl, STOP)) return;
-    if (Atomics.load(ctl, ACTIVE + index)) {
-      try {
-        const n = Atomics.load(ctl, NARGS);
-        const a = new Array(n);
-        for (let i = 0; i < n; i++) a[i] = args[i];
-        table[Atomics.load(ctl, FN)](...a);
-      } catch (e) {
-        Atomics.store(ctl, FAILED, 1);
+    try {
+      const f = table[Atomics.load(ctl, FN)];
+      const n = Atomics.load(ctl, NARGS);
+      const items = Atomics.load(ctl, ITEMS);
+      const a = new Array(n);
+      for (let item = Atomics.add(ctl, NEXT, 1); item < items; item = Atomics.add(ctl, NEXT, 1)) {
+        const row = item * MAX_ARGS;
+        for (let i = 0; i < n; i++) a[i] = args[row + i];
+        f(...a);
       }
+    } catch (e) {
+      Atomics.store(ctl, FAILED, 1);
     }
     if (Atomics.add(ctl, DONE, 1) + 1 === workers) Atomics.notify(ctl, DONE);
   }
@@ -119,12 +131,12 @@ interface AnyWorker {
   terminate(): unknown;
 }
 
-/** One part of a split call: the function's full argument list, or null for an empty part. */
+/** One work item of a split call: the function's full argument list, or null for an empty item. */
 export type Part = readonly number[] | null;
 
 export class ThreadPool {
   private readonly ctl: Int32Array;
-  private readonly rows: Float64Array[];
+  private readonly args: Float64Array;
   private readonly fnIndex = new Map<string, number>();
   private busy = false;
   private closed = false;
@@ -136,7 +148,7 @@ export class ThreadPool {
     private readonly local: Record<string, (...a: number[]) => void>,
   ) {
     this.ctl = new Int32Array(control);
-    this.rows = Array.from({ length: threads }, (_, i) => new Float64Array(control, ARGS_BYTE + i * MAX_ARGS * 8, MAX_ARGS));
+    this.args = new Float64Array(control, ARGS_BYTE);
     THREADED_FUNCTIONS.forEach((n, i) => this.fnIndex.set(n, i));
   }
 
@@ -146,7 +158,7 @@ export class ThreadPool {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const workers: AnyWorker[] = [];
     const ready: Promise<void>[] = [];
-    const msg = (index: number) => ({ module, memory, control, index, workers: threads - 1, names: THREADED_FUNCTIONS });
+    const msg = () => ({ module, memory, control, workers: threads - 1, names: THREADED_FUNCTIONS });
     try {
       for (let i = 0; i < threads - 1; i++) {
         if (isNode()) {
@@ -157,7 +169,7 @@ export class ThreadPool {
             w.once('message', () => res());
             w.once('error', (e) => rej(e));
           }));
-          w.postMessage(msg(i));
+          w.postMessage(msg());
           workers.push(w);
         } else {
           const url = URL.createObjectURL(new Blob([WEB_WORKER], { type: 'text/javascript' }));
@@ -167,7 +179,7 @@ export class ThreadPool {
             w.onmessage = () => res();
             w.onerror = (e) => rej(new GpuError(e.message || 'worker failed to start (CSP worker-src blob:?)'));
           }));
-          w.postMessage(msg(i));
+          w.postMessage(msg());
           workers.push(w);
         }
       }
@@ -180,28 +192,27 @@ export class ThreadPool {
   }
 
   /**
-   * Run `fn` once per part, part 0 on this thread and part i on worker i, and resolve when all have
-   * returned. parts.length ≤ threads; missing parts are empty. Synchronous (returns undefined) where
-   * this thread may block.
+   * Run `fn` once per work item, items claimed in order by whichever thread is free (this one
+   * included), and resolve when all have returned. Null items are skipped. Synchronous (returns
+   * undefined) where this thread may block.
    */
   run(fn: ThreadedFunction, parts: readonly Part[]): void | Promise<void> {
     if (this.closed) throw new GpuError('the CPU backend was destroyed');
     if (this.busy) throw new GpuError('CPU thread pool: a call is already in flight (steps run one at a time)');
     const index = this.fnIndex.get(fn);
     if (index === undefined) throw new GpuError(`CPU thread pool: ${fn} is not a threaded function`);
-    if (parts.length > this.threads) throw new GpuError(`CPU thread pool: ${parts.length} parts for ${this.threads} threads`);
-    const { ctl } = this;
-    const nargs = parts.find((p) => p)?.length ?? 0;
-    for (let i = 1; i < this.threads; i++) {
-      const p = parts[i] ?? null;
-      if (p) {
-        if (p.length !== nargs || nargs > MAX_ARGS) throw new GpuError(`CPU thread pool: part ${i} of ${fn} has ${p.length} arguments, expected ${nargs} (≤ ${MAX_ARGS})`);
-        this.rows[i].set(p);
-      }
-      Atomics.store(ctl, ACTIVE + i - 1, p ? 1 : 0);
-    }
+    const items = parts.filter((p): p is readonly number[] => p !== null);
+    if (items.length > MAX_ITEMS) throw new GpuError(`CPU thread pool: ${items.length} work items for ${fn}, at most ${MAX_ITEMS}`);
+    const { ctl, args } = this;
+    const nargs = items[0]?.length ?? 0;
+    items.forEach((p, i) => {
+      if (p.length !== nargs || nargs > MAX_ARGS) throw new GpuError(`CPU thread pool: item ${i} of ${fn} has ${p.length} arguments, expected ${nargs} (≤ ${MAX_ARGS})`);
+      args.set(p, i * MAX_ARGS);
+    });
     Atomics.store(ctl, FN, index);
     Atomics.store(ctl, NARGS, nargs);
+    Atomics.store(ctl, ITEMS, items.length);
+    Atomics.store(ctl, NEXT, 0);
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, FAILED, 0);
     Atomics.add(ctl, GEN, 1);
@@ -209,7 +220,8 @@ export class ThreadPool {
     this.busy = true;
     let localError: unknown;
     try {
-      if (parts[0]) this.local[fn](...parts[0]);
+      const f = this.local[fn];
+      for (let item = Atomics.add(ctl, NEXT, 1); item < items.length; item = Atomics.add(ctl, NEXT, 1)) f(...items[item]);
     } catch (e) {
       localError = e;
     }

@@ -93,12 +93,7 @@ export function pool(hidden: usize, cuSeqLens: usize, modes: usize, out: usize, 
   return vgelu(v);
 }
 
-/**
- * out[t, j] = act(a) · b over the halves x = gateUp[t, 0..I), y = gateUp[t, I..2I) for tokens
- * [t0, t1): second 0 → a = x, b = y; second 1 → a = y, b = x. act as glu.wgsl's ACT: 0 silu,
- * 1 erf GELU, 2 GELU's tanh approximation.
- */
-export function glu(gateUp: usize, out: usize, inter: i32, act: i32, second: i32, t0: i32, t1: i32): void {
+@inline function gluRows(gateUp: usize, out: usize, inter: i32, act: i32, second: i32, t0: i32, t1: i32): void {
   for (let t = t0; t < t1; t++) {
     const x = gateUp + ((<usize>t * <usize>inter) << 3);
     const y = x + (<usize>inter << 2);
@@ -109,6 +104,19 @@ export function glu(gateUp: usize, out: usize, inter: i32, act: i32, second: i32
     for (; j + 4 <= inter; j += 4) v128.store(at(o, j), f32x4.mul(gluAct(v128.load(at(a, j)), act), v128.load(at(b, j))));
     for (; j < inter; j++) store<f32>(at(o, j), f32x4.extract_lane(gluAct(f32x4.splat(load<f32>(at(a, j))), act), 0) * load<f32>(at(b, j)));
   }
+}
+
+/**
+ * out[t, j] = act(a) · b over the halves x = gateUp[t, 0..I), y = gateUp[t, I..2I) for tokens
+ * [t0, t1): second 0 → a = x, b = y; second 1 → a = y, b = x. act as glu.wgsl's ACT: 0 silu,
+ * 1 erf GELU, 2 GELU's tanh approximation. One loop per activation with its code constant: with
+ * `act` a variable binaryen made gluAct's first branch a br_if whose value (the SiLU) was computed
+ * for every vector whatever the activation (see assembly/matmul.ts's epilogue).
+ */
+export function glu(gateUp: usize, out: usize, inter: i32, act: i32, second: i32, t0: i32, t1: i32): void {
+  if (act == 0) gluRows(gateUp, out, inter, 0, second, t0, t1);
+  else if (act == 2) gluRows(gateUp, out, inter, 2, second, t0, t1);
+  else gluRows(gateUp, out, inter, 1, second, t0, t1);
 }
 
 /**
