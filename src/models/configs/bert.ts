@@ -3,21 +3,16 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig } from './common';
+import type { CommonConfig, TransformerSizes } from './common';
 import { positiveInt, positiveNumber, type Fields } from './fields';
 
 export type BertActivation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 const BERT_ACTIVATIONS: readonly BertActivation[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'];
 
-export interface BertConfig extends CommonConfig {
+export interface BertConfig extends CommonConfig, TransformerSizes {
   family: 'bert';
   model_type: 'bert' | 'roberta' | 'xlm-roberta';
   architecture: Extract<Architecture, `Bert${string}` | `Roberta${string}` | `XLMRoberta${string}`>;
-  vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  intermediate_size: number;
   hidden_act: BertActivation;
   max_position_embeddings: number;
   type_vocab_size: number;

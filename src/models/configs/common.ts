@@ -7,6 +7,15 @@ import type { Fields } from './fields';
 
 export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
 
+/** The sizes most families' configs name alike (DistilBERT and NomicBert have names of their own). */
+export interface TransformerSizes {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+}
+
 /** What every family has: identity, labels, and the sentence-transformers keys of config.json. */
 export interface CommonConfig {
   model_type: ModelType;

@@ -3,19 +3,14 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig } from './common';
+import type { CommonConfig, TransformerSizes } from './common';
 import { nullable, positiveInt, positiveNumber, type Fields } from './fields';
 
 /** Qwen3, Qwen2 and Llama: one pre-norm decoder, differing in biases, q/k norms and the mask. */
-export interface DecoderConfig extends CommonConfig {
+export interface DecoderConfig extends CommonConfig, TransformerSizes {
   family: 'qwen3' | 'qwen2' | 'llama' | 'mistral';
   model_type: 'qwen3' | 'qwen2' | 'llama' | 'mistral';
   architecture: Extract<Architecture, `Qwen3${string}` | `Qwen2${string}` | `Llama${string}` | `Mistral${string}`>;
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
   num_key_value_heads: number;
   /** Per-head width; may differ from hidden_size / num_attention_heads (Qwen3 q_proj is heads × head_dim wide). */
   head_dim: number;

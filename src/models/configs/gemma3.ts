@@ -3,17 +3,12 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import { positiveInt, positiveNumber, type Fields } from './fields';
-import type { CommonConfig } from './common';
+import type { CommonConfig, TransformerSizes } from './common';
 
-export interface Gemma3Config extends CommonConfig {
+export interface Gemma3Config extends CommonConfig, TransformerSizes {
   family: 'gemma3';
   model_type: 'gemma3_text';
   architecture: 'Gemma3TextModel';
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
   num_key_value_heads: number;
   head_dim: number;
   /** Scores are scaled by query_pre_attn_scalar^-0.5, not head_dim^-0.5. */

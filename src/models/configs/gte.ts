@@ -3,18 +3,13 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig } from './common';
+import type { CommonConfig, TransformerSizes } from './common';
 import { positiveInt, positiveNumber, type Fields } from './fields';
 
-export interface GteConfig extends CommonConfig {
+export interface GteConfig extends CommonConfig, TransformerSizes {
   family: 'gte';
   model_type: 'new';
   architecture: 'NewModel';
-  vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  intermediate_size: number;
   hidden_act: 'gelu';
   layer_norm_eps: number;
   /** 0 (gte-base-en-v1.5): no token-type table at all. */

@@ -3,18 +3,13 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig } from './common';
+import type { CommonConfig, TransformerSizes } from './common';
 import { nullable, positiveInt, positiveNumber, type Fields } from './fields';
 
-export interface ModernBertConfig extends CommonConfig {
+export interface ModernBertConfig extends CommonConfig, TransformerSizes {
   family: 'modernbert';
   model_type: 'modernbert';
   architecture: Extract<Architecture, `ModernBert${string}`>;
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
   /** The MLP's and the classifier head's activation ("gelu" is exact erf GELU). */
   hidden_activation: 'gelu' | 'gelu_pytorch_tanh';
   classifier_activation: 'gelu' | 'gelu_pytorch_tanh';

@@ -3,18 +3,13 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig } from './common';
+import type { CommonConfig, TransformerSizes } from './common';
 import { positiveInt, positiveNumber, type Fields } from './fields';
 
-export interface MPNetConfig extends CommonConfig {
+export interface MPNetConfig extends CommonConfig, TransformerSizes {
   family: 'mpnet';
   model_type: 'mpnet';
   architecture: Extract<Architecture, `MPNet${string}`>;
-  vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  intermediate_size: number;
   hidden_act: 'gelu';
   /** Rows of the position table; positions start at padding_idx + 1 = 2 (padding_idx hard-coded 1). */
   max_position_embeddings: number;
