@@ -3,7 +3,7 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig, TransformerSizes } from './common';
+import { parseSizes, type CommonConfig, type TransformerSizes } from './common';
 import { positiveInt, positiveNumber, type Fields } from './fields';
 
 export type BertActivation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
@@ -32,10 +32,9 @@ export function parseBert(f: Fields, common: CommonConfig): BertConfig {
     throw new ModelLoadError(`${f.where}: position_embedding_type "${positionType}" is not supported (only "absolute")`);
   }
   if (f.raw.is_decoder === true) throw new ModelLoadError(`${f.where}: is_decoder true (causal BERT) is not supported`);
-  const hidden_size = f.positiveInt('hidden_size');
-  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const sizes = parseSizes(f);
+  const { hidden_size, num_attention_heads, vocab_size } = sizes;
   f.checkHeads(hidden_size, num_attention_heads, false);
-  const vocab_size = f.positiveInt('vocab_size');
   // The architecture defaults to the model_type's base model, so this follows model_type when architectures is absent.
   const isRoberta = common.architecture.includes('Roberta');
   const hidden_act = f.optional('hidden_act', 'gelu' as BertActivation, (v) => (BERT_ACTIVATIONS.includes(v as BertActivation) ? (v as BertActivation) : undefined),
@@ -50,11 +49,7 @@ export function parseBert(f: Fields, common: CommonConfig): BertConfig {
     family: 'bert',
     model_type: common.model_type as BertConfig['model_type'],
     architecture: common.architecture as BertConfig['architecture'],
-    vocab_size,
-    hidden_size,
-    num_hidden_layers: f.positiveInt('num_hidden_layers'),
-    num_attention_heads,
-    intermediate_size: f.positiveInt('intermediate_size'),
+    ...sizes,
     hidden_act,
     max_position_embeddings,
     type_vocab_size: f.optional('type_vocab_size', 2, positiveInt, 'a positive integer'),

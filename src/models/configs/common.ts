@@ -16,6 +16,17 @@ export interface TransformerSizes {
   intermediate_size: number;
 }
 
+/** TransformerSizes, each required and a positive integer. */
+export function parseSizes(f: Fields): TransformerSizes {
+  return {
+    hidden_size: f.positiveInt('hidden_size'),
+    num_attention_heads: f.positiveInt('num_attention_heads'),
+    num_hidden_layers: f.positiveInt('num_hidden_layers'),
+    intermediate_size: f.positiveInt('intermediate_size'),
+    vocab_size: f.positiveInt('vocab_size'),
+  };
+}
+
 /** What every family has: identity, labels, and the sentence-transformers keys of config.json. */
 export interface CommonConfig {
   model_type: ModelType;

@@ -3,7 +3,7 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig, TransformerSizes } from './common';
+import { parseSizes, type CommonConfig, type TransformerSizes } from './common';
 import { nullable, positiveInt, positiveNumber, type Fields } from './fields';
 
 /** Qwen3, Qwen2 and Llama: one pre-norm decoder, differing in biases, q/k norms and the mask. */
@@ -39,8 +39,8 @@ export type Qwen3Config = DecoderConfig;
 
 export function parseDecoder(f: Fields, common: CommonConfig): DecoderConfig {
   const modelType = common.model_type as DecoderConfig['model_type'];
-  const hidden_size = f.positiveInt('hidden_size');
-  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const sizes = parseSizes(f);
+  const { hidden_size, num_attention_heads, num_hidden_layers, vocab_size } = sizes;
   const num_key_value_heads = f.optional('num_key_value_heads', num_attention_heads, positiveInt, 'a positive integer');
   f.checkKvHeads(num_attention_heads, num_key_value_heads);
   const defaultHeadDim = Math.floor(hidden_size / num_attention_heads);
@@ -63,7 +63,6 @@ export function parseDecoder(f: Fields, common: CommonConfig): DecoderConfig {
       rope_theta = t;
     }
   }
-  const num_hidden_layers = f.positiveInt('num_hidden_layers');
   if (modelType === 'qwen2') {
     // Qwen2Config: layers i ≥ max_window_layers slide, and only with use_sliding_window (explicit layer_types win).
     const types = f.raw.layer_types;
@@ -77,17 +76,12 @@ export function parseDecoder(f: Fields, common: CommonConfig): DecoderConfig {
     throw new ModelLoadError(`${f.where}: attention_bias true is not supported (Qwen3 projections have no biases)`);
   }
   const llamaBias = modelType === 'llama' && f.bool('attention_bias', false);
-  const vocab_size = f.positiveInt('vocab_size');
   const cfg: DecoderConfig = {
     ...common,
     family: modelType,
     model_type: modelType,
     architecture: common.architecture as DecoderConfig['architecture'],
-    vocab_size,
-    hidden_size,
-    intermediate_size: f.positiveInt('intermediate_size'),
-    num_hidden_layers,
-    num_attention_heads,
+    ...sizes,
     num_key_value_heads,
     head_dim,
     hidden_act: 'silu',

@@ -3,7 +3,7 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import { positiveInt, positiveNumber, type Fields } from './fields';
-import type { CommonConfig, TransformerSizes } from './common';
+import { parseSizes, type CommonConfig, type TransformerSizes } from './common';
 
 export interface Gemma3Config extends CommonConfig, TransformerSizes {
   family: 'gemma3';
@@ -29,8 +29,8 @@ export interface Gemma3Config extends CommonConfig, TransformerSizes {
 }
 
 export function parseGemma3(f: Fields, common: CommonConfig): Gemma3Config {
-  const hidden_size = f.positiveInt('hidden_size');
-  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const sizes = parseSizes(f);
+  const { hidden_size, num_attention_heads, num_hidden_layers } = sizes;
   const num_key_value_heads = f.optional('num_key_value_heads', 4, positiveInt, 'a positive integer');
   f.checkKvHeads(num_attention_heads, num_key_value_heads);
   const head_dim = f.optional('head_dim', 256, positiveInt, 'a positive integer');
@@ -42,7 +42,6 @@ export function parseGemma3(f: Fields, common: CommonConfig): Gemma3Config {
     // HF's Gemma3 attention never applies it either; refuse rather than guess which one a checkpoint expects.
     throw new ModelLoadError(`${f.where}: attn_logit_softcapping ${JSON.stringify(f.raw.attn_logit_softcapping)} is not supported (only null)`);
   }
-  const num_hidden_layers = f.positiveInt('num_hidden_layers');
   let layer_types: Gemma3Config['layer_types'];
   const lt = f.raw.layer_types;
   if (lt !== undefined && lt !== null) {
@@ -68,17 +67,12 @@ export function parseGemma3(f: Fields, common: CommonConfig): Gemma3Config {
     rope_theta = thetas.full_attention ?? rope_theta;
     rope_local_base_freq = thetas.sliding_attention ?? rope_local_base_freq;
   }
-  const vocab_size = f.positiveInt('vocab_size');
   const cfg: Gemma3Config = {
     ...common,
     family: 'gemma3',
     model_type: 'gemma3_text',
     architecture: 'Gemma3TextModel',
-    vocab_size,
-    hidden_size,
-    intermediate_size: f.positiveInt('intermediate_size'),
-    num_hidden_layers,
-    num_attention_heads,
+    ...sizes,
     num_key_value_heads,
     head_dim,
     query_pre_attn_scalar: f.optional('query_pre_attn_scalar', 256, positiveNumber, 'a positive number'),

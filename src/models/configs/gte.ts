@@ -3,7 +3,7 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig, TransformerSizes } from './common';
+import { parseSizes, type CommonConfig, type TransformerSizes } from './common';
 import { positiveInt, positiveNumber, type Fields } from './fields';
 
 export interface GteConfig extends CommonConfig, TransformerSizes {
@@ -23,8 +23,8 @@ export interface GteConfig extends CommonConfig, TransformerSizes {
 }
 
 export function parseGte(f: Fields, common: CommonConfig): GteConfig {
-  const hidden_size = f.positiveInt('hidden_size');
-  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const sizes = parseSizes(f);
+  const { hidden_size, num_attention_heads } = sizes;
   f.checkHeads(hidden_size, num_attention_heads, true);
   const refuse = (key: string, ok: unknown[], what: string) => {
     const v = f.raw[key];
@@ -50,11 +50,7 @@ export function parseGte(f: Fields, common: CommonConfig): GteConfig {
     family: 'gte',
     model_type: 'new',
     architecture: 'NewModel',
-    vocab_size: f.positiveInt('vocab_size'),
-    hidden_size,
-    num_hidden_layers: f.positiveInt('num_hidden_layers'),
-    num_attention_heads,
-    intermediate_size: f.positiveInt('intermediate_size'),
+    ...sizes,
     hidden_act: 'gelu',
     layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
     type_vocab_size: f.index('type_vocab_size', 1),

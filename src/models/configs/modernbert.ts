@@ -3,7 +3,7 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig, TransformerSizes } from './common';
+import { parseSizes, type CommonConfig, type TransformerSizes } from './common';
 import { nullable, positiveInt, positiveNumber, type Fields } from './fields';
 
 export interface ModernBertConfig extends CommonConfig, TransformerSizes {
@@ -30,8 +30,8 @@ export interface ModernBertConfig extends CommonConfig, TransformerSizes {
 }
 
 export function parseModernBert(f: Fields, common: CommonConfig): ModernBertConfig {
-  const hidden_size = f.positiveInt('hidden_size');
-  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const sizes = parseSizes(f);
+  const { hidden_size, num_attention_heads, num_hidden_layers } = sizes;
   f.checkHeads(hidden_size, num_attention_heads, true);
   const acts = ['gelu', 'gelu_pytorch_tanh'] as const;
   const act = (key: string) => f.optional(key, 'gelu' as (typeof acts)[number], (v) => (acts.includes(v as never) ? (v as (typeof acts)[number]) : undefined), `one of ${acts.join(', ')}`);
@@ -47,22 +47,16 @@ export function parseModernBert(f: Fields, common: CommonConfig): ModernBertConf
     throw new ModelLoadError(`${f.where}: rope_scaling ${JSON.stringify(f.raw.rope_scaling)} is not supported (only null)`);
   }
   const every = f.optional('global_attn_every_n_layers', 3, positiveInt, 'a positive integer');
-  const num_hidden_layers = f.positiveInt('num_hidden_layers');
   const types = f.raw.layer_types;
   if (Array.isArray(types) && (types.length !== num_hidden_layers || types.some((t, i) => (t === 'sliding_attention') !== (i % every !== 0)))) {
     throw new ModelLoadError(`${f.where}: layer_types ${JSON.stringify(types)} disagree with global_attn_every_n_layers ${every}`);
   }
-  const vocab_size = f.positiveInt('vocab_size');
   const cfg: ModernBertConfig = {
     ...common,
     family: 'modernbert',
     model_type: 'modernbert',
     architecture: common.architecture as ModernBertConfig['architecture'],
-    vocab_size,
-    hidden_size,
-    intermediate_size: f.positiveInt('intermediate_size'),
-    num_hidden_layers,
-    num_attention_heads,
+    ...sizes,
     hidden_activation: act('hidden_activation'),
     classifier_activation: act('classifier_activation'),
     norm_eps: f.optional('norm_eps', 1e-5, positiveNumber, 'a positive number'),

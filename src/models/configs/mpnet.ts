@@ -3,7 +3,7 @@
 
 import { ModelLoadError } from '../../gpu/errors';
 import type { Architecture } from '../config';
-import type { CommonConfig, TransformerSizes } from './common';
+import { parseSizes, type CommonConfig, type TransformerSizes } from './common';
 import { positiveInt, positiveNumber, type Fields } from './fields';
 
 export interface MPNetConfig extends CommonConfig, TransformerSizes {
@@ -20,8 +20,8 @@ export interface MPNetConfig extends CommonConfig, TransformerSizes {
 }
 
 export function parseMPNet(f: Fields, common: CommonConfig): MPNetConfig {
-  const hidden_size = f.positiveInt('hidden_size');
-  const num_attention_heads = f.positiveInt('num_attention_heads');
+  const sizes = parseSizes(f);
+  const { hidden_size, num_attention_heads } = sizes;
   f.checkHeads(hidden_size, num_attention_heads, false);
   const hidden_act = f.raw.hidden_act ?? 'gelu';
   if (hidden_act !== 'gelu') throw f.invalid('hidden_act', hidden_act, '"gelu"');
@@ -34,11 +34,7 @@ export function parseMPNet(f: Fields, common: CommonConfig): MPNetConfig {
     family: 'mpnet',
     model_type: 'mpnet',
     architecture: common.architecture as MPNetConfig['architecture'],
-    vocab_size: f.positiveInt('vocab_size'),
-    hidden_size,
-    num_hidden_layers: f.positiveInt('num_hidden_layers'),
-    num_attention_heads,
-    intermediate_size: f.positiveInt('intermediate_size'),
+    ...sizes,
     hidden_act: 'gelu',
     max_position_embeddings,
     layer_norm_eps: f.optional('layer_norm_eps', 1e-12, positiveNumber, 'a positive number'),
