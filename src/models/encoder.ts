@@ -164,6 +164,13 @@ export async function loadEncoder(gpu: Gpu, spec: EncoderSpec, store: WeightStor
       B: hasBias ? concatRows(gpu, store, name.map((m) => `${m}.bias`), [part], `${label}.bias`) : undefined,
     };
   };
+  // In checkpoint order: embeddings, then the layers.
+  const embeddings = {
+    word: mw(`${n.word}.weight`, [spec.vocab, H]),
+    position: spec.positionRows > 0 && n.position ? mw(`${n.position}.weight`, [spec.positionRows, H]) : undefined,
+    tokenType: spec.typeRows > 0 && n.tokenType ? mw(`${n.tokenType}.weight`, [spec.typeRows, H]) : undefined,
+    embeddingNorm: norm(n.embeddingNorm),
+  };
   const upRows = gated === undefined ? I : 2 * I;
   const layers = Array.from({ length: spec.layers }, (_, i): LayerWeights => {
     const p = (m: string) => `${n.layers}.${i}.${m}`;
@@ -189,14 +196,7 @@ export async function loadEncoder(gpu: Gpu, spec: EncoderSpec, store: WeightStor
     const table = store.getShaped(`${name}.weight`, [buckets, spec.heads]);
     relBias = gpu.upload(table.subarray(0, REL_BIAS_BUCKETS * spec.heads), `${name}.weight`);
   }
-  const weights: EncoderWeights = {
-    word: mw(`${n.word}.weight`, [spec.vocab, H]),
-    position: spec.positionRows > 0 && n.position ? mw(`${n.position}.weight`, [spec.positionRows, H]) : undefined,
-    tokenType: spec.typeRows > 0 && n.tokenType ? mw(`${n.tokenType}.weight`, [spec.typeRows, H]) : undefined,
-    embeddingNorm: norm(n.embeddingNorm),
-    relBias,
-    layers,
-  };
+  const weights: EncoderWeights = { ...embeddings, relBias, layers };
   return { k: { embed, layerNorm, qkv, rope, attention, o, up, gate, down }, weights };
 }
 
