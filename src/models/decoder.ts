@@ -33,7 +33,6 @@ import { GluKernel } from '../kernels/glu';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RmsNormKernel } from '../kernels/rms_norm';
 import { RopeKernel } from '../kernels/rope';
-import { SiluMulKernel } from '../kernels/silu_mul';
 import type { WeightStore } from '../loading/safetensors';
 import type { DecoderConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
@@ -108,7 +107,7 @@ interface Kernels {
   attention: AttentionKernel;
   oProj: MatmulKernel;
   gateUp: MatmulKernel;
-  act: SiluMulKernel | GluKernel;
+  act: GluKernel;
   downProj: MatmulKernel;
 }
 
@@ -136,7 +135,7 @@ export async function loadDecoder(gpu: Gpu, spec: DecoderSpec, weights: WeightSt
     // With sandwich norms the residual is added by the norm after the projection.
     MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: bias.o, residual: !sandwich }),
     MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: bias.mlp }),
-    spec.activation === 'silu' ? SiluMulKernel.create(gpu) : GluKernel.create(gpu, { activation: spec.activation, activated: 'first' }),
+    GluKernel.create(gpu, { activation: spec.activation, activated: 'first' }),
     MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: bias.mlp, residual: !sandwich }),
   ]);
   const { w, mw } = weightUploaders(gpu, weights, dt);

@@ -26,7 +26,6 @@ import { GluKernel, type GluOptions } from '../kernels/glu';
 import { LayerNormKernel } from '../kernels/layer_norm';
 import { MatmulKernel, type MatmulVariant } from '../kernels/matmul';
 import { RopeKernel, type NtkScaling } from '../kernels/rope';
-import { SiluMulKernel } from '../kernels/silu_mul';
 import type { WeightStore } from '../loading/safetensors';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
 import { concatRows, destroyAll, weightUploaders } from './weights';
@@ -64,8 +63,8 @@ export interface EncoderNames {
 
 export type EncoderMlp =
   | { kind: 'dense'; activation: 'gelu' | 'relu' }
-  /** silu(first half) · second half (NomicBert), or a GluKernel's activation and half (GTE). */
-  | { kind: 'gated'; glu: 'silu_mul' | GluOptions };
+  /** The gate's activation and which half it is: silu on the first (NomicBert), GELU on the second (GTE). */
+  | { kind: 'gated'; glu: GluOptions };
 
 export interface EncoderSpec {
   /** Label prefix: the HF base model's name (bert, mpnet, …). */
@@ -125,7 +124,7 @@ interface Kernels {
   attention: AttentionKernel;
   o: MatmulKernel;
   up: MatmulKernel;
-  gate?: GluKernel | SiluMulKernel;
+  gate?: GluKernel;
   down: MatmulKernel;
 }
 
@@ -149,7 +148,7 @@ export async function loadEncoder(gpu: Gpu, spec: EncoderSpec, store: WeightStor
     AttentionKernel.create(gpu, { causal: false, headDim: hd, relativeBias: !!spec.relativeBias }),
     MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: bias.o, residual: true }),
     MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: bias.up, activation: spec.mlp.kind === 'dense' ? spec.mlp.activation : 'none' }),
-    gated === undefined ? undefined : gated === 'silu_mul' ? SiluMulKernel.create(gpu) : GluKernel.create(gpu, gated),
+    gated === undefined ? undefined : GluKernel.create(gpu, gated),
     MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: bias.down, residual: true }),
   ]);
 

@@ -35,7 +35,7 @@ const NAMES: EncoderNames = {
   attention: 'attn',
   o: 'attn.out_proj',
   attnNorm: 'norm1',
-  // [fc12; fc11] stacked: the gate (fc12) first, as silu_mul reads it.
+  // [fc12; fc11] stacked: the gate (fc12) first, as glu (activated: 'first') reads it.
   up: ['mlp.fc12', 'mlp.fc11'],
   down: 'mlp.fc2',
   mlpNorm: 'norm2',
@@ -57,7 +57,7 @@ export class NomicBertModel extends EncoderBody {
       intermediate: c.n_inner, vocab: c.vocab_size, eps: c.layer_norm_epsilon,
       positionRows: 0, typeRows: c.type_vocab_size,
       rope: { theta: c.rotary_emb_base },
-      mlp: { kind: 'gated', glu: 'silu_mul' },
+      mlp: { kind: 'gated', glu: { activation: 'silu', activated: 'first' } },
       // out_proj takes the qkv_proj_bias flag and fc12/fc11 the mlp_fc1_bias flag (the hub file reuses them).
       bias: { qkv: c.qkv_proj_bias, o: c.qkv_proj_bias, up: c.mlp_fc1_bias, down: c.mlp_fc2_bias },
     };
