@@ -60,6 +60,35 @@ function searchAppStatic(): Plugin {
   };
 }
 
+// The search app's pages share their head, navigation and status block: `<!-- partial: ./x.html -->`
+// in a page is replaced by that file (relative to the page), indented like the comment, before Vite
+// reads the page (so the partial's links are bundled as the page's own). In the navigation, the
+// link to the page itself is marked aria-current="page".
+const PARTIAL = /^([ \t]*)<!-- partial: (\S+) -->$/gm;
+function htmlPartials(): Plugin {
+  return {
+    name: 'wgpool-html-partials',
+    transformIndexHtml: {
+      order: 'pre',
+      handler(html, { filename }) {
+        const page = filename.split(sep).pop() ?? '';
+        return html.replace(PARTIAL, (_, indent: string, path: string) =>
+          readFileSync(resolve(filename, '..', path), 'utf8')
+            .trimEnd()
+            .replace(`<a href="./${page}">`, `<a href="./${page}" aria-current="page">`)
+            .split('\n')
+            .map((line) => indent + line)
+            .join('\n'),
+        );
+      },
+    },
+    // A partial is no module: reload the pages when one changes.
+    handleHotUpdate({ file, server }) {
+      if (file.includes(`${sep}partials${sep}`) && file.endsWith('.html')) server.ws.send({ type: 'full-reload' });
+    },
+  };
+}
+
 // Every file of the app's two model folders, for the app's Service Worker to precache: /models/ is
 // served by serveModels() (not part of the build), and the worker answers 404 offline for a path in
 // a precached folder that is not listed here, so the listing must be whole.
@@ -96,6 +125,7 @@ export default defineConfig({
   plugins: [
     serveModels(),
     searchAppStatic(),
+    htmlPartials(),
     // The search app's Service Worker: demo/search/sw.ts → dist/demo/demo/search/sw.js, scope
     // /demo/search/ (apart from the wgpool API worker, /sw.js, scope /). Registered by the app
     // itself (demo/search/app.ts), so nothing is injected into the other pages.

@@ -109,9 +109,47 @@ export async function startEngine(model: string, what: string): Promise<SharedWo
   }
 }
 
-/** The engine options for a second model (the reranker) in the same worker. */
-export function startSecondEngine(model: string): Promise<SharedWorkerEngine> {
-  return createSharedWorkerEngine(null, { model: new URL(model, location.href).href }, workerFactories());
+let reranker: Promise<SharedWorkerEngine> | null = null;
+
+/**
+ * Rescore `hits` for `query` with the cross-encoder, best first, each with its rerankScore. The
+ * reranker starts on first use, as a second model in the same worker.
+ */
+export async function rescore<H>(query: string, hits: H[], text: (hit: H) => string, opts: { signal: AbortSignal; truncatePromptTokens?: number }): Promise<(H & { rerankScore: number })[]> {
+  reranker ??= createSharedWorkerEngine(null, { model: new URL(RERANK_MODEL_URL, location.href).href }, workerFactories());
+  const r = await (await reranker).rerank(query, hits.map(text), opts);
+  return r.results.map((x) => ({ ...hits[x.index], rerankScore: x.relevanceScore }));
+}
+
+/** Both pages' controls (main's buttons, inputs, text areas) stay off until the model is ready. */
+export function enableControls(on: boolean) {
+  for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLTextAreaElement>('main button, main input, main textarea')) el.disabled = !on;
+}
+
+export interface OpenedApp {
+  adapter: AdapterCheck;
+  /** The offline readiness line (also shown under the status). */
+  offline: string;
+  engine: SharedWorkerEngine;
+  /** When the start began (performance.now()), for the ready line's timing. */
+  t0: number;
+}
+
+/**
+ * What both pages do first: controls off, the WebGPU check (null, with the reason shown, when there
+ * is none), the offline Service Worker, then the embedder in the shared worker. `work` names what
+ * a software adapter makes slow ("embedding").
+ */
+export async function openApp(work: string): Promise<OpenedApp | null> {
+  enableControls(false);
+  const adapter = await checkWebGpu();
+  if (!adapter.ok) return null;
+  status(adapter.software ? `WebGPU runs on a software adapter (${adapter.label}): a CPU emulation of a GPU, so ${work} is slow. Preparing…` : `WebGPU: ${adapter.label}. Preparing…`, adapter.software ? 'warn' : '');
+  const offline = await registerOffline();
+  note(offline);
+  const t0 = performance.now();
+  const engine = await startEngine(MODEL_URL, 'the embedder');
+  return { adapter, offline, engine, t0 };
 }
 
 /** "12.3 MB of 5.1 GB used": shown with storage errors, so the user sees why. */

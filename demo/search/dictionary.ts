@@ -3,8 +3,8 @@
 // embedded alone, as the embedder was trained) and ships as one file; the page fetches it (from the
 // Service Worker's cache after the first visit) and hands the bytes to the engine worker, which
 // checks that they were built with this embedder before searching them.
-import type { RemoteIndex, SharedWorkerEngine } from '../../src/worker/index';
-import { $, RERANK_MODEL_URL, MODEL_URL, checkWebGpu, escapeHtml, formatMs, note, registerOffline, startEngine, startSecondEngine, status } from './app';
+import type { RemoteIndex } from '../../src/worker/index';
+import { $, enableControls, escapeHtml, formatMs, openApp, rescore, status } from './app';
 import indexUrl from './data/wordnet-20k.wgpidx?url';
 
 const INDEX = 'wordnet-20k';
@@ -23,7 +23,6 @@ window.dictApp = { ready: false, size: 0, lastQuery: '', lastWords: [], reranked
 
 const POS: Record<string, string> = { n: 'noun', v: 'verb', a: 'adj.', r: 'adv.' };
 let index: RemoteIndex;
-let reranker: Promise<SharedWorkerEngine> | null = null;
 let ctl: AbortController | null = null;
 
 /** The index file, with a bar: 13 MB is seconds on a slow link (instant from the cache). */
@@ -70,11 +69,7 @@ async function search() {
   const t0 = performance.now();
   try {
     let hits = await index.search(q, { k: rerank ? RERANK_TOP : 10, signal: mine.signal });
-    if (rerank && hits.length) {
-      reranker ??= startSecondEngine(RERANK_MODEL_URL);
-      const r = await (await reranker).rerank(q, hits.map((h) => h.id), { signal: mine.signal });
-      hits = r.results.slice(0, 10).map((x) => ({ ...hits[x.index], rerankScore: x.relevanceScore }));
-    }
+    if (rerank && hits.length) hits = (await rescore(q, hits, (h) => h.id, { signal: mine.signal })).slice(0, 10);
     if (mine.signal.aborted) return;
     window.dictApp.lastQuery = q;
     window.dictApp.lastWords = hits.map((h) => h.id);
@@ -89,20 +84,11 @@ async function search() {
   }
 }
 
-function enable(on: boolean) {
-  for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement>('main input, main button')) el.disabled = !on;
-}
-
 async function start() {
-  enable(false);
-  const adapter = await checkWebGpu();
-  if (!adapter.ok) return;
-  status(adapter.software ? `WebGPU runs on a software adapter (${adapter.label}): a CPU emulation of a GPU, so it is slow. Preparing…` : `WebGPU: ${adapter.label}. Preparing…`, adapter.software ? 'warn' : '');
-  const offline = await registerOffline();
-  window.dictApp.offline = offline;
-  note(offline);
-  const t0 = performance.now();
-  const engine = await startEngine(MODEL_URL, 'the embedder');
+  const app = await openApp('searching');
+  if (!app) return;
+  const { adapter, engine, t0 } = app;
+  window.dictApp.offline = app.offline;
   index = engine.index(INDEX);
   let info = await index.open();
   if (info.size === 0) info = await index.import(await fetchIndex());
@@ -127,7 +113,7 @@ async function start() {
       void search();
     });
   }
-  enable(true);
+  enableControls(true);
   $('query').focus();
   window.dictApp.ready = true;
 }

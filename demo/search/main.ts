@@ -1,8 +1,8 @@
 // The semantic search app: passages → embedded in the shared engine's worker (one model for every
 // tab) → a GPU vector index kept in IndexedDB → search as you type, optionally rescored by the
 // cross-encoder. Models, offline Service Worker and WebGPU checks: app.ts.
-import type { RemoteIndex, SharedWorkerEngine } from '../../src/worker/index';
-import { $, MODEL_URL, RERANK_MODEL_URL, checkWebGpu, formatMs, note, registerOffline, startEngine, startSecondEngine, status, storageError, type StatusKind } from './app';
+import type { RemoteIndex } from '../../src/worker/index';
+import { $, MODEL_URL, RERANK_MODEL_URL, enableControls, formatMs, openApp, rescore, status, storageError, type StatusKind } from './app';
 import { highlight, splitPassages, type Passage } from './passages';
 
 export { MODEL_URL, RERANK_MODEL_URL };
@@ -19,7 +19,6 @@ declare global {
 window.searchApp = { ready: false, size: 0, lastQuery: '', lastResults: [], lastTexts: [], restored: false, embedded: 0, offline: '' };
 
 let index: RemoteIndex;
-let reranker: Promise<SharedWorkerEngine> | null = null;
 let searchCtl: AbortController | null = null;
 /** The ready line, so passing messages can be replaced by it again. */
 let readyLine: [string, StatusKind] = ['', ''];
@@ -81,11 +80,7 @@ async function search() {
   searchCtl = ctl;
   try {
     let hits = await index.search(q, { k: 10, signal: ctl.signal, truncatePromptTokens: TRUNCATE });
-    if ($<HTMLInputElement>('rerank').checked && hits.length) {
-      reranker ??= startSecondEngine(RERANK_MODEL_URL);
-      const r = await (await reranker).rerank(q, hits.map((h) => h.text ?? ''), { signal: ctl.signal, truncatePromptTokens: TRUNCATE });
-      hits = r.results.map((x) => ({ ...hits[x.index], rerankScore: x.relevanceScore }));
-    }
+    if ($<HTMLInputElement>('rerank').checked && hits.length) hits = await rescore(q, hits, (h) => h.text ?? '', { signal: ctl.signal, truncatePromptTokens: TRUNCATE });
     if (ctl.signal.aborted) return;
     window.searchApp.lastQuery = q;
     window.searchApp.lastResults = hits.map((h) => h.id);
@@ -102,21 +97,11 @@ async function search() {
   }
 }
 
-/** Controls stay off until the model is ready (and for good when there is no WebGPU). */
-function enable(on: boolean) {
-  for (const el of document.querySelectorAll<HTMLInputElement | HTMLButtonElement | HTMLTextAreaElement>('main button, main input, main textarea')) el.disabled = !on;
-}
-
 async function start() {
-  enable(false);
-  const adapter = await checkWebGpu();
-  if (!adapter.ok) return;
-  status(adapter.software ? `WebGPU runs on a software adapter (${adapter.label}): a CPU emulation of a GPU, so embedding is slow. Preparing…` : `WebGPU: ${adapter.label}. Preparing…`, adapter.software ? 'warn' : '');
-  const offline = await registerOffline();
-  window.searchApp.offline = offline;
-  note(offline);
-  const t0 = performance.now();
-  const engine = await startEngine(MODEL_URL, 'the embedder');
+  const app = await openApp('embedding');
+  if (!app) return;
+  const { adapter, engine, t0 } = app;
+  window.searchApp.offline = app.offline;
   index = engine.index(INDEX);
   // Another tab may already hold the index in the shared worker; otherwise restore it from IndexedDB.
   let info = await index.open();
@@ -167,7 +152,7 @@ async function start() {
     timer = setTimeout(search, 150);
   });
   $('rerank').addEventListener('change', search);
-  enable(true);
+  enableControls(true);
   window.searchApp.ready = true;
 }
 

@@ -171,23 +171,47 @@ function requireFetch(f: typeof fetch | undefined, model: string): typeof fetch 
 // ---------------------------------------------------------------------------------------------
 // Memory
 
-class MemorySource extends BaseSource {
-  constructor(id: string, private readonly files: Map<string, Uint8Array>) {
+/** A source over a map of path → file: in-memory bytes, or the files a user picked. */
+abstract class MappedSource<V> extends BaseSource {
+  constructor(
+    id: string,
+    protected readonly files: Map<string, V>,
+    /** What the files are, for "not found in …" messages. */
+    private readonly what: string,
+  ) {
     super(id);
   }
+
+  protected abstract sizeOf(file: V): number;
 
   async exists(path: string): Promise<boolean> {
     return this.files.has(checkPath(path, this.id));
   }
 
   async list(): Promise<FileEntry[]> {
-    return [...this.files].map(([path, data]) => ({ path, size: data.byteLength }));
+    return [...this.files].map(([path, file]) => ({ path, size: this.sizeOf(file) }));
+  }
+
+  /** The file at `path`, or the typed not-found error. */
+  protected file(path: string): V {
+    const file = this.files.get(checkPath(path, this.id));
+    if (file === undefined) throw missing(path, this.id, this.what);
+    return file;
+  }
+}
+
+class MemorySource extends MappedSource<Uint8Array> {
+  constructor(id: string, files: Map<string, Uint8Array>) {
+    super(id, files, 'in-memory files');
+  }
+
+  protected sizeOf(data: Uint8Array): number {
+    return data.byteLength;
   }
 
   async bytes(path: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     throwIfAborted(signal);
-    const data = this.files.get(checkPath(path, this.id));
-    if (!data) throw missing(path, this.id, 'in-memory files');
+    const data = this.file(path);
     onProgress?.(data.byteLength, data.byteLength);
     return data;
   }
@@ -365,9 +389,13 @@ const READ_CHUNK = 4 * 1024 * 1024;
  * config.json, tokenizer.json, modules.json or the weights, so picking a parent of the model folder
  * works too; picking a folder that holds two models is an error naming both.
  */
-class FileListSource extends BaseSource {
-  private constructor(id: string, private readonly files: Map<string, File>) {
-    super(id);
+class FileListSource extends MappedSource<File> {
+  private constructor(id: string, files: Map<string, File>) {
+    super(id, files, 'picked files');
+  }
+
+  protected sizeOf(file: File): number {
+    return file.size;
   }
 
   static fromFiles(list: File[]): FileListSource {
@@ -404,18 +432,9 @@ class FileListSource extends BaseSource {
     return new FileListSource(id, files);
   }
 
-  async exists(p: string): Promise<boolean> {
-    return this.files.has(checkPath(p, this.id));
-  }
-
-  async list(): Promise<FileEntry[]> {
-    return [...this.files].map(([path, file]) => ({ path, size: file.size }));
-  }
-
   async bytes(p: string, signal?: AbortSignal, onProgress?: ProgressFn): Promise<Uint8Array> {
     throwIfAborted(signal);
-    const file = this.files.get(checkPath(p, this.id));
-    if (!file) throw missing(p, this.id, 'picked files');
+    const file = this.file(p);
     let data: ArrayBuffer;
     try {
       data = await file.arrayBuffer();
@@ -428,8 +447,7 @@ class FileListSource extends BaseSource {
   }
 
   async stream(p: string, _signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
-    const file = this.files.get(checkPath(p, this.id));
-    if (!file) throw missing(p, this.id, 'picked files');
+    const file = this.file(p);
     const fail = (why: string) => new ModelLoadError(`Model "${this.id}": picked file ${p} ${why}`);
     return { body: countedStream(file.stream() as ReadableStream<Uint8Array>, file.size, onProgress, fail), size: file.size };
   }

@@ -45,6 +45,8 @@ export function loadClassifier(
   const H = config.hidden_size;
   const L = config.num_labels;
   const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
+  /** nn.Linear(H, rows) by module name: its weight [rows, H] and bias [rows]. */
+  const linear = (name: string, rows: number) => ({ w: w(`${name}.weight`, [rows, H]), b: w(`${name}.bias`, [rows]) });
   const labels = config.id2label.length === L ? config.id2label : Array.from({ length: L }, (_, i) => `LABEL_${i}`);
 
   if (fromToken) {
@@ -68,8 +70,8 @@ export function loadClassifier(
       return {
         weights: {
           pooling: 'cls',
-          dense: { w: w('pooler.dense.weight', [H, H]), b: w('pooler.dense.bias', [H]) },
-          out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) },
+          dense: linear('pooler.dense', H),
+          out: linear('classifier', L),
           numLabels: L,
         },
         labels,
@@ -79,14 +81,14 @@ export function loadClassifier(
       return {
         weights: {
           pooling: 'cls',
-          dense: { w: w('classifier.dense.weight', [H, H]), b: w('classifier.dense.bias', [H]) },
-          out: { w: w('classifier.out_proj.weight', [L, H]), b: w('classifier.out_proj.bias', [L]) },
+          dense: linear('classifier.dense', H),
+          out: linear('classifier.out_proj', L),
           numLabels: L,
         },
         labels,
       };
     case 'BertForTokenClassification':
-      return { weights: { pooling: 'token', out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) }, numLabels: L }, labels };
+      return { weights: { pooling: 'token', out: linear('classifier', L), numLabels: L }, labels };
     case 'Qwen3ForSequenceClassification':
       // HF scores the last token whose id != pad_token_id; we score each packed sequence's true last
       // token. They agree unless an input ends in the pad token itself (Qwen3 tokenizers append
@@ -96,8 +98,8 @@ export function loadClassifier(
       return {
         weights: {
           pooling: 'cls',
-          dense: { w: w('pre_classifier.weight', [H, H]), b: w('pre_classifier.bias', [H]), activation: 'relu' },
-          out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) },
+          dense: { ...linear('pre_classifier', H), activation: 'relu' },
+          out: linear('classifier', L),
           numLabels: L,
         },
         labels,
@@ -120,7 +122,7 @@ export function loadClassifier(
           pooling: config.classifier_pooling,
           dense: { w: w('head.dense.weight', [H, H]), b: config.classifier_bias ? w('head.dense.bias', [H]) : undefined, activation: 'gelu' },
           norm: { gamma: w('head.norm.weight', [H]), beta: config.norm_bias ? w('head.norm.bias', [H]) : gpu.upload(new Float32Array(H), 'head.norm.bias(zero)'), eps: config.norm_eps },
-          out: { w: w('classifier.weight', [L, H]), b: w('classifier.bias', [L]) },
+          out: linear('classifier', L),
           numLabels: L,
         },
         labels,

@@ -30,7 +30,7 @@ import type { StorageDtype } from '../gpu/storage_dtype';
 import type { WeightStore } from '../loading/safetensors';
 import type { ModernBertConfig } from './config';
 import { PlannedBody, StepList, allocBatchBuffers, type BodyPlan } from './model';
-import { uploadWeight } from './weights';
+import { destroyAll, weightUploaders } from './weights';
 
 /** A bias-free LayerNorm is one with beta = 0: the kernel always adds a beta. */
 interface Norm {
@@ -116,8 +116,7 @@ export class ModernBertModel extends PlannedBody {
       GluKernel.create(gpu, { activation: act, activated: 'first' }),
       MatmulKernel.create(gpu, { variant, weightDtype: dt, bias: c.mlp_bias, residual: true }),
     ]);
-    const w = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape);
-    const mw = (name: string, shape: number[]) => uploadWeight(gpu, weights, name, shape, dt); // read by matmuls / the gather
+    const { w, mw } = weightUploaders(gpu, weights, dt);
     const zeros = gpu.upload(new Float32Array(H), 'modernbert.zero_bias');
     const ln = (p: string): Norm => ({ w: w(`${p}.weight`, [H]), b: c.norm_bias ? w(`${p}.bias`, [H]) : zeros });
     const bias = (on: boolean, name: string, n: number) => (on ? w(name, [n]) : undefined);
@@ -162,12 +161,11 @@ export class ModernBertModel extends PlannedBody {
 
     const steps = new StepList();
     const add = steps.add.bind(steps);
-    const dummy = inputs.ids; // bound in place of the absent position / token-type tables (never read)
     const norm = (from: GPUBuffer, w: Norm, to: GPUBuffer, label: string) =>
       add(k.norm.bind({ x: from, gamma: w.w, beta: w.b, y: to }, label), (t) => ({ rows: t, n: H, eps }));
 
     add(
-      k.embed.bind({ ids: inputs.ids, word: this.emb.tok, out: n, positions: dummy, tokenTypes: dummy, position: dummy, tokenType: dummy }, 'modernbert.embeddings.tok_embeddings'),
+      k.embed.bind({ ids: inputs.ids, word: this.emb.tok, out: n }, 'modernbert.embeddings.tok_embeddings'),
       (t) => ({ tokens: t, hidden: H, vocab: c.vocab_size, maxPositions: 0, typeVocab: 0 }),
     );
     norm(n, this.emb.norm, x, 'modernbert.embeddings.norm');
@@ -194,9 +192,6 @@ export class ModernBertModel extends PlannedBody {
 
   dispose(): void {
     this.disposePlan();
-    const norms = [this.emb.norm, this.finalNorm, ...this.layers.flatMap((l) => [l.attnNorm, l.mlpNorm])];
-    const bufs = new Set<GPUBuffer>([this.emb.tok, ...this.owned, ...norms.flatMap((m) => (m ? [m.w, m.b] : []))]);
-    for (const l of this.layers) for (const b of [l.Wqkv, l.WqkvB, l.attnWo, l.attnWoB, l.Wi, l.WiB, l.mlpWo, l.mlpWoB]) if (b) bufs.add(b);
-    bufs.forEach((b) => b.destroy());
+    destroyAll(this.emb, this.finalNorm, this.layers, this.owned);
   }
 }

@@ -19,6 +19,33 @@ export function uploadWeight(gpu: Gpu, weights: WeightStore, name: string, expec
   return gpu.upload(weights.getAs(name, dtype, expected), name, dtype);
 }
 
+/**
+ * The two uploads every model file makes: `w` for the tensors kept in f32 (norms, biases, small
+ * tables) and `mw` for those read by matmuls and the embedding gather, in the load's weight dtype.
+ */
+export function weightUploaders(gpu: Gpu, weights: WeightStore, dtype: StorageDtype) {
+  return {
+    w: (name: string, shape: readonly number[]) => uploadWeight(gpu, weights, name, shape),
+    mw: (name: string, shape: readonly number[]) => uploadWeight(gpu, weights, name, shape, dtype),
+  };
+}
+
+/** Destroy every GPU buffer among `parts` (buffers, objects or arrays of them; absent ones skipped). */
+export function destroyAll(...parts: unknown[]): void {
+  const seen = new Set<GPUBuffer>();
+  const visit = (v: unknown): void => {
+    if (!v || typeof v !== 'object') return;
+    if (isBuffer(v)) seen.add(v);
+    else for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x);
+  };
+  parts.forEach(visit);
+  seen.forEach((b) => b.destroy());
+}
+
+function isBuffer(v: object): v is GPUBuffer {
+  return typeof (v as GPUBuffer).destroy === 'function' && typeof (v as GPUBuffer).size === 'number';
+}
+
 /** Stack tensors along dim 0 (fused projections: q|k|v, gate|up) into one buffer of `dtype`. */
 export function concatRows(
   gpu: Gpu,
