@@ -56,6 +56,7 @@ useful GFLOP/s and the largest difference between their embeddings.
   --load-memory         only load the model once in a fresh Node process (wgpool on Dawn) and print
                         the load timeline and peak memory (RSS, V8 heap, ArrayBuffers) as JSON.
                         The browser runs report load_memory per wgpool system too
+  --dtype D             with --load-memory: the weights' dtype option (auto, f32, f16; default auto)
   --help                this text
 
 Environment: CHROMIUM_PATH (default /usr/bin/chromium), VK_ICD_FILENAMES (Node; default the
@@ -88,6 +89,7 @@ try {
       'no-browser': { type: 'boolean', default: false },
       serve: { type: 'boolean', default: false },
       'load-memory': { type: 'boolean', default: false },
+      dtype: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -185,7 +187,7 @@ if (args['load-memory']) {
   const bundle = await buildBench('bench/e2e/load_memory.ts');
   const env = { ...process.env };
   if (!env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  const r = spawnSync(process.execPath, [bundle, modelDir], { env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bundle, modelDir, args.dtype ?? 'auto'], { env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (r.status !== 0) fail(`load-memory run failed (exit ${r.status})`);
   process.stdout.write(r.stdout);
   if (args.json) writeFileSync(args.json, r.stdout);

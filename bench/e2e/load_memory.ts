@@ -2,16 +2,20 @@
 // bytes, sampled every 2 ms from before the load until the engine is ready, plus the load timeline
 // (download / parse / upload / compile ms). `npm run bench -- --load-memory` bundles and runs it:
 //
-//   node .bench/e2e/load_memory.mjs MODEL_DIR
+//   node .bench/e2e/load_memory.mjs MODEL_DIR [DTYPE]
+//
+// DTYPE is the dtype option (auto, f32, f16; `--dtype`): f16 on lavapipe measures an f16 load.
 //
 // prints one JSON object on stdout. On SwiftShader the "GPU" buffers are host memory too, so RSS
 // includes the f32 weights once however they are loaded; the difference between a buffered and a
 // streamed load is the checkpoint bytes held in JS (arrayBuffers) and the staging copies.
 
 import { createEngine } from '../../src/index';
+import type { DtypeChoice } from '../../src/gpu/weight_dtype';
 
 const dir = process.argv[2];
-if (!dir) throw new Error('usage: node load_memory.mjs MODEL_DIR');
+if (!dir) throw new Error('usage: node load_memory.mjs MODEL_DIR [auto|f32|f16]');
+const dtype = (process.argv[3] ?? 'auto') as DtypeChoice;
 
 const mb = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
 const base = process.memoryUsage();
@@ -26,7 +30,7 @@ const sample = () => {
 const timer = setInterval(sample, 2);
 const t0 = performance.now();
 // Sampled from progress events too: a long synchronous step would otherwise hide between timer ticks.
-const engine = await createEngine({ model: dir, onProgress: sample });
+const engine = await createEngine({ model: dir, dtype, onProgress: sample });
 const loadMs = performance.now() - t0;
 clearInterval(timer);
 sample();
@@ -35,6 +39,7 @@ const t = engine.loadTimeline!;
 process.stdout.write(
   JSON.stringify({
     model: dir,
+    dtype: engine.info.dtype,
     load_ms: Math.round(loadMs),
     timeline_ms: { download: Math.round(t.download), parse: Math.round(t.parse), upload: Math.round(t.upload), compile: Math.round(t.compile) },
     peak_mb: { rss: mb(peak.rss), heap_used: mb(peak.heapUsed), array_buffers: mb(peak.arrayBuffers), external: mb(peak.external) },

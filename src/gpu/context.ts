@@ -272,10 +272,13 @@ export class Gpu {
     return buf;
   }
 
-  /** Bytes uploaded by upload() so far (weights, tables, heads): what the model holds on the device. */
+  /**
+   * Bytes of the weight buffers still allocated (tables, heads, streamed tensors): what the model
+   * holds on the device. Streamed parts fused into one buffer (concatRows) and freed do not count.
+   */
   get uploadedBytes(): number {
     let n = 0;
-    for (const b of this.uploads) n += b.size;
+    for (const b of this.uploads) if (this.live.has(b)) n += b.size;
     return n;
   }
 

@@ -2,12 +2,13 @@
 // kind of adapter and checkpoint, and the errors for an impossible 'f16'.
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from './context';
-import { chooseWeightDtype, firstOutOfHalfRange } from './weight_dtype';
+import { chooseWeightDtype, firstOutOfHalfRange, storageDtypeOf } from './weight_dtype';
 import { parseSafetensors, WeightStore } from '../loading/safetensors';
 
-function store(values: Float32Array, dtype: 'F32' | 'F16' = 'F32'): WeightStore {
+/** One tensor `name` (a 1 × n matrix unless `shape` says otherwise). */
+function store(values: Float32Array, dtype: 'F32' | 'F16' = 'F32', name = 'w.weight', shape = [1, values.length]): WeightStore {
   const data = dtype === 'F32' ? new Uint8Array(values.buffer) : new Uint8Array(values.length * 2);
-  const header = new TextEncoder().encode(JSON.stringify({ 'w.weight': { dtype, shape: [values.length], data_offsets: [0, data.byteLength] } }));
+  const header = new TextEncoder().encode(JSON.stringify({ [name]: { dtype, shape, data_offsets: [0, data.byteLength] } }));
   const bytes = new Uint8Array(8 + header.byteLength + data.byteLength);
   new DataView(bytes.buffer).setUint32(0, header.byteLength, true);
   bytes.set(header, 8);
@@ -47,5 +48,24 @@ describe('chooseWeightDtype', () => {
     expect(firstOutOfHalfRange(store(Float32Array.of(1, 2), 'F16'))).toBeNull();
     expect(firstOutOfHalfRange(small)).toBeNull();
     expect(firstOutOfHalfRange(huge)).toBe('w.weight');
+  });
+
+  it('only tensors stored as f16 count: a norm or a head past ±65504 stays f32 and does not block f16', () => {
+    expect(firstOutOfHalfRange(store(Float32Array.of(1, 1e5), 'F32', 'encoder.layer.0.output.LayerNorm.weight', [2]))).toBeNull();
+    expect(firstOutOfHalfRange(store(Float32Array.of(1, 1e5), 'F32', 'bert.pooler.dense.weight', [1, 2]))).toBeNull();
+    expect(chooseWeightDtype(context({ f16: true, software: false }), store(Float32Array.of(1e5), 'F32', 'norm.weight', [1]))).toMatchObject({ name: 'f16' });
+  });
+});
+
+describe('storageDtypeOf (the one per-tensor rule of the streaming and the host uploads)', () => {
+  it('body matrices and embedding tables take the weight dtype; vectors and heads stay f32', () => {
+    expect(storageDtypeOf('encoder.layer.0.attention.self.query.weight', [8, 8], 'f16')).toBe('f16');
+    expect(storageDtypeOf('bert.embeddings.word_embeddings.weight', [100, 8], 'f16')).toBe('f16');
+    expect(storageDtypeOf('encoder.layer.0.attention.self.query.bias', [8], 'f16')).toBe('f32');
+    expect(storageDtypeOf('embeddings.LayerNorm.weight', [8], 'f16')).toBe('f32');
+    for (const head of ['bert.pooler.dense.weight', 'classifier.weight', 'roberta.classifier.dense.weight', 'classifier.out_proj.weight', 'pre_classifier.weight', 'score.weight', 'head.dense.weight', 'lm_head.weight']) {
+      expect(storageDtypeOf(head, [4, 8], 'f16'), head).toBe('f32');
+    }
+    expect(storageDtypeOf('encoder.layer.0.attention.self.query.weight', [8, 8], 'f32')).toBe('f32');
   });
 });

@@ -5,7 +5,7 @@
 //   'f16'  f16 weights (matmuls and embedding tables; norms, biases, heads stay f32), f32 everywhere
 //          else; an error when the device lacks shader-f16 or a weight does not fit in f16.
 //   'auto' (the default) f16 when all of: the backend is WebGPU, the device has shader-f16, the
-//          adapter is hardware, and every float weight fits in the f16 range. Software adapters stay
+//          adapter is hardware, and every weight it would store as f16 fits in the f16 range. Software adapters stay
 //          f32: SwiftShader has no shader-f16, and on lavapipe f16 weights ran the matmul shapes
 //          1.2–1.5× faster but the MiniLM-shaped model end to end within this machine's noise
 //          (README "f16 weights"), not worth leaving the f32 results there. The fidelity bar (cosine ≥ 0.9999 and max abs ≤ 1e-3 for
@@ -16,7 +16,7 @@
 import { BadRequestError, GpuError } from './errors';
 import type { Gpu } from './context';
 import type { StorageDtype } from './storage_dtype';
-import type { WeightStore } from '../loading/safetensors';
+import { BASE_PREFIXES, type WeightStore } from '../loading/safetensors';
 import { HALF_MAX } from '../loading/half';
 
 export type DtypeChoice = 'auto' | StorageDtype;
@@ -31,11 +31,36 @@ export interface DtypeInfo {
   weightBytes?: number;
 }
 
-/** The first float tensor holding a finite value past ±65504, or null (F16 tensors always fit). */
+/**
+ * Names of the heads' tensors (src/models/heads.ts: poolers, classifiers, scores, the LM head),
+ * after any base-model prefix. Heads run their small matmuls on f32 weights.
+ */
+const HEAD_PREFIXES = ['pooler.', 'classifier.', 'pre_classifier.', 'score.', 'head.', 'lm_head.'] as const;
+
+/**
+ * THE per-tensor rule: how checkpoint tensor `name` of `shape` is stored on the GPU when the model's
+ * weights are `weightDtype`. Matrices and embedding tables (2 or more dims) of the body take the
+ * weight dtype; norms and biases (1 dim) and the heads' tensors stay f32. Known from the header
+ * alone, so the streaming upload converts each tensor as its bytes arrive (tensor_upload.ts), and
+ * the model code's uploads (src/models/weights.ts) store what they upload by the same rule.
+ */
+export function storageDtypeOf(name: string, shape: readonly number[], weightDtype: StorageDtype): StorageDtype {
+  if (weightDtype === 'f32' || shape.length < 2) return 'f32';
+  const prefix = BASE_PREFIXES.find((p) => name.startsWith(p));
+  const bare = prefix ? name.slice(prefix.length) : name;
+  return HEAD_PREFIXES.some((h) => bare.startsWith(h)) ? 'f32' : weightDtype;
+}
+
+/**
+ * The first float tensor stored as f16 (storageDtypeOf) holding a finite value past ±65504, or
+ * null (F16 tensors always fit). Tensors already streamed to the GPU were checked on the way
+ * (tensor_upload.ts) and are skipped: only the host ones are read here.
+ */
 export function firstOutOfHalfRange(weights: WeightStore): string | null {
   for (const name of weights.names()) {
     const dtype = weights.dtype(name);
     if (dtype !== 'F32' && dtype !== 'BF16' && dtype !== 'F64') continue;
+    if (weights.onDevice(name) || storageDtypeOf(name, weights.shape(name), 'f16') !== 'f16') continue;
     const v = weights.get(name);
     for (let i = 0; i < v.length; i++) {
       const a = Math.abs(v[i]);
@@ -46,17 +71,10 @@ export function firstOutOfHalfRange(weights: WeightStore): string | null {
 }
 
 /**
- * Whether the dtype option can resolve to f16 on this context, before the weights are read: such a
- * load reads the checkpoint whole (the f16 conversion and the range check work on host tensors),
- * every other WebGPU load streams the weights into f32 buffers (src/loading/tensor_upload.ts).
+ * Resolve the dtype option on this context, before the weights are read: everything but the range
+ * check of 'auto' (checked as the weights arrive: chooseWeightDtype, or the streaming upload).
  */
-export function mayStoreF16(gpu: Gpu, requested: DtypeChoice = 'auto'): boolean {
-  if (gpu.backend !== 'webgpu' || !gpu.hasF16) return false;
-  return requested === 'f16' || (requested === 'auto' && !gpu.adapter.isSoftware);
-}
-
-/** Resolve the dtype option on this context and checkpoint. */
-export function chooseWeightDtype(gpu: Gpu, weights: WeightStore, requested: DtypeChoice = 'auto'): DtypeInfo {
+export function planWeightDtype(gpu: Gpu, requested: DtypeChoice = 'auto'): DtypeInfo {
   if (requested !== 'auto' && requested !== 'f32' && requested !== 'f16') {
     throw new BadRequestError(`dtype must be 'auto', 'f32' or 'f16', got ${JSON.stringify(requested)}`);
   }
@@ -70,7 +88,18 @@ export function chooseWeightDtype(gpu: Gpu, weights: WeightStore, requested: Dty
   if (gpu.backend !== 'webgpu') return { name: 'f32', requested, reason: 'the CPU backend computes in f32' };
   if (!gpu.hasF16) return { name: 'f32', requested, reason: `no shader-f16 on ${adapter}` };
   if (gpu.adapter.isSoftware) return { name: 'f32', requested, reason: `software adapter (${adapter}): f16 storage is not faster there` };
-  const tooBig = firstOutOfHalfRange(weights);
-  if (tooBig) return { name: 'f32', requested, reason: `tensor "${tooBig}" has values beyond the f16 range` };
   return { name: 'f16', requested, reason: `shader-f16 on a hardware adapter (${adapter})` };
+}
+
+/** What 'auto' falls back to when tensor `name` has values beyond the f16 range. */
+export function halfRangeFallback(name: string): DtypeInfo {
+  return { name: 'f32', requested: 'auto', reason: `tensor "${name}" has values beyond the f16 range` };
+}
+
+/** Resolve the dtype option on this context and a checkpoint held on the host. */
+export function chooseWeightDtype(gpu: Gpu, weights: WeightStore, requested: DtypeChoice = 'auto'): DtypeInfo {
+  const plan = planWeightDtype(gpu, requested);
+  if (plan.name !== 'f16' || plan.requested !== 'auto') return plan;
+  const tooBig = firstOutOfHalfRange(weights);
+  return tooBig ? halfRangeFallback(tooBig) : plan;
 }

@@ -60,14 +60,23 @@ export interface HalfConversion {
 /** f32 values → f16 bits; reports the first finite value past the half range. */
 export function f32ToHalf(values: Float32Array): HalfConversion {
   const bits = new Uint16Array(values.length);
-  const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return { bits, overflowAt: f32ToHalfInto(values, values.length, bits, 0) };
+}
+
+/**
+ * The first `n` f32 values → f16 bits written to `out` from `at`; returns the index (into
+ * `values`) of the first finite value that overflowed to ±inf, or -1. The one f32 → f16 loop:
+ * f32ToHalf (a whole host tensor) and the streaming upload (a piece at a time) both call it.
+ */
+export function f32ToHalfInto(values: Float32Array, n: number, out: Uint16Array, at: number): number {
+  const words = new Uint32Array(values.buffer, values.byteOffset, n);
   let overflowAt = -1;
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < n; i++) {
     const h = halfBitsOfF32Bits(words[i]);
-    bits[i] = h;
+    out[at + i] = h;
     if (overflowAt < 0 && (h & 0x7fff) === 0x7c00 && Number.isFinite(values[i])) overflowAt = i;
   }
-  return { bits, overflowAt };
+  return overflowAt;
 }
 
 /**
@@ -77,14 +86,19 @@ export function f32ToHalf(values: Float32Array): HalfConversion {
  */
 export function bf16ToHalf(bytes: Uint8Array, n: number): HalfConversion {
   const bits = new Uint16Array(n);
+  return { bits, overflowAt: bf16ToHalfInto(bytes, n, bits, 0) };
+}
+
+/** bf16ToHalf for `n` elements of `bytes` into `out` from `at` (the streaming upload's piece loop). */
+export function bf16ToHalfInto(bytes: Uint8Array, n: number, out: Uint16Array, at: number): number {
   let overflowAt = -1;
   for (let i = 0; i < n; i++) {
     const b = bytes[2 * i] | (bytes[2 * i + 1] << 8);
     const h = halfBitsOfF32Bits((b << 16) >>> 0);
-    bits[i] = h;
+    out[at + i] = h;
     if (overflowAt < 0 && (h & 0x7fff) === 0x7c00 && (b & 0x7f80) !== 0x7f80) overflowAt = i;
   }
-  return { bits, overflowAt };
+  return overflowAt;
 }
 
 /** f16 bits → the f32 value (for tests and references). */

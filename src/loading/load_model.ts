@@ -7,7 +7,7 @@ import { openBackend, type BackendChoice } from '../backend';
 import type { SimdLevel } from '../cpu/wasm';
 import { chooseMatmulVariant, encoderMatmulShapes, type MatmulChoice, type TuneStore } from '../gpu/autotune';
 import { abortError } from '../gpu/errors';
-import { chooseWeightDtype, mayStoreF16, type DtypeChoice } from '../gpu/weight_dtype';
+import { chooseWeightDtype, firstOutOfHalfRange, halfRangeFallback, planWeightDtype, storageDtypeOf, type DtypeChoice, type DtypeInfo } from '../gpu/weight_dtype';
 import type { MatmulVariant } from '../kernels/matmul';
 import type { PoolMode } from '../kernels/pool';
 import { loadModelConfig, type ModelConfig } from '../models/config';
@@ -26,7 +26,7 @@ import { DEFAULT_SCHEDULER_OPTIONS } from '../scheduler/queue';
 import { LoadFiles } from './load_files';
 import { GpuMemoryError, checkMemory, estimateMemory, type MemoryEstimate } from './memory';
 import { LoadTracker, type ProgressCallback } from './progress';
-import { BASE_PREFIXES, WeightStore, type TensorMeta } from './safetensors';
+import { BASE_PREFIXES, HalfRangeError, WeightStore, type TensorMeta } from './safetensors';
 import { streamWeights } from './stream_weights';
 import { gpuBytes } from './tensor_upload';
 import { loadTuneStore } from './tune_cache';
@@ -148,13 +148,17 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
       const maxLength = Math.min(tokenizer.modelMaxLength, maxPositions);
       let weightsBytes = 0;
       let largest: { name: string; bytes: number } | undefined;
+      // The weights' storage dtype, planned before any byte arrives (streamed tensors are converted
+      // as they come); 'auto' may still fall back to f32 on a value beyond the f16 range.
+      let dtype: DtypeInfo = gpu.backend === 'webgpu' ? planWeightDtype(gpu, opts.dtype) : { name: 'f32', requested: opts.dtype ?? 'auto', reason: '' };
       const onTensors = (tensors: readonly TensorMeta[]) => {
+        const bytesOf = (t: TensorMeta) => gpuBytes(t, storageDtypeOf(t.name, t.shape, dtype.name));
         for (const t of tensors) {
-          const bytes = gpuBytes(t);
+          const bytes = bytesOf(t);
           weightsBytes += bytes;
           if (!largest || bytes > largest.bytes) largest = { name: t.name, bytes };
         }
-        tracker.expect('upload', tensors.reduce((a, t) => a + gpuBytes(t), 0));
+        tracker.expect('upload', tensors.reduce((a, t) => a + bytesOf(t), 0));
         const estimate = estimateMemory(config, weightsBytes, maxBatchTokens, maxLength);
         if (gpu.backend === 'webgpu') checkMemory(source.id, estimate, largest, { maxBindBytes: gpu.maxWeightBytes(), budget: opts.gpuMemoryBudget });
         return estimate;
@@ -163,8 +167,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
         gpu.device.pushErrorScope('out-of-memory');
         oomScope = true;
       }
-      // f16 storage reads the checkpoint whole: its conversion and range check work on host tensors.
-      if (streaming && gpu.backend === 'webgpu' && !mayStoreF16(gpu, opts.dtype)) {
+      if (streaming && gpu.backend === 'webgpu') {
         // The checkpoint counts as parsed once its (first) header is: the rest arrives as the upload.
         let parsed = false;
         const onHeader = (file: string, header: { tensors: TensorMeta[] }) => {
@@ -172,9 +175,32 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
           if (!parsed) tracker.advance('parse', file, 1);
           parsed = true;
         };
-        weights = await streamWeights(files, gpu, { signal, keepOnHost: hostTensors(config, fromToken), onHeader });
+        const stream = () =>
+          streamWeights(files, gpu, { signal, keepOnHost: hostTensors(config, fromToken), onHeader, storage: (t) => storageDtypeOf(t.name, t.shape, dtype.name) });
+        const streamChecked = async (): Promise<WeightStore> => {
+          for (;;) {
+            let store: WeightStore | undefined;
+            let tooBig: string | null = null;
+            try {
+              store = await stream();
+              // Host-kept tensors were not converted on the way: check those the model stores as f16.
+              if (dtype.name === 'f16' && dtype.requested === 'auto') tooBig = firstOutOfHalfRange(store);
+            } catch (e) {
+              // dtype 'f16' fails on such a value (the error names it); 'auto' reads the checkpoint again as f32.
+              if (!(e instanceof HalfRangeError) || dtype.requested !== 'auto') throw e;
+              tooBig = e.tensor;
+            }
+            if (store && !tooBig) return store;
+            store?.dispose();
+            dtype = halfRangeFallback(tooBig!);
+            weightsBytes = 0;
+            largest = undefined;
+          }
+        };
+        weights = await streamChecked();
       } else {
         weights = await WeightStore.load(files, { signal });
+        dtype = chooseWeightDtype(gpu, weights, opts.dtype);
         onTensors(weights.names().map((n) => ({ name: n, dtype: weights!.dtype(n), shape: weights!.shape(n), begin: 0, end: 0, file: '' })));
         tracker.advance('parse', weights.files.join(', '), 1);
       }
@@ -183,8 +209,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
 
       // The matmul variant: the option, a remembered choice, or a short timed trial of the candidates
       // on this model's encoder shapes (hardware adapters; the CPU backend has one GEMM).
-      // The weights' storage dtype first: the matmul trial times the kernels that will read them.
-      const dtype = chooseWeightDtype(gpu, weights, opts.dtype);
+      // The weights' storage dtype (above) first: the matmul trial times the kernels that will read them.
       const intermediate = (config as { intermediate_size?: number }).intermediate_size ?? 4 * config.hidden_size;
       const matmul: MatmulChoice = gpu.backend === 'cpu'
         ? { variant: opts.matmulVariant ?? 'regblock', source: 'rule', key: 'cpu', costMs: 0, trials: [] }

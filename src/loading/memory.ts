@@ -22,7 +22,7 @@ import { GpuError } from '../gpu/errors';
 import type { ModelConfig } from '../models/config';
 
 export interface MemoryEstimate {
-  /** f32 bytes of every weight tensor on the GPU. */
+  /** Bytes of every weight tensor on the GPU, each in its storage dtype (f32 or f16). */
   weightsBytes: number;
   /** One batch of activations at `batchTokens` tokens (pool rounding included). */
   activationBytes: number;

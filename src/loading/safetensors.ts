@@ -268,12 +268,22 @@ export function toStorageDtype(t: TensorInfo, dtype: StorageDtype, modelId: stri
   }
   const conv: HalfConversion = t.dtype === 'BF16' ? bf16ToHalf(t.data, n) : f32ToHalf(toFloat32(t, modelId));
   if (conv.overflowAt >= 0) {
-    const v = t.dtype === 'BF16' ? 'a value' : String(toFloat32(t, modelId)[conv.overflowAt]);
-    throw new ModelLoadError(
-      `${t.file} (model "${modelId}"): tensor "${t.name}" has ${v} at index ${conv.overflowAt} beyond the f16 range (±${HALF_MAX}); load it with dtype: 'f32'`,
-    );
+    throw new HalfRangeError(t, modelId, t.dtype === 'BF16' ? 'a value' : String(toFloat32(t, modelId)[conv.overflowAt]), conv.overflowAt);
   }
   return conv.bits;
+}
+
+/**
+ * A weight that would become ±inf as f16: the host conversion (toStorageDtype) and the streaming
+ * upload (tensor_upload.ts) throw this same error, so a load fails the same way either path. A
+ * ModelLoadError (400); dtype 'auto' catches it and stores the model in f32 instead (load_model.ts).
+ */
+export class HalfRangeError extends ModelLoadError {
+  readonly tensor: string;
+  constructor(t: { name: string; file: string }, modelId: string, value: string, index: number) {
+    super(`${t.file} (model "${modelId}"): tensor "${t.name}" has ${value} at index ${index} beyond the f16 range (±${HALF_MAX}); load it with dtype: 'f32'`);
+    this.tensor = t.name;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,12 +5,14 @@
 // Per file: read the 8-byte length and the JSON header from the front of the stream, validate it
 // (parseHeader, the same checks as the buffered parser), hand it to `onHeader` (the memory estimate
 // refuses there, before anything is allocated), then walk the data section in offset order: each
-// tensor's bytes go to beginTensorUpload (f32 GPU buffer, written piece by piece) — or, for the few
+// tensor's bytes go to beginTensorUpload (a GPU buffer in the tensor's storage dtype, f32 or f16 as
+// `storage` says from the header, converted and written piece by piece) — or, for the few
 // tensors model code reads on the CPU (`keepOnHost`), into a host array of the tensor's size.
 // Sharded checkpoints stream shard after shard. Any failure or abort destroys every buffer made so
 // far and cancels the body.
 
 import type { Gpu } from '../gpu/context';
+import type { StorageDtype } from '../gpu/storage_dtype';
 import { ModelLoadError, NotFoundError, abortError } from '../gpu/errors';
 import { SHARD_INDEX, SINGLE_FILE, WeightStore, headerLength, parseHeader, type SafetensorsHeader, type TensorInfo, type TensorMeta } from './safetensors';
 import { bytesStream, type FileStream, type ModelSource } from './source_base';
@@ -20,6 +22,8 @@ export interface StreamWeightOptions {
   signal?: AbortSignal;
   /** Tensors (stored names) that stay on the host: model code reads their values on the CPU. */
   keepOnHost?: (t: TensorMeta) => boolean;
+  /** How each streamed tensor is stored on the GPU (default f32): storageDtypeOf with the model's weight dtype. */
+  storage?: (t: TensorMeta) => StorageDtype;
   /** Each file's validated header, before any of its tensors is allocated; throwing stops the load. */
   onHeader?: (file: string, header: SafetensorsHeader) => void;
 }
@@ -122,7 +126,7 @@ async function streamFile(source: ModelSource, file: string, gpu: Gpu, opts: Str
       let upload: TensorUpload | null = null;
       if (onHost) host = new Uint8Array(bytes);
       else {
-        upload = beginTensorUpload(gpu, t, source.id);
+        upload = beginTensorUpload(gpu, t, source.id, opts.storage?.(t) ?? 'f32');
         made.push(upload.buffer);
       }
       // Skip a gap before the tensor, then copy its bytes as they come.

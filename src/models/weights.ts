@@ -1,22 +1,26 @@
 // Moving checkpoint tensors onto the GPU, with the shape checks that turn a mismatched checkpoint
 // into an error naming the tensor instead of garbage numbers. Each upload has a storage dtype: f32,
 // or f16 for the weights that matmuls and embedding gathers read (src/gpu/storage_dtype.ts); the
-// buffer remembers it (gpu.dtypeOf), and kernels check it when bound.
+// buffer remembers it (gpu.dtypeOf), and kernels check it when bound. Which tensors get the model's
+// weight dtype is one rule, storageDtypeOf (src/gpu/weight_dtype.ts): the streaming upload applies it
+// from the header before the bytes arrive, and every upload here applies it to what model code asks.
 
 import type { Gpu } from '../gpu/context';
-import type { StorageDtype } from '../gpu/storage_dtype';
+import { dtypeBytes, type StorageDtype } from '../gpu/storage_dtype';
+import { storageDtypeOf } from '../gpu/weight_dtype';
 import { ModelLoadError } from '../gpu/errors';
 import { f32ToHalf, HALF_MAX } from '../loading/half';
 import type { WeightStore } from '../loading/safetensors';
 
-/** Upload one tensor in `dtype` (default f32), checking its shape against what config.json implies. */
+/**
+ * Upload one tensor, checking its shape against what config.json implies. `dtype` is the model's
+ * weight dtype (default f32); the tensor is stored as storageDtypeOf says (norms, biases, heads: f32).
+ */
 export function uploadWeight(gpu: Gpu, weights: WeightStore, name: string, expected?: readonly number[], dtype: StorageDtype = 'f32'): GPUBuffer {
+  const stored = storageDtypeOf(weights.resolve(name), weights.shape(name), dtype);
   // A tensor the streaming load already put on the GPU is taken as it is (no copy).
-  if (weights.onDevice(name)) {
-    streamedAsF32(name, dtype);
-    return weights.take(name, expected);
-  }
-  return gpu.upload(weights.getAs(name, dtype, expected), name, dtype);
+  if (weights.onDevice(name)) return streamedAs(gpu, weights.take(name, expected), name, stored);
+  return gpu.upload(weights.getAs(name, stored, expected), name, stored);
 }
 
 /**
@@ -56,16 +60,18 @@ export function concatRows(
   dtype: StorageDtype = 'f32',
 ): GPUBuffer {
   const shapes = (Array.isArray(expected[0]) ? expected : names.map(() => expected)) as readonly (readonly number[])[];
-  if (names.some((n) => weights.onDevice(n))) return concatOnDevice(gpu, weights, names, shapes, label, dtype);
-  const parts = names.map((n, i) => weights.getAs(n, dtype, shapes[i]));
+  // The parts are all matrices or all vectors: the first says how the fused tensor is stored.
+  const stored = storageDtypeOf(weights.resolve(names[0]), shapes[0], dtype);
+  if (names.some((n) => weights.onDevice(n))) return concatOnDevice(gpu, weights, names, shapes, label, stored);
+  const parts = names.map((n, i) => weights.getAs(n, stored, shapes[i]));
   const total = parts.reduce((s, p) => s + p.length, 0);
-  const out = dtype === 'f16' ? new Uint16Array(total) : new Float32Array(total);
+  const out = stored === 'f16' ? new Uint16Array(total) : new Float32Array(total);
   let off = 0;
   for (const p of parts) {
     out.set(p, off);
     off += p.length;
   }
-  return gpu.upload(out, label, dtype);
+  return gpu.upload(out, label, stored);
 }
 
 /** f32 values computed at load (scaled tables, sliced rows) in `dtype`. */
@@ -80,23 +86,28 @@ function toHalfChecked(values: Float32Array, label: string): Uint16Array {
 }
 
 /**
- * concatRows for streamed tensors: the parts already on the GPU are copied buffer to buffer into the
- * fused one and freed; parts kept on the host are written into their rows.
+ * concatRows for streamed tensors: the parts already on the GPU (stored as `dtype`) are copied
+ * buffer to buffer into the fused one and freed; parts kept on the host are written into their rows.
  */
 function concatOnDevice(gpu: Gpu, weights: WeightStore, names: readonly string[], shapes: readonly (readonly number[])[], label: string, dtype: StorageDtype): GPUBuffer {
-  streamedAsF32(label, dtype);
-  const bytes = shapes.map((s) => s.reduce((a, d) => a * d, 1) * 4);
+  const bytes = shapes.map((s) => s.reduce((a, d) => a * d, 1) * dtypeBytes(dtype));
+  // Buffer copies and queue writes go in 4-byte steps: an f16 part of an odd element count cannot.
+  const odd = bytes.findIndex((b, i) => b % 4 !== 0 && i < bytes.length - 1);
+  if (odd >= 0) {
+    throw new ModelLoadError(`"${label}": tensor "${names[odd]}" of shape [${shapes[odd].join(', ')}] has an odd number of elements, so its f16 rows cannot be fused on the GPU; load it with dtype: 'f32'`);
+  }
   const out = gpu.weightBuffer(bytes.reduce((a, b) => a + b, 0), label);
+  gpu.setDtype(out, dtype);
   const encoder = gpu.device.createCommandEncoder({ label });
   const parts: GPUBuffer[] = [];
   let offset = 0;
   names.forEach((n, i) => {
     if (weights.onDevice(n)) {
-      const part = weights.take(n, shapes[i]);
+      const part = streamedAs(gpu, weights.take(n, shapes[i]), n, dtype);
       parts.push(part);
-      encoder.copyBufferToBuffer(part, 0, out, offset, bytes[i]);
+      encoder.copyBufferToBuffer(part, 0, out, offset, Math.ceil(bytes[i] / 4) * 4);
     } else {
-      gpu.write(out, weights.getAs(n, 'f32', shapes[i]), offset);
+      gpu.write(out, weights.getAs(n, dtype, shapes[i]), offset);
     }
     offset += bytes[i];
   });
@@ -107,9 +118,15 @@ function concatOnDevice(gpu: Gpu, weights: WeightStore, names: readonly string[]
 }
 
 /**
- * Streamed tensors are stored as f32 (tensor_upload.ts): a load that stores f16 weights reads the
- * checkpoint whole instead (load_model.ts), so an f16 request for a streamed tensor is a bug here.
+ * A streamed tensor's buffer, checked to be stored as the upload wants it: the streaming load and
+ * the model code both follow storageDtypeOf, so a mismatch is a bug (model code asking for a dtype
+ * the rule does not give), reported instead of binding f32 bits as f16 or the other way round.
  */
-export function streamedAsF32(name: string, dtype: StorageDtype): void {
-  if (dtype !== 'f32') throw new ModelLoadError(`internal: "${name}" was streamed to the GPU as f32 but is wanted as ${dtype}`);
+function streamedAs(gpu: Gpu, buf: GPUBuffer, name: string, dtype: StorageDtype): GPUBuffer {
+  const got = gpu.dtypeOf(buf);
+  if (got !== dtype) {
+    buf.destroy();
+    throw new ModelLoadError(`internal: "${name}" was streamed to the GPU as ${got} but is wanted as ${dtype} (storageDtypeOf, src/gpu/weight_dtype.ts)`);
+  }
+  return buf;
 }

@@ -6,73 +6,15 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GpuMemoryError, createEngine } from '../../src/index';
 import { ModelLoadError } from '../../src/gpu/errors';
-import { SHARD_INDEX, parseSafetensors, toFloat32, type Dtype } from '../../src/loading/safetensors';
+import { SHARD_INDEX, parseSafetensors, toFloat32 } from '../../src/loading/safetensors';
 import { memorySource } from '../../src/loading/source';
-import { BaseSource, type FileStream, type ProgressFn } from '../../src/loading/source_base';
 import { streamWeights } from '../../src/loading/stream_weights';
+import { ChunkedSource, safetensors } from '../helpers/chunked_source';
 import { countingDevice, type CountingDevice } from '../helpers/counting_device';
 import { fixtureDir } from '../helpers/fixtures';
 import { loadGoldenOf } from '../helpers/goldens';
 import { testGpu } from '../helpers/gpu';
 import { maxAbsDiff } from '../helpers/random';
-
-/** A safetensors file from tensors given as raw bytes, laid out in order with optional gaps. */
-function safetensors(tensors: { name: string; dtype: Dtype; shape: number[]; bytes: Uint8Array; gap?: number }[]): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let off = 0;
-  for (const t of tensors) {
-    off += t.gap ?? 0;
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.bytes.byteLength] };
-    off += t.bytes.byteLength;
-  }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.byteLength + off);
-  new DataView(out.buffer).setUint32(0, json.byteLength, true);
-  out.set(json, 8);
-  off = 0;
-  for (const t of tensors) {
-    off += t.gap ?? 0;
-    out.set(t.bytes, 8 + json.byteLength + off);
-    off += t.bytes.byteLength;
-  }
-  return out;
-}
-
-/** A source test double whose stream() delivers each file in `chunk`-byte pieces; `cut` ends a body early, `hang` never ends it. */
-class ChunkedSource extends BaseSource {
-  constructor(
-    private readonly files: Record<string, Uint8Array>,
-    private readonly chunk: number,
-    private readonly opts: { cut?: number; hang?: boolean; announce?: boolean } = {},
-  ) {
-    super('chunked');
-  }
-  async exists(p: string) {
-    return p in this.files;
-  }
-  async bytes(p: string) {
-    return this.files[p];
-  }
-  async stream(p: string, _signal?: AbortSignal, onProgress?: ProgressFn): Promise<FileStream> {
-    const data = this.files[p].subarray(0, this.opts.cut ?? this.files[p].byteLength);
-    let off = 0;
-    const { chunk, opts } = this;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(ctl) {
-        if (off >= data.byteLength) {
-          if (opts.hang) return new Promise<void>(() => undefined);
-          ctl.close();
-          return;
-        }
-        const piece = data.slice(off, off + chunk); // a fresh, unaligned-offset-free copy, like a network chunk
-        off += piece.byteLength;
-        onProgress?.(off, data.byteLength);
-        ctl.enqueue(piece);
-      },
-    });
-    return { body, size: opts.announce === false ? undefined : this.files[p].byteLength };
-  }
-}
 
 const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 7.3) * 3);
 const f16 = (v: Float32Array) => {

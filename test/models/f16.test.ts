@@ -195,3 +195,68 @@ describe.skipIf(skip)('tiny-qwen3-reranker [f16]', { timeout: LAVAPIPE_MS }, () 
     for (let i = 0; i < q.length; i++) expectInvariant('tiny-qwen3-reranker', (await engine().score(q[i], d[i])).scores, [s.scores[i]]);
   });
 });
+
+// f16 loads stream (src/loading/tensor_upload.ts converts each tensor on its way to the GPU): a body
+// arriving in 7-byte pieces gives exactly the outputs of the folder load; a matrix value past the
+// f16 range fails dtype 'f16' with the host conversion's error and sends 'auto' (on a device that
+// reports a hardware adapter) back to f32, with outputs equal to an f32 load's.
+describe.skipIf(skip)('streaming f16 loads', { timeout: LAVAPIPE_MS }, () => {
+  const dir = modelDir('tiny-bert-embed');
+  const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'modules.json', '1_Pooling/config.json', 'config_sentence_transformers.json', 'sentence_bert_config.json', 'model.safetensors'];
+  const texts = ['a streamed half', 'the same bits either way, whatever the chunk size'];
+  const model = (patch?: (st: Uint8Array) => void) => {
+    const out: Record<string, Uint8Array> = {};
+    for (const f of files) out[f] = new Uint8Array(readFileSync(`${dir}/${f}`));
+    patch?.(out['model.safetensors']);
+    return out;
+  };
+  /** Set element `index` of tensor `name` (F32) to `value` in a safetensors file, in place. */
+  const setValue = (name: string, index: number, value: number) => (st: Uint8Array) => {
+    const view = new DataView(st.buffer, st.byteOffset);
+    const n = view.getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + n))) as Record<string, { data_offsets: [number, number] }>;
+    view.setFloat32(8 + n + header[name].data_offsets[0] + 4 * index, value, true);
+  };
+  const BIG = 'encoder.layer.0.intermediate.dense.weight';
+  /** The lavapipe device, reporting a hardware adapter (so that dtype 'auto' plans f16). */
+  const hardware = () =>
+    new Proxy(gpu.device, {
+      get(target, prop) {
+        if (prop === 'adapterInfo') return { vendor: 'nvidia', architecture: '', device: '', description: 'a hardware stand-in', isFallbackAdapter: false };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  const embed = async (opts: Parameters<typeof createEngine>[0]) => {
+    const engine = await createEngine({ device: gpu.device, matmulVariant: 'naive', ...opts });
+    try {
+      return { info: engine.info, embeddings: (await engine.embed(texts)).embeddings.map((e) => Array.from(e)) };
+    } finally {
+      await engine.dispose();
+    }
+  };
+
+  it('7-byte chunks: the same embeddings, bit for bit, as the folder load', async () => {
+    const { ChunkedSource } = await import('../helpers/chunked_source');
+    const folder = await embed({ model: dir, dtype: 'f16' });
+    const chunked = await embed({ model: new ChunkedSource(model(), 7), dtype: 'f16' });
+    expect(chunked.info.dtype.name).toBe('f16');
+    expect(chunked.info.dtype.weightBytes).toBe(folder.info.dtype.weightBytes);
+    expect(chunked.embeddings).toEqual(folder.embeddings);
+  });
+
+  it("a value past ±65504: dtype 'f16' fails naming it, 'auto' reloads as f32", async () => {
+    const { memorySource } = await import('../../src/loading/source');
+    const patched = model(setValue(BIG, 5, 1e5));
+    const err = await createEngine({ model: memorySource('big', patched), device: gpu.device, dtype: 'f16' }).then(() => null, (e: Error) => e);
+    expect(err?.name).toBe('ModelLoadError');
+    expect(err!.message).toBe(`model.safetensors (model "big"): tensor "${BIG}" has 100000 at index 5 beyond the f16 range (±65504); load it with dtype: 'f32'`);
+    const auto = await embed({ model: memorySource('big', patched), device: hardware() });
+    expect(auto.info.dtype).toMatchObject({ name: 'f32', requested: 'auto', reason: `tensor "${BIG}" has values beyond the f16 range` });
+    // (the same stand-in device: kernel choices that follow the adapter kind are the same too)
+    const f32 = await embed({ model: memorySource('big', patched), device: hardware(), dtype: 'f32' });
+    expect(auto.embeddings).toEqual(f32.embeddings);
+    const fits = await embed({ model: memorySource('ok', model()), device: hardware() });
+    expect(fits.info.dtype).toMatchObject({ name: 'f16', requested: 'auto' });
+  });
+});
