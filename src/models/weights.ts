@@ -8,7 +8,7 @@
 import type { Gpu } from '../gpu/context';
 import { dtypeBytes, type StorageDtype } from '../gpu/storage_dtype';
 import { storageDtypeOf } from '../gpu/weight_dtype';
-import { ModelLoadError } from '../gpu/errors';
+import { InternalError, ModelLoadError } from '../gpu/errors';
 import { f32ToHalf, HALF_MAX } from '../loading/half';
 import type { WeightStore } from '../loading/safetensors';
 
@@ -126,7 +126,7 @@ function streamedAs(gpu: Gpu, buf: GPUBuffer, name: string, dtype: StorageDtype)
   const got = gpu.dtypeOf(buf);
   if (got !== dtype) {
     buf.destroy();
-    throw new ModelLoadError(`internal: "${name}" was streamed to the GPU as ${got} but is wanted as ${dtype} (storageDtypeOf, src/gpu/weight_dtype.ts)`);
+    throw new InternalError(`"${name}" was streamed to the GPU as ${got} but is wanted as ${dtype} (storageDtypeOf, src/gpu/weight_dtype.ts)`);
   }
   return buf;
 }

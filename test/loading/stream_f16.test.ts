@@ -181,7 +181,7 @@ describe("the model code's uploads with f16 weights: streamed and host stores gi
     const gpu = await testGpu();
     const file = safetensors([{ name: 'w.weight', dtype: 'F32', shape: [2, 2], bytes: f32Bytes(Float32Array.from([1, 2, 3, 4])) }]);
     const streamed = await streamWeights(new ChunkedSource({ 'model.safetensors': file }, 5), gpu, { storage: () => 'f16' });
-    expect(() => uploadWeight(gpu, streamed, 'w.weight', [2, 2])).toThrow(/internal: "w\.weight" was streamed to the GPU as f16 but is wanted as f32/);
+    expect(() => uploadWeight(gpu, streamed, 'w.weight', [2, 2])).toThrow(/"w\.weight" was streamed to the GPU as f16 but is wanted as f32/);
     streamed.dispose();
   });
 });
