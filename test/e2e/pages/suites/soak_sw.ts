@@ -9,7 +9,8 @@
 // Phases (the Playwright test measures the page's and the worker's heaps between them):
 //   setup — register the worker, answer the table alone (references), one warm-up mix;
 //   soak  — the measured mix with frames counted, then the drain and the metrics after.
-import { countFrames, heap, mix, references, sentences, type Call } from './soak_mix';
+import { countFrames } from './frames';
+import { heap, mix, references, sentences, type Call } from './soak_mix';
 
 const MAX_QUEUED_TOKENS = 3000;
 

@@ -5,7 +5,8 @@
 // its live GPU buffers and the page's JS heap are reported before and after. The mix and its
 // checking are soak_mix.ts, shared with the Service Worker soak (soak_sw.ts).
 import { createWorkerEngine } from '../../../../src/worker/index';
-import { countFrames, heap, mix, references, sentences, type Call } from './soak_mix';
+import { countFrames } from './frames';
+import { heap, mix, references, sentences, type Call } from './soak_mix';
 
 type GpuBuffers = { liveBuffers: number; liveBytes: number; pooledFreeBuffers: number; pooledFreeBytes: number };
 

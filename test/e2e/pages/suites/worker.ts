@@ -2,6 +2,7 @@
 // requestAnimationFrame loop keeps ticking; the worker's vectors equal the goldens.
 import { createWorkerEngine } from '../../../../src/worker/index';
 import golden from '../../../fixtures/goldens/tiny-bert-embed.json';
+import { countFrames } from './frames';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -18,21 +19,11 @@ export default async function run() {
 
   // A corpus of 400 texts, submitted as 400 concurrent calls (the worker's scheduler merges them).
   const corpus = Array.from({ length: 400 }, (_, i) => `${texts[i % texts.length]} ${i}`);
-  let frames = 0;
-  let maxGap = 0;
-  let last = performance.now();
-  let running = true;
-  const tick = (t: number) => {
-    frames++;
-    maxGap = Math.max(maxGap, t - last);
-    last = t;
-    if (running) requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
+  const frameCount = countFrames();
   const t0 = performance.now();
   const results = await Promise.all(corpus.map((t) => engine.embed(t)));
   const ms = performance.now() - t0;
-  running = false;
+  const { frames, maxGap } = frameCount.stop();
 
   // Cancellation across the worker boundary.
   const ctl = new AbortController();
