@@ -6,6 +6,7 @@ import { createEngine, type Engine } from '../../src/engine';
 import { acquireDevice, type AdapterReport } from '../../src/gpu/device';
 import type { MatmulVariant } from '../../src/kernels/matmul';
 import type { ModelSource } from '../../src/loading/source';
+import { cosine } from '../../src/router/scoring';
 import type { SchedulerOptions, SchedulerStats } from '../../src/scheduler/queue';
 
 export const SYSTEM_NAMES = ['wgpool', 'wgpool_cpu', 'transformersjs_webgpu', 'transformersjs_wasm', 'wgpool_node', 'wgpool_cpu_node', 'transformersjs_node'] as const;
@@ -387,16 +388,4 @@ export class TransformersJsSystem implements BenchSystem {
     this.pipe = null;
     this.classifier = null;
   }
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb || 1);
 }

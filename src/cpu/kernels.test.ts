@@ -5,6 +5,7 @@
 // (vitest.browser.config.ts), each with every build the engine validates.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomF32, maxAbsDiff } from '../../test/helpers/random';
+import { packed } from '../../test/helpers/packed';
 import { AttentionKernel } from '../kernels/attention';
 import { EmbeddingKernel } from '../kernels/embedding';
 import { L2NormalizeKernel } from '../kernels/l2_normalize';
@@ -51,14 +52,6 @@ const ACTS: Record<Activation, (v: number) => number> = {
   tanh: Math.tanh,
   relu: (v) => Math.max(v, 0),
 };
-
-function packed(lens: readonly number[]) {
-  const cu = [0];
-  for (const l of lens) cu.push(cu[cu.length - 1] + l);
-  const seqOf: number[] = [];
-  lens.forEach((l, b) => seqOf.push(...Array(l).fill(b)));
-  return { cu: Uint32Array.from(cu), seqOf: Uint32Array.from(seqOf), T: cu[cu.length - 1] };
-}
 
 for (const [simd, threads] of LEVELS.flatMap((l) => THREADS.map((t) => [l, t] as const))) {
   describe(`CPU kernels [${simd}, ${threads} thread${threads > 1 ? 's' : ''}]`, () => {

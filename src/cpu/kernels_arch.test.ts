@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { erf64 } from '../../test/helpers/erf';
 import { maxAbsDiff, randomF32 } from '../../test/helpers/random';
+import { packed } from '../../test/helpers/packed';
 import { AttentionKernel, REL_BIAS_BUCKETS } from '../kernels/attention';
 import { GluKernel, type GluActivation } from '../kernels/glu';
 import { RmsNormKernel } from '../kernels/rms_norm';
@@ -30,14 +31,6 @@ function bucket(i: number, j: number): number {
   // log(a / 8) / log(128 / 8) · 8 = 2·log2(a / 8), exact at the powers of two where flooring is delicate.
   const v = a < 8 ? a : Math.min(15, 8 + Math.floor(2 * Math.log2(a / 8)));
   return (n < 0 ? 16 : 0) + v;
-}
-
-function packed(lens: readonly number[]) {
-  const cu = [0];
-  for (const l of lens) cu.push(cu[cu.length - 1] + l);
-  const seqOf: number[] = [];
-  lens.forEach((l, b) => seqOf.push(...Array(l).fill(b)));
-  return { cu: Uint32Array.from(cu), seqOf: Uint32Array.from(seqOf), T: cu[cu.length - 1] };
 }
 
 for (const [simd, threads] of LEVELS.flatMap((l) => THREADS.map((t) => [l, t] as const))) {

@@ -19,7 +19,7 @@ export function pairUp(n: number, m: number, matrix: boolean): [number, number][
 }
 
 /** Cosine similarity in float64 (inputs need not be normalized). */
-export function cosine(a: Float32Array, b: Float32Array): number {
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
   let na = 0;
   let nb = 0;

@@ -15,6 +15,7 @@ import { createEngine, type Engine } from '../../src/index';
 import { Gpu } from '../../src/gpu/context';
 import { FIXTURES, fixtureDir } from '../helpers/fixtures';
 import { flat, loadGolden, type EmbedGolden, type ScoreGolden, type SeqClsGolden, type TokClsGolden } from '../helpers/goldens';
+import { cosine } from '../../src/router/scoring';
 import { maxAbsDiff } from '../helpers/random';
 
 const COSINE = 0.9999;
@@ -30,17 +31,6 @@ const skip = !gpu.hasF16;
 if (skip) console.warn(`f16.test.ts: SKIPPED, adapter "${gpu.adapter.description || gpu.adapter.vendor}" has no shader-f16 (run on lavapipe: VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json)`);
 
 type Vec = ArrayLike<number>;
-function cosine(a: Vec, b: Vec): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 function relative(got: Vec, want: Vec): number {
   let ref = 0;
   for (let i = 0; i < want.length; i++) ref = Math.max(ref, Math.abs(want[i]));
