@@ -91,6 +91,16 @@ describe('main', () => {
     return { out, err, made, io: { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l), createEngine, signals: false } };
   }
 
+  /** main(argv) with shutdown already asked for: it loads, starts and stops at once; returns the exit code and the options each createEngine call got. */
+  async function startAndStop(argv: string[], opts: { env?: Record<string, string>; engine?: (o: EngineOptions) => FakeEngine } = {}) {
+    const seen: EngineOptions[] = [];
+    const shutdown = new AbortController();
+    shutdown.abort();
+    const createEngine = async (o: EngineOptions) => (seen.push(o), opts.engine?.(o) ?? new FakeEngine());
+    const code = await main(argv, { out: () => undefined, err: () => undefined, signals: false, shutdown: shutdown.signal, env: opts.env, createEngine });
+    return { code, seen };
+  }
+
   it('serves until shutdown, prints one startup line, then disposes every engine and returns 0', async () => {
     const h = harness();
     const shutdown = new AbortController();
@@ -121,20 +131,7 @@ describe('main', () => {
   });
 
   it('passes HF_TOKEN / HF_ENDPOINT to createEngine', async () => {
-    const seen: EngineOptions[] = [];
-    const shutdown = new AbortController();
-    shutdown.abort();
-    const code = await main(['serve', 'org/a', '--served-model-name', 'alias', '--port', '0'], {
-      out: () => undefined,
-      err: () => undefined,
-      signals: false,
-      shutdown: shutdown.signal,
-      env: { HF_TOKEN: 'hf_secret', HF_ENDPOINT: 'http://mirror.test' },
-      createEngine: async (opts) => {
-        seen.push(opts);
-        return new FakeEngine();
-      },
-    });
+    const { code, seen } = await startAndStop(['serve', 'org/a', '--served-model-name', 'alias', '--port', '0'], { env: { HF_TOKEN: 'hf_secret', HF_ENDPOINT: 'http://mirror.test' } });
     expect(code).toBe(0);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ model: 'org/a', token: 'hf_secret', endpoint: 'http://mirror.test' });
@@ -142,11 +139,8 @@ describe('main', () => {
 
   it('--cache-dir and --no-cache reach createEngine; without them the default cache folder is used', async () => {
     const run = async (...flags: string[]) => {
-      const seen: EngineOptions[] = [];
-      const shutdown = new AbortController();
-      shutdown.abort();
-      const createEngine = async (opts: EngineOptions) => (seen.push(opts), new FakeEngine());
-      expect(await main(['serve', 'org/a', '--port', '0', ...flags], { out: () => undefined, err: () => undefined, signals: false, shutdown: shutdown.signal, createEngine })).toBe(0);
+      const { code, seen } = await startAndStop(['serve', 'org/a', '--port', '0', ...flags]);
+      expect(code).toBe(0);
       return seen[0];
     };
     expect((await run('--cache-dir', '/tmp/models')).cache).toStrictEqual({ dir: '/tmp/models' });
@@ -197,18 +191,8 @@ describe('main', () => {
   });
 
   it('serves a pooler config task token_embed with late-interaction scoring, as vLLM decides the score type', async () => {
-    const seen: EngineOptions[] = [];
-    const shutdown = new AbortController();
-    shutdown.abort();
-    const code = await main(['serve', 'org/a', '--port', '0', '--pooler-config', '{"task":"token_embed"}'], {
-      out: () => undefined,
-      err: () => undefined,
-      signals: false,
-      shutdown: shutdown.signal,
-      createEngine: async (opts) => {
-        seen.push(opts);
-        return new FakeEngine({ scoreType: opts.lateInteraction ? 'late-interaction' : 'bi-encoder' });
-      },
+    const { code, seen } = await startAndStop(['serve', 'org/a', '--port', '0', '--pooler-config', '{"task":"token_embed"}'], {
+      engine: (opts) => new FakeEngine({ scoreType: opts.lateInteraction ? 'late-interaction' : 'bi-encoder' }),
     });
     expect(code).toBe(0);
     expect(seen[0].lateInteraction).toBe(true);
@@ -223,19 +207,7 @@ describe('main', () => {
   });
 
   it('hands enable_chunked_processing and max_embed_len to the engine as its chunked long-input options', async () => {
-    const seen: EngineOptions[] = [];
-    const shutdown = new AbortController();
-    shutdown.abort();
-    const code = await main(['serve', 'org/a', '--port', '0', '--pooler-config', '{"enable_chunked_processing":true,"max_embed_len":4096}'], {
-      out: () => undefined,
-      err: () => undefined,
-      signals: false,
-      shutdown: shutdown.signal,
-      createEngine: async (opts) => {
-        seen.push(opts);
-        return new FakeEngine();
-      },
-    });
+    const { code, seen } = await startAndStop(['serve', 'org/a', '--port', '0', '--pooler-config', '{"enable_chunked_processing":true,"max_embed_len":4096}']);
     expect(code).toBe(0);
     expect(seen[0]).toMatchObject({ enableChunkedProcessing: true, maxEmbedLen: 4096 });
   });
